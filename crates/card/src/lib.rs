@@ -1,0 +1,3 @@
+//! placeholder
+pub mod ids;
+pub mod transport;
