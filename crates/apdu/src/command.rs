@@ -117,7 +117,15 @@ pub struct Command {
 impl Command {
     /// A case 1 command (header only).
     pub const fn new(cla: u8, ins: u8, p1: u8, p2: u8) -> Self {
-        Command { cla, ins, p1, p2, data: None, ne: None, extended: false }
+        Command {
+            cla,
+            ins,
+            p1,
+            p2,
+            data: None,
+            ne: None,
+            extended: false,
+        }
     }
 
     /// Attaches plain command data. Empty data means "no data field".
@@ -174,12 +182,23 @@ impl Command {
         if extended {
             if mode == LengthMode::ShortOnly {
                 if nc > 255 {
-                    return Err(EncodeError::DataTooLong { len: nc, limit: 255, mode });
+                    return Err(EncodeError::DataTooLong {
+                        len: nc,
+                        limit: 255,
+                        mode,
+                    });
                 }
-                return Err(EncodeError::BadNe { ne: self.ne.unwrap_or(0), mode });
+                return Err(EncodeError::BadNe {
+                    ne: self.ne.unwrap_or(0),
+                    mode,
+                });
             }
             if nc > 65535 {
-                return Err(EncodeError::DataTooLong { len: nc, limit: 65535, mode });
+                return Err(EncodeError::DataTooLong {
+                    len: nc,
+                    limit: 65535,
+                    mode,
+                });
             }
         }
         let mut out = Zeroizing::new(Vec::with_capacity(4 + 3 + nc + 3));
@@ -316,18 +335,36 @@ mod tests {
         let c4 = c3.clone().with_ne(65536);
         let e = enc(&c4, LengthMode::ExtendedAllowed);
         assert_eq!(&e[e.len() - 2..], &[0, 0]);
-        assert!(matches!(c3.encode(LengthMode::ShortOnly), Err(EncodeError::DataTooLong { len: 300, .. })));
+        assert!(matches!(
+            c3.encode(LengthMode::ShortOnly),
+            Err(EncodeError::DataTooLong { len: 300, .. })
+        ));
     }
 
     #[test]
     fn bad_ne() {
-        assert!(Command::new(0, 0, 0, 0).with_ne(0).encode(LengthMode::ExtendedAllowed).is_err());
-        assert!(Command::new(0, 0, 0, 0).with_ne(65537).encode(LengthMode::ExtendedAllowed).is_err());
+        assert!(
+            Command::new(0, 0, 0, 0)
+                .with_ne(0)
+                .encode(LengthMode::ExtendedAllowed)
+                .is_err()
+        );
+        assert!(
+            Command::new(0, 0, 0, 0)
+                .with_ne(65537)
+                .encode(LengthMode::ExtendedAllowed)
+                .is_err()
+        );
     }
 
     #[test]
     fn parse_rejects_inconsistent_lengths() {
-        for bad in [&[0u8, 1, 2][..], &[0, 0xA4, 2, 0x0C, 3, 0, 2], &[0, 0xA4, 2, 0x0C, 1, 0, 2, 3], &[0, 0, 0, 0, 0, 0]] {
+        for bad in [
+            &[0u8, 1, 2][..],
+            &[0, 0xA4, 2, 0x0C, 3, 0, 2],
+            &[0, 0xA4, 2, 0x0C, 1, 0, 2, 3],
+            &[0, 0, 0, 0, 0, 0],
+        ] {
             assert!(Command::parse(bad).is_err(), "{bad:02X?}");
         }
         // 00 + Lc 0000 + data is not a valid extended form.
@@ -338,7 +375,10 @@ mod tests {
     fn sensitive_data_is_redacted() {
         let c = Command::new(0, 0x20, 0, 0x91).with_sensitive_data(Zeroizing::new(b"1234".to_vec()));
         let shown = format!("{c:?} {}", c.summary());
-        assert!(!shown.contains("31 32") && !shown.contains("3132") && !shown.contains("1234"), "{shown}");
+        assert!(
+            !shown.contains("31 32") && !shown.contains("3132") && !shown.contains("1234"),
+            "{shown}"
+        );
         assert!(shown.contains("<redacted>"));
         let parsed = Command::parse(&c.encode(LengthMode::ShortOnly).unwrap()).unwrap();
         assert!(!format!("{parsed:?}").contains("31"));

@@ -38,9 +38,15 @@ impl Response {
 
     /// Splits `data ‖ SW1 SW2`.
     pub fn parse(bytes: &[u8]) -> Result<Response, ResponseParseError> {
-        let split = bytes.len().checked_sub(2).ok_or(ResponseParseError::TooShort { len: bytes.len() })?;
+        let split = bytes
+            .len()
+            .checked_sub(2)
+            .ok_or(ResponseParseError::TooShort { len: bytes.len() })?;
         let (data, sw) = bytes.split_at(split);
-        Ok(Response { data: data.to_vec(), sw: StatusWord::from(u16::from_be_bytes([sw[0], sw[1]])) })
+        Ok(Response {
+            data: data.to_vec(),
+            sw: StatusWord::from(u16::from_be_bytes([sw[0], sw[1]])),
+        })
     }
 
     /// Encodes `data ‖ SW1 SW2`.

@@ -139,7 +139,13 @@ impl fmt::Debug for Tlv<'_> {
 pub fn parse_header(input: &[u8]) -> Result<Header, TlvError> {
     let err = |kind, offset| TlvError { kind, offset };
     let truncated = |at: usize, needed: usize| {
-        err(TlvErrorKind::Truncated { needed, available: input.len().saturating_sub(at) }, at)
+        err(
+            TlvErrorKind::Truncated {
+                needed,
+                available: input.len().saturating_sub(at),
+            },
+            at,
+        )
     };
     let first = *input.first().ok_or_else(|| truncated(0, 1))?;
     let mut tag = u32::from(first);
@@ -171,22 +177,40 @@ pub fn parse_header(input: &[u8]) -> Result<Header, TlvError> {
         }
         _ => return Err(err(TlvErrorKind::LengthTooLong, len_at)),
     };
-    Ok(Header { tag: Tag(tag), header_len: pos, value_len })
+    Ok(Header {
+        tag: Tag(tag),
+        header_len: pos,
+        value_len,
+    })
 }
 
 /// Parses one object at the start of `input`; returns it and the bytes after it.
 /// `base` is added to every offset (the position of `input` in a larger buffer).
 pub fn parse_at(input: &[u8], base: usize) -> Result<(Tlv<'_>, &[u8]), TlvError> {
-    let h = parse_header(input).map_err(|e| TlvError { offset: e.offset + base, ..e })?;
+    let h = parse_header(input).map_err(|e| TlvError {
+        offset: e.offset + base,
+        ..e
+    })?;
     let total = h.total_len();
     if input.len() < total {
         return Err(TlvError {
-            kind: TlvErrorKind::Truncated { needed: h.value_len, available: input.len() - h.header_len },
+            kind: TlvErrorKind::Truncated {
+                needed: h.value_len,
+                available: input.len() - h.header_len,
+            },
             offset: base + h.header_len,
         });
     }
     let (raw, rest) = input.split_at(total);
-    Ok((Tlv { tag: h.tag, value: &raw[h.header_len..], raw, offset: base }, rest))
+    Ok((
+        Tlv {
+            tag: h.tag,
+            value: &raw[h.header_len..],
+            raw,
+            offset: base,
+        },
+        rest,
+    ))
 }
 
 /// Parses one object at the start of `input`.
@@ -199,7 +223,13 @@ pub fn parse(input: &[u8]) -> Result<(Tlv<'_>, &[u8]), TlvError> {
 pub fn expect_at(input: &[u8], expected: Tag, base: usize) -> Result<(Tlv<'_>, &[u8]), TlvError> {
     let (tlv, rest) = parse_at(input, base)?;
     if tlv.tag != expected {
-        return Err(TlvError { kind: TlvErrorKind::UnexpectedTag { expected, found: tlv.tag }, offset: base });
+        return Err(TlvError {
+            kind: TlvErrorKind::UnexpectedTag {
+                expected,
+                found: tlv.tag,
+            },
+            offset: base,
+        });
     }
     Ok((tlv, rest))
 }
@@ -289,12 +319,36 @@ mod tests {
     fn errors_name_offsets() {
         let e = parse_all(&[0xDF, 0x22, 0x01, 0x41, 0xDF, 0x23, 0x05, 0x41], 10).unwrap_err();
         assert_eq!(e.offset, 10 + 4 + 3);
-        assert_eq!(e.kind, TlvErrorKind::Truncated { needed: 5, available: 1 });
-        assert_eq!(parse_header(&[0x30, 0x80]).unwrap_err(), TlvError { kind: TlvErrorKind::IndefiniteLength, offset: 1 });
-        assert_eq!(parse_header(&[0x30, 0x84, 0, 0, 0, 1]).unwrap_err().kind, TlvErrorKind::LengthTooLong);
-        assert_eq!(parse_header(&[0x1F, 0x81, 0x81, 0x81, 0x01, 0x00]).unwrap_err().kind, TlvErrorKind::TagTooLong);
+        assert_eq!(
+            e.kind,
+            TlvErrorKind::Truncated {
+                needed: 5,
+                available: 1
+            }
+        );
+        assert_eq!(
+            parse_header(&[0x30, 0x80]).unwrap_err(),
+            TlvError {
+                kind: TlvErrorKind::IndefiniteLength,
+                offset: 1
+            }
+        );
+        assert_eq!(
+            parse_header(&[0x30, 0x84, 0, 0, 0, 1]).unwrap_err().kind,
+            TlvErrorKind::LengthTooLong
+        );
+        assert_eq!(
+            parse_header(&[0x1F, 0x81, 0x81, 0x81, 0x01, 0x00]).unwrap_err().kind,
+            TlvErrorKind::TagTooLong
+        );
         let e = expect_at(&[0xDF, 0x21, 0x00], Tag(0xDF22), 3).unwrap_err();
-        assert_eq!(e.kind, TlvErrorKind::UnexpectedTag { expected: Tag(0xDF22), found: Tag(0xDF21) });
+        assert_eq!(
+            e.kind,
+            TlvErrorKind::UnexpectedTag {
+                expected: Tag(0xDF22),
+                found: Tag(0xDF21)
+            }
+        );
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Property tests: encoding then parsing gives back what was encoded, for APDUs and TLVs,
 //! and no input makes a parser panic.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use mynaid_apdu::tlv::{self, Tag};
 use mynaid_apdu::{Command, LengthMode, Response, StatusWord};
 use proptest::prelude::*;
@@ -8,7 +10,9 @@ use proptest::prelude::*;
 fn tag() -> impl Strategy<Value = Tag> {
     prop_oneof![
         // One-byte tags: low five bits must not be 11111.
-        any::<u8>().prop_filter("single byte tag", |b| b & 0x1F != 0x1F).prop_map(|b| Tag(u32::from(b))),
+        any::<u8>()
+            .prop_filter("single byte tag", |b| b & 0x1F != 0x1F)
+            .prop_map(|b| Tag(u32::from(b))),
         // Two-byte tags: first byte xx11111, second byte without the continuation bit.
         (any::<u8>(), 0u8..0x80).prop_map(|(a, b)| Tag((u32::from(a | 0x1F) << 8) | u32::from(b))),
         // Three-byte tags.

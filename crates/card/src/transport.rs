@@ -18,9 +18,15 @@ pub struct Capabilities {
 
 impl Capabilities {
     /// Short APDUs only (frames of at most 261 bytes), the safe default for any reader.
-    pub const SHORT: Capabilities = Capabilities { extended_length: false, max_response_data: 256 };
+    pub const SHORT: Capabilities = Capabilities {
+        extended_length: false,
+        max_response_data: 256,
+    };
     /// Extended length with responses up to 65535 bytes in one frame (vpcd's limit).
-    pub const EXTENDED: Capabilities = Capabilities { extended_length: true, max_response_data: 65533 };
+    pub const EXTENDED: Capabilities = Capabilities {
+        extended_length: true,
+        max_response_data: 65533,
+    };
 }
 
 /// A hint about how long the card may take to answer.
@@ -59,6 +65,12 @@ pub enum TransportError {
     #[error("command of {len} bytes is too long for this reader")]
     CommandTooLong {
         /// Bytes of the encoded command.
+        len: usize,
+    },
+    /// The reader returned bytes that are not a response APDU (no status word).
+    #[error("the reader returned a malformed response of {len} bytes")]
+    MalformedResponse {
+        /// Bytes received.
         len: usize,
     },
     /// Any other backend failure.

@@ -103,6 +103,31 @@ pub struct Pin {
     pub remaining: u8,
 }
 
+/// The reference data a [`Pin`] stores for `pin`: SHA-256(salt ‖ PIN bytes as presented).
+///
+/// The card compares the bytes of a VERIFY against this; it never checks the PIN's format.
+pub fn pin_reference(salt: &[u8], pin: &[u8]) -> Vec<u8> {
+    use sha2::Digest;
+    let mut hasher = sha2::Sha256::new();
+    hasher.update(salt);
+    hasher.update(pin);
+    hasher.finalize().to_vec()
+}
+
+impl Pin {
+    /// A PIN EF that accepts `pin`, with every try left.
+    pub fn new(fid: u16, salt: Vec<u8>, pin: &[u8], max_tries: u8) -> Pin {
+        let reference = pin_reference(&salt, pin);
+        Pin {
+            fid,
+            salt,
+            reference,
+            max_tries,
+            remaining: max_tries,
+        }
+    }
+}
+
 mod hex_bytes {
     use serde::{Deserialize, Deserializer, Serializer};
 
@@ -125,7 +150,9 @@ mod b64 {
     }
 
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        STANDARD.decode(String::deserialize(d)?).map_err(serde::de::Error::custom)
+        STANDARD
+            .decode(String::deserialize(d)?)
+            .map_err(serde::de::Error::custom)
     }
 }
 

@@ -1,0 +1,19 @@
+//! `mynaid pki generate`.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use crate::exit;
+
+pub(crate) fn generate(out: &Path, seed: u64) -> ExitCode {
+    match mynaid_testpki::generate(out, seed) {
+        Ok(summary) => {
+            println!("{summary}");
+            ExitCode::from(exit::OK)
+        }
+        Err(e) => {
+            eprintln!("mynaid pki generate: {e}");
+            ExitCode::from(exit::FAILURE)
+        }
+    }
+}

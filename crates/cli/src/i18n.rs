@@ -1,0 +1,271 @@
+//! What the person sees, in Japanese first and English second.
+//!
+//! Every message says what happened and what to do next ("2 tries left", "ask the city
+//! office to unlock"). Messages are chosen from error *variants*, never built from a
+//! low-level error's text, and never contain a PIN.
+
+use mynaid_card::formats::Sex;
+use mynaid_card::{CardError, PinFormatError, PinKind};
+
+/// The language of the messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub(crate) enum Lang {
+    /// 日本語 (the default).
+    #[default]
+    Ja,
+    /// English.
+    En,
+}
+
+impl Lang {
+    fn pick(self, ja: impl Into<String>, en: impl Into<String>) -> String {
+        match self {
+            Lang::Ja => ja.into(),
+            Lang::En => en.into(),
+        }
+    }
+}
+
+fn pin_name(lang: Lang, kind: PinKind) -> String {
+    match kind {
+        PinKind::InputSupport => lang.pick(
+            "券面事項入力補助用暗証番号（数字4桁）",
+            "card-info input-support PIN (4 digits)",
+        ),
+        PinKind::UserAuthentication => lang.pick(
+            "利用者証明用電子証明書の暗証番号（数字4桁）",
+            "user-authentication PIN (4 digits)",
+        ),
+        PinKind::Signature => lang.pick(
+            "署名用電子証明書のパスワード（英大文字と数字の6〜16文字）",
+            "signature password (6-16 letters and digits)",
+        ),
+    }
+}
+
+/// Before the prompt: which PIN and how many tries are left.
+pub(crate) fn wants_pin(lang: Lang, kind: PinKind, remaining: Option<u8>) -> String {
+    let name = pin_name(lang, kind);
+    match remaining {
+        Some(n) => lang.pick(
+            format!("{name}を入力してください。残り{n}回入力できます。"),
+            format!("Enter your {name}. {n} tries left."),
+        ),
+        None => lang.pick(format!("{name}を入力してください。"), format!("Enter your {name}.")),
+    }
+}
+
+/// The prompt itself.
+pub(crate) fn prompt(lang: Lang, kind: PinKind) -> String {
+    match kind {
+        PinKind::Signature => lang.pick("パスワード: ", "Password: "),
+        _ => lang.pick("暗証番号: ", "PIN: "),
+    }
+}
+
+/// The warning and question before the last try.
+pub(crate) fn last_try_question(lang: Lang, kind: PinKind) -> String {
+    let name = pin_name(lang, kind);
+    lang.pick(
+        format!(
+            "残り1回です。{name}を間違えるとロックされ、市区町村の窓口での手続きが必要になります。\n\
+             正しいことを確かめてから続けてください。続けますか？ [y/N] "
+        ),
+        format!(
+            "Only 1 try is left. A wrong {name} locks it, and unlocking needs a visit to your city office.\n\
+             Make sure it is right before you go on. Continue? [y/N] "
+        ),
+    )
+}
+
+/// Where to unlock a blocked PIN.
+fn unlock_advice(lang: Lang, kind: PinKind) -> String {
+    match kind {
+        PinKind::Signature => lang.pick(
+            "住民票のある市区町村の窓口で初期化の手続きをしてください（署名用電子証明書のパスワードは、利用者証明用の暗証番号があればコンビニのキオスク端末でも初期化できます）。",
+            "Ask your city office to reset it (the signature password can also be reset at a convenience-store kiosk with your 4-digit user-authentication PIN).",
+        ),
+        _ => lang.pick(
+            "住民票のある市区町村の窓口でロック解除（初期化）の手続きをしてください。",
+            "Ask your city office (where you are registered) to unlock it.",
+        ),
+    }
+}
+
+/// The PIN is blocked; nothing was sent.
+pub(crate) fn blocked(lang: Lang, kind: PinKind) -> String {
+    let name = pin_name(lang, kind);
+    let advice = unlock_advice(lang, kind);
+    lang.pick(
+        format!("{name}はロックされています。{advice}"),
+        format!("Your {name} is locked. {advice}"),
+    )
+}
+
+/// A malformed PIN: nothing was sent.
+pub(crate) fn bad_format(lang: Lang, e: &PinFormatError) -> String {
+    let what = match e {
+        PinFormatError::NotFourDigits { kind } => lang.pick(
+            format!("{}は数字4桁です。", pin_name(lang, *kind)),
+            format!("The {} is 4 digits.", pin_name(lang, *kind)),
+        ),
+        PinFormatError::PasswordLength { .. } => lang.pick(
+            "パスワードは6〜16文字です。",
+            "The password is 6 to 16 characters long.",
+        ),
+        PinFormatError::PasswordCharacters => lang.pick(
+            "パスワードに使える文字は英字（A〜Z）と数字（0〜9）だけです。",
+            "The password uses only letters A-Z and digits 0-9.",
+        ),
+        PinFormatError::PasswordNeedsLetterAndDigit => lang.pick(
+            "パスワードには英字と数字の両方が含まれます。",
+            "The password contains both letters and digits.",
+        ),
+        _ => lang.pick("入力の形式が正しくありません。", "The input has the wrong form."),
+    };
+    lang.pick(
+        format!("{what}カードには送っていないため、入力できる回数は減っていません。"),
+        format!("{what} Nothing was sent to the card; no try was used."),
+    )
+}
+
+/// The message for a failed read, with what to do next.
+pub(crate) fn card_error(lang: Lang, e: &CardError) -> String {
+    match e {
+        CardError::WrongPin { kind, remaining: 0 } => {
+            let advice = unlock_advice(lang, *kind);
+            lang.pick(
+                format!("{}が違います。ロックされました。{advice}", pin_name(lang, *kind)),
+                format!("Wrong {}. It is now locked. {advice}", pin_name(lang, *kind)),
+            )
+        }
+        CardError::WrongPin { kind, remaining } => lang.pick(
+            format!("{}が違います。残り{remaining}回です。", pin_name(lang, *kind)),
+            format!("Wrong {}. {remaining} tries left.", pin_name(lang, *kind)),
+        ),
+        CardError::PinBlocked { kind } => blocked(lang, *kind),
+        CardError::LastTryNotConfirmed { .. } => lang.pick(
+            "残り1回のため、確認が得られなかったので中止しました。カードには何も送っていません。",
+            "Stopped: only 1 try is left and it was not confirmed. Nothing was sent to the card.",
+        ),
+        CardError::VerifyOutcomeUnknown { .. } => lang.pick(
+            "照合の途中でカードとの通信が途切れ、結果が分かりません。カードを置き直してから、もう一度読み取ってください（先に残り回数を確認します）。",
+            "The link to the card broke while the PIN was being checked, so the result is unknown. Put the card back and read again (the tries left will be checked first).",
+        ),
+        CardError::PinFormat(f) => bad_format(lang, f),
+        CardError::NoSignatureCertificate => lang.pick(
+            "このカードには署名用電子証明書がありません（15歳未満の方など）。数字4桁の暗証番号で読み取ってください。",
+            "This card has no signature certificate (for example, a card of a child under 15). Read it with the 4-digit PIN instead.",
+        ),
+        CardError::NotMyNumberCard { .. } => lang.pick(
+            "マイナンバーカードではありません。マイナンバーカードを置いてください。",
+            "This is not a My Number Card. Put your My Number Card on the reader.",
+        ),
+        e if e.is_card_removed() => lang.pick(
+            "カードが取り外されました。カードを置き直して、もう一度読み取ってください。入力できる回数は減っていません。",
+            "The card was removed. Put it back and read again. No PIN try was used.",
+        ),
+        CardError::Transport { .. } => lang.pick(
+            "カードリーダーとの通信に失敗しました。リーダーの接続を確かめて、もう一度お試しください。",
+            "Communication with the card reader failed. Check the reader's connection and try again.",
+        ),
+        CardError::Format(_) | CardError::UnexpectedResponse { .. } | CardError::Status { .. } => lang.pick(
+            format!("カードのデータを読み取れませんでした（{e}）。カードを置き直してもう一度お試しください。"),
+            format!("The card's data could not be read ({e}). Put the card back and try again."),
+        ),
+        _ => lang.pick(format!("読み取りに失敗しました（{e}）。"), format!("Reading failed ({e}).")),
+    }
+}
+
+/// While waiting for a card.
+pub(crate) fn put_card(lang: Lang) -> String {
+    lang.pick(
+        "マイナンバーカードをカードリーダーに置いてください…",
+        "Put your My Number Card on the card reader…",
+    )
+}
+
+/// Reader-level failures (before any PIN).
+pub(crate) fn reader_error(lang: Lang, e: &mynaid_pcsc::ReaderError) -> String {
+    use mynaid_pcsc::ReaderError as R;
+    match e {
+        R::ServiceNotRunning => lang.pick(
+            "スマートカードサービス（pcscd）が動いていません。起動してから（例: sudo systemctl start pcscd）もう一度お試しください。",
+            "The smart card service (pcscd) is not running. Start it (e.g. sudo systemctl start pcscd) and try again.",
+        ),
+        R::NoReader => lang.pick(
+            "ICカードリーダーが見つかりません。リーダーがパソコンに接続されているか確かめてください。",
+            "No IC card reader was found. Check that the reader is connected to this computer.",
+        ),
+        R::UnknownReader(name) => lang.pick(
+            format!("「{name}」という名前のカードリーダーはありません。"),
+            format!("There is no card reader named \"{name}\"."),
+        ),
+        R::NoCard => lang.pick(
+            "カードが置かれませんでした。マイナンバーカードをカードリーダーに置いて、もう一度お試しください。",
+            "No card was put on the reader. Put your My Number Card on the reader and try again.",
+        ),
+        R::NotMyNumberCard => lang.pick(
+            "カードリーダーのカードはマイナンバーカードではありません。マイナンバーカードを置いてください。",
+            "The card on the reader is not a My Number Card. Put your My Number Card on the reader.",
+        ),
+        R::CardRemoved => lang.pick(
+            "カードが取り外されました。カードを置き直して、もう一度お試しください。",
+            "The card was removed. Put it back and try again.",
+        ),
+        _ => lang.pick(format!("カードリーダーのエラーです（{e}）。"), format!("Card reader error ({e})."),),
+    }
+}
+
+/// Labels of the card face.
+pub(crate) fn labels(lang: Lang) -> [&'static str; 4] {
+    match lang {
+        Lang::Ja => ["氏名", "住所", "生年月日", "性別"],
+        Lang::En => ["Name", "Address", "Date of birth", "Sex"],
+    }
+}
+
+/// 性別 in words.
+pub(crate) fn sex(lang: Lang, s: Sex) -> &'static str {
+    match (lang, s) {
+        (Lang::Ja, Sex::Male) => "男性",
+        (Lang::Ja, Sex::Female) => "女性",
+        (Lang::Ja, Sex::NotApplicable) => "該当なし",
+        (Lang::Ja, Sex::Unknown) => "不明",
+        (Lang::En, Sex::Male) => "male",
+        (Lang::En, Sex::Female) => "female",
+        (Lang::En, Sex::NotApplicable) => "not applicable",
+        (Lang::En, Sex::Unknown) => "unknown",
+    }
+}
+
+/// Progress step names.
+pub(crate) fn step(lang: Lang, step: &mynaid_card::Step) -> String {
+    use mynaid_card::Step;
+    use mynaid_card::routes::Document;
+    match step {
+        Step::Selecting(_) => lang.pick("カードに接続しています", "Connecting to the card"),
+        Step::VerifyingPin(_) => lang.pick("暗証番号を照合しています", "Checking the PIN"),
+        Step::Reading(doc) => match doc {
+            Document::BasicInfo => lang.pick(
+                "基本4情報を読み取っています",
+                "Reading name, address, birth date and sex",
+            ),
+            Document::IntegrityRecord => {
+                lang.pick("改ざん検知用データを読み取っています", "Reading the integrity record")
+            }
+            Document::CvCertificate | Document::SignedKey => {
+                lang.pick("カードの証明書を読み取っています", "Reading the card's certificates")
+            }
+            Document::CertAvailability => lang.pick(
+                "電子証明書の有無を確認しています",
+                "Checking which certificates the card has",
+            ),
+            Document::SignatureCertificate => lang.pick(
+                "署名用電子証明書を読み取っています",
+                "Reading the signature certificate",
+            ),
+        },
+        Step::Signing => lang.pick("カードが署名しています", "The card is signing"),
+    }
+}
