@@ -2,6 +2,9 @@
 
 pub(crate) mod demo;
 pub(crate) mod emulator;
+pub(crate) mod install_handler;
 pub(crate) mod pki;
 pub(crate) mod progress;
 pub(crate) mod read;
+pub(crate) mod remote;
+pub(crate) mod serve;

@@ -217,6 +217,82 @@ pub(crate) fn reader_error(lang: Lang, e: &mynaid_pcsc::ReaderError) -> String {
     }
 }
 
+/// Who asks for the card, shown before anything else.
+pub(crate) fn who_asks(lang: Lang, service: &str, origin: &str, purpose: &str, server: &str) -> String {
+    lang.pick(
+        format!(
+            "次のサービスの手続きのために、マイナンバーカードを読み取ります。\n  サービス: {service}\n  アドレス: {origin}\n  目的: {purpose}\n  確認サーバー: {server}\nブラウザの画面の表示と同じであることを確かめてください。違う場合は、ここで中止してください（Ctrl+C）。"
+        ),
+        format!(
+            "Your My Number Card will be read for this procedure:\n  Service: {service}\n  Address: {origin}\n  Purpose: {purpose}\n  Verifying server: {server}\nCheck that this matches the page in your browser. If it does not, stop now (Ctrl+C)."
+        ),
+    )
+}
+
+/// The menu of credentials.
+pub(crate) fn route_question(lang: Lang) -> String {
+    lang.pick(
+        "どちらで読み取りますか？\n  1) 数字4桁の暗証番号（券面事項入力補助用）\n  2) 英数字6〜16文字の署名用電子証明書のパスワード\n番号を入力してください [1/2]: ",
+        "Which do you want to use?\n  1) the 4-digit PIN (card-info input support)\n  2) the 6-16 character signature password\nType 1 or 2: ",
+    )
+}
+
+/// No valid choice.
+pub(crate) fn route_not_chosen(lang: Lang) -> String {
+    lang.pick(
+        "1 か 2 を選んでください。カードには何も送っていません。",
+        "Choose 1 or 2. Nothing was sent to the card.",
+    )
+}
+
+/// The service does not accept that credential.
+pub(crate) fn route_not_accepted(lang: Lang) -> String {
+    lang.pick(
+        "この手続きでは、その暗証番号での読み取りは使えません。",
+        "This procedure does not accept that kind of PIN.",
+    )
+}
+
+/// A link that is not a mynaid link.
+pub(crate) fn bad_link(lang: Lang) -> String {
+    lang.pick(
+        "読み取り用リンクの形式が正しくありません。手続きの画面に表示されたコマンドをそのまま使ってください。",
+        "The reading link is not valid. Use the command exactly as the procedure page shows it.",
+    )
+}
+
+/// A link to a plain-HTTP server elsewhere than this machine.
+pub(crate) fn insecure_server(lang: Lang, server: &str) -> String {
+    lang.pick(
+        format!("安全でない接続（{server}）のため中止しました。https:// のサーバーだけが使えます。"),
+        format!("Stopped: the connection to {server} is not secure. Only https:// servers can be used."),
+    )
+}
+
+/// The server's answer is not understood.
+pub(crate) fn bad_server_answer(lang: Lang) -> String {
+    lang.pick(
+        "サーバーの応答を理解できませんでした。",
+        "The server's answer could not be understood.",
+    )
+}
+
+/// The app is older than the server accepts.
+pub(crate) fn outdated(lang: Lang, min: &str) -> String {
+    lang.pick(
+        format!("この読み取りアプリは古いため使えません。バージョン{min}以降に更新してください（手続きの画面に更新方法があります）。カードには何も送っていません。"),
+        format!("This reader app is too old. Update it to version {min} or later (the procedure page says how). Nothing was sent to the card."),
+    )
+}
+
+/// Evidence accepted.
+pub(crate) fn sent(lang: Lang) -> String {
+    lang.pick(
+        "マイナンバーカードの確認が終わりました。ブラウザの画面に戻ってください。",
+        "Your My Number Card was verified. Go back to the page in your browser.",
+    )
+}
+
 /// Labels of the card face.
 pub(crate) fn labels(lang: Lang) -> [&'static str; 4] {
     match lang {

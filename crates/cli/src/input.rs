@@ -31,6 +31,18 @@ impl Answers {
         }
     }
 
+    /// Asks for one line (a menu choice).
+    pub(crate) fn line(&self, question: &str) -> io::Result<String> {
+        eprint!("{question}");
+        io::stderr().flush()?;
+        let mut line = String::new();
+        io::stdin().lock().read_line(&mut line)?;
+        if matches!(self, Answers::Stdin) {
+            eprintln!();
+        }
+        Ok(line)
+    }
+
     /// Asks a yes/no question; only `y` or `yes` means yes. End of input means no.
     pub(crate) fn confirm(&self, question: &str) -> io::Result<bool> {
         eprint!("{question}");

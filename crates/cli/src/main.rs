@@ -1,5 +1,8 @@
 //! `mynaid`: the command line of the mynaid project.
 //!
+//! * `mynaid demo`: the server, a demo relying party and emulated cards, on 127.0.0.1:8080.
+//! * `mynaid serve`: the server with a configuration file.
+//! * `mynaid install-handler`: make `mynaid://` links open the reader app.
 //! * `mynaid read`: the PC reader app — reads a My Number Card (an emulated one with
 //!   `--emulator`) with the 4-digit PIN or the signature password.
 //! * `mynaid emulator`: an emulated card in pcscd's virtual reader (vpcd).
@@ -29,6 +32,10 @@ struct Cli {
 enum Command {
     /// The demo: test PKI, test persons and emulated cards, and how to read them.
     Demo(commands::demo::DemoArgs),
+    /// Run the server with a configuration file.
+    Serve(commands::serve::ServeArgs),
+    /// Register the reader app as the handler of mynaid:// links (Linux desktops).
+    InstallHandler(commands::install_handler::InstallHandlerArgs),
     /// Read a My Number Card (the PC reader app).
     Read(commands::read::ReadArgs),
     /// Serve an emulated card in pcscd's virtual reader (vpcd).
@@ -53,22 +60,35 @@ enum PkiCommand {
     },
 }
 
-fn init_logging() {
-    // Logs go to stderr and carry no personal data (the libraries log APDU headers and
-    // status words only). RUST_LOG=mynaid_card=debug shows the APDU flow.
+/// Logs go to stderr and carry no personal data (the libraries log APDU headers, status
+/// words, session ids and outcomes only). `RUST_LOG=mynaid_card=debug` shows the APDU flow.
+pub(crate) fn init_logging(json: bool) {
+    let default = if matches!(std::env::args().nth(1).as_deref(), Some("serve" | "demo")) {
+        "info"
+    } else {
+        "warn"
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
 }
 
 fn main() -> ExitCode {
-    init_logging();
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Serve(_) | Command::Demo(_)) {
+        init_logging(false);
+    }
     match cli.command {
         Command::Demo(args) => commands::demo::run(args),
+        Command::Serve(args) => commands::serve::run(args),
+        Command::InstallHandler(args) => commands::install_handler::run(args),
         Command::Read(args) => commands::read::run(args),
         Command::Emulator(args) => commands::emulator::run(args),
         Command::Pki {
@@ -95,4 +115,8 @@ pub(crate) mod exit {
     pub(crate) const CARD_GONE: u8 = 6;
     /// Not a My Number Card, or no card / reader.
     pub(crate) const NO_CARD: u8 = 7;
+    /// The server refused (expired, already used, evidence not accepted) or is unreachable.
+    pub(crate) const SERVER: u8 = 8;
+    /// The reader app is older than the server accepts.
+    pub(crate) const OUTDATED: u8 = 9;
 }

@@ -1,24 +1,70 @@
-//! `mynaid demo`: the main job.
+//! `mynaid demo`: the main job. Everything on one address (127.0.0.1:8080 by default): a
+//! fresh test PKI with test persons and emulated cards, the mynaid server in test-trust
+//! mode, and a demo relying party (a registration portal) at `/portal`.
 //!
-//! For now it prepares a fresh test PKI with test persons and emulated cards and tells the
-//! newcomer how to read them with the reader app. (The server, the browser pages and the
-//! demo relying party join it as they are built.)
+//! The cards are emulated in process by the reader app (`--emulator CARD_FILE`), so no
+//! pcscd is needed; the procedure page shows the exact command.
 
-use std::path::PathBuf;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
+use mynaid_server::config::{Config, DemoConfig, RelyingPartyConfig, RevocationConfig, TrustConfig, TrustModeConfig};
 
+use crate::commands::serve::{runtime_block_on, shutdown_signal};
 use crate::exit;
 
 #[derive(Args)]
 pub(crate) struct DemoArgs {
-    /// Where to put the demo's test PKI and cards.
+    /// Where to put the demo's test PKI, cards and database (replaced at each start).
     #[arg(long, default_value = "mynaid-demo")]
     dir: PathBuf,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+}
+
+/// The demo's configuration: test roots, the generated CRLs and CV CA, one relying party.
+pub(crate) fn demo_config(dir: &Path, listen: SocketAddr, api_key: &str) -> Config {
+    let base = format!("http://{listen}");
+    let trust = dir.join("trust");
+    let crl = dir.join("crl");
+    Config {
+        listen,
+        public_url: base.clone(),
+        database_url: format!("sqlite://{}", dir.join("mynaid.db").display()),
+        trust: TrustConfig {
+            mode: TrustModeConfig::Test,
+            roots: ["sign-root-g1", "sign-root-g2", "auth-root-g1", "auth-root-g2"]
+                .iter()
+                .map(|r| trust.join(format!("jpki-{r}.der")))
+                .collect(),
+            crls: ["sign-g1", "sign-g2", "auth-g1", "auth-g2"]
+                .iter()
+                .map(|c| crl.join(format!("jpki-{c}.crl")))
+                .collect(),
+            cv_ca: vec![trust.join("cv-ca.json")],
+            revocation: RevocationConfig::RequireCrl,
+        },
+        relying_parties: vec![RelyingPartyConfig {
+            id: "portal".into(),
+            name: "登録ポータル（デモ）".into(),
+            name_en: "Registration portal (demo)".into(),
+            origin: base.clone(),
+            api_key: api_key.into(),
+            return_urls: vec![format!("{base}/portal/return")],
+        }],
+        demo: Some(DemoConfig {
+            cards_dir: dir.join("cards"),
+        }),
+        ..Config::default()
+    }
 }
 
 pub(crate) fn run(args: DemoArgs) -> ExitCode {
+    // A fresh demo every time: new database, PIN counters back to their starting values.
+    let _ = std::fs::remove_dir_all(&args.dir);
     let summary = match mynaid_testpki::generate(&args.dir, mynaid_testpki::DEFAULT_SEED) {
         Ok(s) => s,
         Err(e) => {
@@ -26,20 +72,68 @@ pub(crate) fn run(args: DemoArgs) -> ExitCode {
             return ExitCode::from(exit::FAILURE);
         }
     };
-    let persons = std::fs::read_to_string(args.dir.join("persons.json"))
+    drop(summary);
+    let mut key = [0u8; 24];
+    if getrandom::fill(&mut key).is_err() {
+        return ExitCode::from(exit::FAILURE);
+    }
+    let api_key: String = key.iter().map(|b| format!("{b:02x}")).collect();
+    let config = demo_config(&args.dir, args.listen, &api_key);
+    crate::init_logging(false);
+    print_welcome(&args.dir, args.listen);
+    let listen = args.listen;
+    runtime_block_on(async move {
+        let svc = mynaid_server::service(config, mynaid_server::service::system_clock()).await?;
+        let portal = mynaid_demo_portal::router(mynaid_demo_portal::PortalConfig {
+            mynaid_url: format!("http://{listen}"),
+            api_key,
+            portal_url: format!("http://{listen}"),
+        });
+        let app = mynaid_server::app(svc).merge(portal);
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|source| mynaid_server::StartError::Listen { addr: listen, source })?;
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .map_err(|source| mynaid_server::StartError::Listen { addr: listen, source })
+    })
+}
+
+fn print_welcome(dir: &Path, listen: SocketAddr) {
+    let persons = std::fs::read_to_string(dir.join("persons.json"))
         .ok()
         .and_then(|t| serde_json::from_str::<Vec<serde_json::Value>>(&t).ok())
         .unwrap_or_default();
-    println!("{summary}");
+    let me = std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "mynaid".into());
+    println!("mynaid demo — http://{listen}/portal");
     println!();
     println!(
-        "テスト用の人物とカード / Test persons and their emulated cards ({}):",
-        args.dir.display()
+        "1. ブラウザで http://{listen}/portal を開き、「本人確認をする」か「マイナンバーカードを連携する」を選びます。"
     );
-    println!("{:<4} {:<14} {:<6} {:<14}  note", "id", "name", "PIN", "sign password");
+    println!("   Open http://{listen}/portal in a browser and choose 'Verify my identity' or 'Link my card'.");
+    println!("2. 「パソコンとICカードリーダーで読み取る」を選ぶと、ページに読み取りアプリのコマンドが表示されます。");
+    println!("   Choose 'Read with this PC and an IC card reader': the page shows the reader app's command.");
+    println!(
+        "3. 別の端末でそのコマンドを実行します。デモのカードはエミュレートされています（ページの「デモ」の行をそのまま使えます）:"
+    );
+    println!(
+        "   Run it in another terminal. The demo's cards are emulated (the page's 'Demo' line is ready to paste):"
+    );
+    println!(
+        "     {me} read --link '<リンク / link>' --emulator {}/cards/p01.json",
+        dir.display()
+    );
+    println!(
+        "4. ページが自動で進み、確認された氏名などが表示されます。/ The page moves on by itself and shows the verified name."
+    );
+    println!();
+    println!("テスト用の人物 / Test persons ({}/persons.json):", dir.display());
     for p in &persons {
         println!(
-            "{:<4} {:<14} {:<6} {:<14}  {}",
+            "  {:<4} {:<10} PIN {:<5} password {:<12} {}",
             p["id"].as_str().unwrap_or(""),
             p["name"].as_str().unwrap_or(""),
             p["pin"].as_str().unwrap_or(""),
@@ -47,19 +141,6 @@ pub(crate) fn run(args: DemoArgs) -> ExitCode {
             p["note"].as_str().unwrap_or("")
         );
     }
-    let me = std::env::current_exe()
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|_| "mynaid".into());
-    let card = args.dir.join("cards/p01.json");
     println!();
-    println!("カードを読み取る / Read a card with the reader app:");
-    println!(
-        "  {me} read --emulator {} --route input-support      # 4桁の暗証番号 / 4-digit PIN",
-        card.display()
-    );
-    println!(
-        "  {me} read --emulator {} --route signature --lang en # 署名用パスワード / signature password",
-        card.display()
-    );
-    ExitCode::from(exit::OK)
+    println!("Ctrl-C で終了します。/ Ctrl-C stops the demo.");
 }

@@ -1,0 +1,41 @@
+//! The evidence a reading device sends after reading a My Number Card, and its
+//! verification.
+//!
+//! A server must never take a client's word about identity. A reading device (the PC
+//! reader app, the phone app) sends an [`Evidence`] document; the server verifies it with a
+//! [`Verifier`] into a [`VerifiedCardFace`], which only the verifier can construct.
+//!
+//! Two routes (`docs/evidence.md`, `shared/design/architecture.md`):
+//! * **signature**: the JPKI signature certificate, chained by key identifier to a trusted
+//!   root, checked against RFC 5280 essentials (validity, KeyUsage, BasicConstraints,
+//!   sha256WithRSAEncryption only) and the issuer's CRL; the card's signature over the
+//!   session's to-be-signed value; the four attributes from the SubjectAltName;
+//! * **input-support**: the CV certificate (EF 0004) under a configured CV CA key, the
+//!   integrity record (EF 0003) under the EF 0004 key, EF 0002 against the record's digest,
+//!   the card key record (EF 0007) under the EF 0004 key, and the AP's live signature under
+//!   the EF 0007 key. DF31 is used in memory only.
+//!
+//! Everything is a pure function of its inputs: time, trust anchors and CRLs are passed in;
+//! nothing here reads a clock, a file or the network. The to-be-signed value is rebuilt
+//! from the server's own [`Binding`], never read from the document.
+
+mod binding;
+mod crl;
+mod crypto;
+mod document;
+mod error;
+mod face;
+mod trust;
+mod verify;
+mod x509;
+
+pub use binding::{Binding, DOMAIN};
+pub use crl::{CrlInfo, CrlSet, RevocationPolicy};
+pub use crypto::bench_verify;
+pub use document::{
+    Body, DocumentError, Evidence, FORMAT, MAX_CERTIFICATE_BYTES, MAX_DOCUMENT_BYTES, MAX_RECORD_BYTES, ReaderApp,
+};
+pub use error::{CertRole, CrlError, EvidenceError, TrustError};
+pub use face::{CardFaceClaims, Revocation, Route, Verification, VerifiedCardFace};
+pub use trust::{CvCaKey, OFFICIAL_JPKI_ROOTS, TrustMode, TrustStore};
+pub use verify::Verifier;

@@ -1,0 +1,247 @@
+//! Configuration: a TOML file, then `MYNAID_*` environment variables, over defaults that run
+//! as they are (`mynaid serve` with nothing else listens on 127.0.0.1:8080 with an SQLite file).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// The URL people and reading devices reach this server at (scheme, host, port).
+    pub public_url: String,
+    /// `sqlite://PATH` (created and migrated at start).
+    pub database_url: String,
+    /// AES-256-GCM key for stored results, base64 (32 bytes). Without it a random key is
+    /// made at start, and results do not survive a restart.
+    pub result_key: Option<String>,
+    /// Secret for the pairwise card-link identifiers, base64 (at least 32 bytes). Without it a
+    /// random one is made at start, and identifiers change at every restart.
+    pub link_secret: Option<String>,
+    /// Lifetime of a session, its challenge and its handle, in seconds.
+    pub session_ttl_secs: u64,
+    /// The oldest reader app version the server accepts.
+    pub min_reader_version: String,
+    /// Trust anchors and revocation.
+    pub trust: TrustConfig,
+    /// The applications allowed to ask for verification.
+    pub relying_parties: Vec<RelyingPartyConfig>,
+    /// Logs as JSON lines.
+    pub log_json: bool,
+    /// Demo hints (the emulated cards' directory) shown on the pages.
+    pub demo: Option<DemoConfig>,
+}
+
+/// Trust anchors and revocation.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrustConfig {
+    /// `production` (only the pinned official JPKI roots) or `test` (any configured root;
+    /// must be chosen explicitly).
+    pub mode: TrustModeConfig,
+    /// JPKI root certificates (DER files).
+    pub roots: Vec<PathBuf>,
+    /// CRL files (DER), checked against the roots at load.
+    pub crls: Vec<PathBuf>,
+    /// CV CA keys of the input-support AP (`cv-ca.json` files).
+    pub cv_ca: Vec<PathBuf>,
+    /// `require_crl` (fail closed) or `allow_unchecked`.
+    pub revocation: RevocationConfig,
+}
+
+/// Trust mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum TrustModeConfig {
+    /// Official roots only.
+    #[default]
+    Production,
+    /// Test roots (mynaid pki).
+    Test,
+}
+
+/// Revocation policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum RevocationConfig {
+    /// Fail closed.
+    #[default]
+    RequireCrl,
+    /// Accept without a CRL and record it.
+    AllowUnchecked,
+}
+
+/// One application that may ask for verification.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RelyingPartyConfig {
+    /// Stable identifier (also the pairwise card-link scope).
+    pub id: String,
+    /// The service name shown to the person, in Japanese.
+    pub name: String,
+    /// The service name in English.
+    pub name_en: String,
+    /// The service's origin, shown to the person and bound into the card's signature.
+    pub origin: String,
+    /// The API key the service authenticates with (compare in constant time).
+    pub api_key: String,
+    /// Where the browser may be sent back to (exact match).
+    #[serde(default)]
+    pub return_urls: Vec<String>,
+}
+
+/// Demo hints.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DemoConfig {
+    /// Directory of the emulated cards, shown in the fallback command.
+    pub cards_dir: PathBuf,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: "http://127.0.0.1:8080".into(),
+            database_url: "sqlite://mynaid.db".into(),
+            result_key: None,
+            link_secret: None,
+            session_ttl_secs: 300,
+            min_reader_version: env!("CARGO_PKG_VERSION").into(),
+            trust: TrustConfig::default(),
+            relying_parties: Vec::new(),
+            log_json: false,
+            demo: None,
+        }
+    }
+}
+
+impl Default for TrustConfig {
+    fn default() -> Self {
+        TrustConfig {
+            mode: TrustModeConfig::Production,
+            roots: Vec::new(),
+            crls: Vec::new(),
+            cv_ca: Vec::new(),
+            revocation: RevocationConfig::RequireCrl,
+        }
+    }
+}
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("reading {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML of this shape.
+    #[error("{path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong (line and key).
+        message: String,
+    },
+    /// An environment variable has a bad value.
+    #[error("environment variable {name}: {message}")]
+    Env {
+        /// The variable.
+        name: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl Config {
+    /// Loads `path` (if given) and applies `MYNAID_*` environment variables.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        let mut config = match path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read { path: p.into(), source })?;
+                toml::from_str(&text).map_err(|e| ConfigError::Parse {
+                    path: p.into(),
+                    message: e.to_string(),
+                })?
+            }
+            None => Config::default(),
+        };
+        config.apply_env(|k| std::env::var(k).ok())?;
+        Ok(config)
+    }
+
+    /// Applies environment overrides through `get` (a parameter so tests need no globals).
+    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        if let Some(v) = get("MYNAID_LISTEN") {
+            self.listen = v.parse().map_err(|e| ConfigError::Env {
+                name: "MYNAID_LISTEN",
+                message: format!("{e}"),
+            })?;
+        }
+        if let Some(v) = get("MYNAID_PUBLIC_URL") {
+            self.public_url = v;
+        }
+        if let Some(v) = get("MYNAID_DATABASE_URL") {
+            self.database_url = v;
+        }
+        if let Some(v) = get("MYNAID_RESULT_KEY") {
+            self.result_key = Some(v);
+        }
+        if let Some(v) = get("MYNAID_LINK_SECRET") {
+            self.link_secret = Some(v);
+        }
+        if let Some(v) = get("MYNAID_LOG_JSON") {
+            self.log_json = matches!(v.as_str(), "1" | "true" | "yes");
+        }
+        Ok(())
+    }
+
+    /// The origin of `public_url` (scheme://host[:port]).
+    pub fn public_origin(&self) -> String {
+        self.public_url.trim_end_matches('/').to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_then_file_then_env() {
+        let c: Config = toml::from_str(
+            r#"
+            public_url = "https://id.example.jp"
+            [trust]
+            mode = "test"
+            roots = ["a.der"]
+            [[relying_parties]]
+            id = "portal"
+            name = "登録ポータル"
+            name_en = "Registration portal"
+            origin = "https://portal.example.jp"
+            api_key = "k"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(c.listen.port(), 8080);
+        assert_eq!(c.trust.mode, TrustModeConfig::Test);
+        assert_eq!(c.relying_parties[0].origin, "https://portal.example.jp");
+        let mut c = c;
+        c.apply_env(|k| (k == "MYNAID_LISTEN").then(|| "0.0.0.0:9000".to_string()))
+            .unwrap();
+        assert_eq!(c.listen.port(), 9000);
+        assert!(
+            c.apply_env(|k| (k == "MYNAID_LISTEN").then(|| "nope".to_string()))
+                .is_err()
+        );
+        assert!(toml::from_str::<Config>("unknown_key = 1").is_err());
+    }
+}

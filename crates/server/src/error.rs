@@ -1,0 +1,180 @@
+//! API errors: a stable code, an HTTP status, and what to tell the person in Japanese and
+//! English. Built from variants, never from low-level error text, so nothing internal (and
+//! nothing personal) leaks into a response.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use mynaid_evidence::EvidenceError;
+use serde_json::json;
+
+use crate::store::StoreError;
+
+/// An error answered to a client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Stable machine-readable code.
+    pub code: &'static str,
+    /// Japanese message (what happened, what to do next).
+    pub ja: String,
+    /// English message.
+    pub en: String,
+}
+
+impl ApiError {
+    /// An error with its messages.
+    pub fn new(status: StatusCode, code: &'static str, ja: impl Into<String>, en: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            ja: ja.into(),
+            en: en.into(),
+        }
+    }
+
+    /// The handle is not known (never issued, or replaced by a newer one).
+    pub fn handle_unknown() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "handle_unknown",
+            "この読み取り用リンクは無効です。手続きの画面からやり直してください。",
+            "This reading link is not valid. Start again from the procedure page.",
+        )
+    }
+
+    /// The handle was already used.
+    pub fn handle_used() -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "handle_already_used",
+            "この読み取り用リンクはすでに使われています。手続きの画面で新しいリンクを表示してください。",
+            "This reading link has already been used. Show a new one on the procedure page.",
+        )
+    }
+
+    /// The session expired.
+    pub fn expired() -> Self {
+        Self::new(
+            StatusCode::GONE,
+            "session_expired",
+            "有効期限（5分）が過ぎました。手続きの画面からやり直してください。",
+            "The time limit (5 minutes) has passed. Start again from the procedure page.",
+        )
+    }
+
+    /// The session is over.
+    pub fn finished() -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "session_finished",
+            "この手続きはすでに終わっています。",
+            "This procedure has already ended.",
+        )
+    }
+
+    /// Missing or wrong credentials.
+    pub fn unauthorized() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "認証に失敗しました。",
+            "Authentication failed.",
+        )
+    }
+
+    /// Not found.
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", "見つかりません。", "Not found.")
+    }
+
+    /// A malformed request.
+    pub fn bad_request(what: &str) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!("リクエストが正しくありません（{what}）。"),
+            format!("The request is not valid ({what})."),
+        )
+    }
+
+    /// The reader app is older than the server accepts.
+    pub fn reader_outdated(min: &str) -> Self {
+        Self::new(
+            StatusCode::UPGRADE_REQUIRED,
+            "reader_outdated",
+            format!(
+                "読み取りアプリが古いため使えません。バージョン{min}以降に更新してください（手続きの画面に更新方法があります）。"
+            ),
+            format!("The reader app is too old. Update it to version {min} or later (the procedure page says how)."),
+        )
+    }
+
+    /// The storage is unavailable; nothing was changed.
+    pub fn unavailable() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "storage_unavailable",
+            "ただいま処理できません。しばらくしてからもう一度お試しください。",
+            "The service cannot process this right now. Please try again shortly.",
+        )
+    }
+
+    /// The evidence was refused.
+    pub fn evidence(e: &EvidenceError) -> Self {
+        use EvidenceError as E;
+        let (code, ja, en) = match e {
+            E::Document(_) => (
+                "evidence_malformed",
+                "読み取りアプリから届いたデータが正しくありません。アプリを更新してやり直してください。",
+                "The data from the reader app is not valid. Update the app and try again.",
+            ),
+            E::CardData(_) | E::CertificateMalformed(_) => (
+                "card_data_invalid",
+                "カードのデータを確認できませんでした。もう一度読み取ってください。",
+                "The card's data could not be checked. Read the card again.",
+            ),
+            E::Expired { .. } | E::NotYetValid { .. } => (
+                "certificate_expired",
+                "電子証明書の有効期限が切れています。市区町村の窓口で更新してください。",
+                "The card's certificate has expired. Renew it at your city office.",
+            ),
+            E::Revoked => (
+                "certificate_revoked",
+                "電子証明書が失効しています（住所の変更などで失効します）。市区町村の窓口で再発行してください。数字4桁の暗証番号での読み取りも選べます。",
+                "The card's certificate has been revoked (a move revokes it, for example). Have it reissued at your city office, or read the card with the 4-digit PIN instead.",
+            ),
+            E::RevocationUnknown | E::CrlOutOfDate { .. } => (
+                "revocation_unknown",
+                "電子証明書の失効確認ができませんでした。時間をおいてもう一度お試しください。",
+                "The certificate's revocation status could not be checked. Please try again later.",
+            ),
+            E::CardSignatureInvalid => (
+                "signature_mismatch",
+                "カードの署名がこの手続きと一致しません。手続きの画面からやり直してください。",
+                "The card's signature does not match this procedure. Start again from the procedure page.",
+            ),
+            _ => (
+                "card_not_trusted",
+                "このカードのデータを信頼できるものと確認できませんでした。",
+                "The card's data could not be verified as genuine.",
+            ),
+        };
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, ja, en)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        tracing::error!(error = %e, "storage failure");
+        ApiError::unavailable()
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({ "error": { "code": self.code, "message": { "ja": self.ja, "en": self.en } } });
+        (self.status, Json(body)).into_response()
+    }
+}
