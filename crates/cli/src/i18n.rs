@@ -229,6 +229,55 @@ pub(crate) fn who_asks(lang: Lang, service: &str, origin: &str, purpose: &str, s
     )
 }
 
+/// Pattern 2: the PC's code, to compare before the PIN.
+pub(crate) fn pc_code(lang: Lang, code: &str) -> String {
+    lang.pick(
+        format!(
+            "パソコンの画面に「{code}」と表示されていることを確かめてください。違う場合は中止してください（Ctrl+C）。"
+        ),
+        format!("Check that your PC's screen shows \"{code}\". If it does not, stop now (Ctrl+C)."),
+    )
+}
+
+/// Before reading over NFC.
+pub(crate) fn hold_card(lang: Lang) -> String {
+    lang.pick(
+        "マイナンバーカードをスマートフォンの背面にかざし、終わるまで動かさないでください。",
+        "Hold your My Number Card against the back of the phone and keep it still until done.",
+    )
+}
+
+/// The confirmation code to type on the PC page (or, pattern 3, in the first browser).
+pub(crate) fn confirmation_code(lang: Lang, code: &str, same_device: bool) -> String {
+    if same_device {
+        lang.pick(
+            format!("確認できました。ブラウザに戻ります。手続きを始めたブラウザと別のブラウザが開いた場合は、最初のブラウザでこの確認コードを入力してください: {code}"),
+            format!("Verified. Returning to the browser. If a different browser opens than the one you started in, type this confirmation code in the first one: {code}"),
+        )
+    } else {
+        lang.pick(
+            format!("確認できました。パソコンの画面に次の確認コードを入力してください: {code}"),
+            format!("Verified. Type this confirmation code on your PC's screen: {code}"),
+        )
+    }
+}
+
+/// Pattern 3: where the browser goes back to.
+pub(crate) fn returning(lang: Lang, url: &str) -> String {
+    lang.pick(
+        format!("ブラウザで開きます: {url}"),
+        format!("Opening in the browser: {url}"),
+    )
+}
+
+/// A screenshot without a readable QR code.
+pub(crate) fn qr_unreadable(lang: Lang, detail: &str) -> String {
+    lang.pick(
+        format!("QRコードを読み取れませんでした（{detail}）。画面全体が写るようにしてください。"),
+        format!("The QR code could not be read ({detail}). Make sure the whole code is visible."),
+    )
+}
+
 /// The menu of credentials.
 pub(crate) fn route_question(lang: Lang) -> String {
     lang.pick(
@@ -266,14 +315,6 @@ pub(crate) fn insecure_server(lang: Lang, server: &str) -> String {
     lang.pick(
         format!("安全でない接続（{server}）のため中止しました。https:// のサーバーだけが使えます。"),
         format!("Stopped: the connection to {server} is not secure. Only https:// servers can be used."),
-    )
-}
-
-/// The server's answer is not understood.
-pub(crate) fn bad_server_answer(lang: Lang) -> String {
-    lang.pick(
-        "サーバーの応答を理解できませんでした。",
-        "The server's answer could not be understood.",
     )
 }
 

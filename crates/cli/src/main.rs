@@ -5,6 +5,7 @@
 //! * `mynaid install-handler`: make `mynaid://` links open the reader app.
 //! * `mynaid read`: the PC reader app — reads a My Number Card (an emulated one with
 //!   `--emulator`) with the 4-digit PIN or the signature password.
+//! * `mynaid phone`: the smartphone app stand-in (patterns 2 and 3).
 //! * `mynaid emulator`: an emulated card in pcscd's virtual reader (vpcd).
 //! * `mynaid pki generate`: the deterministic test PKI, test persons and their card files.
 
@@ -38,6 +39,8 @@ enum Command {
     InstallHandler(commands::install_handler::InstallHandlerArgs),
     /// Read a My Number Card (the PC reader app).
     Read(commands::read::ReadArgs),
+    /// Play the smartphone app: read an emulated card over simulated NFC for a QR code or app link.
+    Phone(commands::phone::PhoneArgs),
     /// Serve an emulated card in pcscd's virtual reader (vpcd).
     Emulator(commands::emulator::EmulatorArgs),
     /// The test PKI.
@@ -91,6 +94,7 @@ fn main() -> ExitCode {
         Command::InstallHandler(args) => commands::install_handler::run(args),
         Command::Read(args) => commands::read::run(args),
         Command::Emulator(args) => commands::emulator::run(args),
+        Command::Phone(args) => commands::phone::run(args),
         Command::Pki {
             command: PkiCommand::Generate { out, seed },
         } => commands::pki::generate(&out, seed),

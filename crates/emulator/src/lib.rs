@@ -47,6 +47,7 @@ mod applet;
 mod card;
 mod error;
 mod load;
+pub mod nfc;
 mod persist;
 mod session;
 pub mod state;

@@ -146,8 +146,8 @@ async fn evidence(
 ) -> Result<Response, ApiError> {
     let handle = valid_token(&handle)?;
     let token = bearer(&headers)?;
-    svc.submit_evidence(handle, token, &body).await?;
-    Ok(Json(json!({ "status": "verified" })).into_response())
+    let submitted = svc.submit_evidence(handle, token, &body).await?;
+    Ok(([(header::CACHE_CONTROL, "no-store")], Json(submitted)).into_response())
 }
 
 #[derive(Deserialize)]

@@ -99,6 +99,41 @@ impl ApiError {
         )
     }
 
+    /// A wrong confirmation code.
+    pub fn wrong_code(attempts_left: Option<i64>) -> Self {
+        let (ja, en) = match attempts_left {
+            Some(n) => (
+                format!("確認コードが違います。スマートフォンに表示された6桁の数字を入力してください（あと{n}回）。"),
+                format!("Wrong confirmation code. Type the 6 digits your smartphone shows ({n} attempts left)."),
+            ),
+            None => (
+                "確認コードは6桁の数字です。スマートフォンに表示された数字を入力してください。".to_string(),
+                "The confirmation code is 6 digits. Type the number your smartphone shows.".to_string(),
+            ),
+        };
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "wrong_confirmation_code", ja, en)
+    }
+
+    /// Too many wrong confirmation codes.
+    pub fn confirmation_locked() -> Self {
+        Self::new(
+            StatusCode::GONE,
+            "confirmation_failed",
+            "確認コードを何度も間違えたため、この手続きは中止されました。最初からやり直してください。",
+            "The confirmation code was wrong too many times, so this procedure was stopped. Start again.",
+        )
+    }
+
+    /// The result handle came back to a browser that did not start the session.
+    pub fn other_browser() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "other_browser",
+            "手続きを始めたブラウザとは別のブラウザで開かれました。手続きを始めたブラウザに戻り、アプリに表示された確認コードを入力してください。",
+            "This page opened in a different browser from the one where you started. Go back to that browser and enter the confirmation code the app shows.",
+        )
+    }
+
     /// The reader app is older than the server accepts.
     pub fn reader_outdated(min: &str) -> Self {
         Self::new(

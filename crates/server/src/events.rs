@@ -24,7 +24,10 @@ pub enum Event {
         #[serde(skip_serializing_if = "Option::is_none")]
         tries_left: Option<u8>,
     },
-    /// The evidence was verified.
+    /// The evidence was verified; the result waits for the person's confirmation (the
+    /// code shown on the phone, patterns 2 and 3).
+    ConfirmNeeded,
+    /// The evidence was verified (and, for patterns 2 and 3, confirmed).
     Verified,
     /// The session failed.
     Failed {

@@ -15,7 +15,7 @@ use crate::config::{Config, RelyingPartyConfig};
 use crate::error::ApiError;
 use crate::events::{Event, EventHub};
 use crate::secrets::{ResultKey, hash, random, same, token};
-use crate::store::{NewSession, Redeem, SessionRow, State, Store};
+use crate::store::{Confirmation, NewSession, Redeem, Release, SessionRow, State, Store};
 
 /// Why the card is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,6 +62,76 @@ impl Purpose {
     }
 }
 
+/// How the card is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Pattern {
+    /// 1: this PC's browser and the reader app with an IC card reader.
+    PcReader,
+    /// 2: the PC's browser shows a QR code; a smartphone reads the card.
+    CrossDevice,
+    /// 3: the smartphone's browser hands off to the app on the same phone.
+    SameDevice,
+}
+
+impl Pattern {
+    /// Stable spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Pattern::PcReader => "pc_reader",
+            Pattern::CrossDevice => "cross_device",
+            Pattern::SameDevice => "same_device",
+        }
+    }
+
+    /// From the stable spelling.
+    pub fn parse(s: &str) -> Option<Pattern> {
+        match s {
+            "pc_reader" => Some(Pattern::PcReader),
+            "cross_device" => Some(Pattern::CrossDevice),
+            "same_device" => Some(Pattern::SameDevice),
+            _ => None,
+        }
+    }
+}
+
+/// Wrong confirmation codes allowed before the session fails.
+pub const MAX_CONFIRMATION_ATTEMPTS: i64 = 5;
+
+/// A code from an alphabet without look-alikes (no 0/O, 1/I/L, 2/Z, 5/S, 8/B).
+fn pc_code() -> String {
+    const ALPHABET: &[u8] = b"ACDEFGHJKMNPQRTUVWXY34679";
+    random::<4>()
+        .iter()
+        .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
+        .collect()
+}
+
+/// A 6-digit confirmation code.
+fn confirmation_code() -> String {
+    let n = u32::from_be_bytes(random::<4>()) % 1_000_000;
+    format!("{n:06}")
+}
+
+/// The stored form of a confirmation code: bound to its session, so equal codes of two
+/// sessions do not hash alike.
+fn code_hash(session: &str, code: &str) -> Vec<u8> {
+    hash(&format!("{session}:{code}"))
+}
+
+/// What the reading device is told after its evidence was verified.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Submitted {
+    /// `verified`.
+    pub status: String,
+    /// Patterns 2 and 3: the code the person types on the page that started the session.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub confirmation_code: Option<String>,
+    /// Pattern 3: where the app sends the person back (`…/return#<result handle>`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub return_url: Option<String>,
+}
+
 /// A time source: seconds since the epoch. A parameter, so tests can move time.
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
 
@@ -105,6 +175,8 @@ pub struct CreatedSession {
 pub struct IssuedHandle {
     /// The one-time handle.
     pub handle: String,
+    /// The short code shown on the PC page and, after redeeming, on the phone (pattern 2).
+    pub pc_code: String,
     /// When it (and the challenge) expire.
     pub expires_at: i64,
 }
@@ -137,6 +209,11 @@ pub struct RedeemAnswer {
     pub evidence_url: String,
     /// Where to POST status reports.
     pub status_url: String,
+    /// `pc_reader`, `cross_device` or `same_device`.
+    pub pattern: String,
+    /// Pattern 2: the code the PC page shows; the phone shows it too, before the PIN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pc_code: Option<String>,
 }
 
 /// A text in both languages.
@@ -276,10 +353,15 @@ impl Service {
 
     /// Issues a fresh handle (and challenge) for a waiting session; the previous handle
     /// stops working. The lifetime restarts, but never beyond 30 minutes from creation.
-    pub async fn issue_handle(&self, id: &str, browser_token: &str) -> Result<IssuedHandle, ApiError> {
+    pub async fn issue_handle(
+        &self,
+        id: &str,
+        browser_token: &str,
+        pattern: Pattern,
+    ) -> Result<IssuedHandle, ApiError> {
         let s = self.browser_session(id, browser_token).await?;
         let now = self.now();
-        if s.state != State::Created {
+        if !matches!(s.state, State::Created | State::HandleRedeemed) {
             return Err(ApiError::finished());
         }
         let hard_limit = s.created_at + 1800;
@@ -288,15 +370,20 @@ impl Service {
         }
         let expires_at = (now + self.config.session_ttl_secs as i64).min(hard_limit);
         let handle = token::<24>();
-        if !self
+        let code = pc_code();
+        let refreshed = self
             .store
-            .refresh_handle(id, &hash(&handle), &random::<32>(), expires_at)
-            .await?
-        {
+            .refresh_handle(id, &hash(&handle), &random::<32>(), expires_at, pattern.as_str(), &code)
+            .await?;
+        if !refreshed {
             return Err(ApiError::finished());
         }
         self.events.publish(id, Event::Waiting);
-        Ok(IssuedHandle { handle, expires_at })
+        Ok(IssuedHandle {
+            handle,
+            pc_code: code,
+            expires_at,
+        })
     }
 
     /// Redeems a handle for a reading device.
@@ -350,6 +437,11 @@ impl Service {
             submission_token,
             evidence_url: format!("{base}/api/v1/handles/{handle}/evidence"),
             status_url: format!("{base}/api/v1/handles/{handle}/status"),
+            pattern: s.pattern.clone().unwrap_or_else(|| Pattern::PcReader.as_str().into()),
+            pc_code: s
+                .pc_code
+                .clone()
+                .filter(|_| s.pattern.as_deref() == Some(Pattern::CrossDevice.as_str())),
         })
     }
 
@@ -377,7 +469,12 @@ impl Service {
 
     /// Verifies and stores evidence. The to-be-signed value is rebuilt from the stored
     /// session; the challenge is consumed atomically with storing the result.
-    pub async fn submit_evidence(&self, handle: &str, submission_token: &str, body: &[u8]) -> Result<(), ApiError> {
+    pub async fn submit_evidence(
+        &self,
+        handle: &str,
+        submission_token: &str,
+        body: &[u8],
+    ) -> Result<Submitted, ApiError> {
         let s = self.redeemed_session(handle, submission_token).await?;
         let now = self.now();
         let evidence = match Evidence::parse(body) {
@@ -414,13 +511,99 @@ impl Service {
         };
         let plaintext = Zeroizing::new(serde_json::to_vec(&result).map_err(|_| ApiError::unavailable())?);
         let sealed = self.result_key.seal(&s.id, &plaintext);
-        if !self.store.complete_evidence(&s.id, &sealed, now).await? {
+        let pattern = s
+            .pattern
+            .as_deref()
+            .and_then(Pattern::parse)
+            .unwrap_or(Pattern::PcReader);
+        let mut submitted = Submitted {
+            status: "verified".into(),
+            confirmation_code: None,
+            return_url: None,
+        };
+        let release = match pattern {
+            Pattern::PcReader => Release::Now,
+            Pattern::CrossDevice | Pattern::SameDevice => {
+                let code = confirmation_code();
+                let result_handle = (pattern == Pattern::SameDevice).then(token::<24>);
+                let release = Release::OnConfirmation {
+                    code_hash: code_hash(&s.id, &code),
+                    expires_at: now + self.config.session_ttl_secs as i64,
+                    result_handle_hash: result_handle.as_deref().map(hash),
+                };
+                submitted.confirmation_code = Some(code);
+                submitted.return_url = result_handle.map(|h| format!("{}/return#{h}", self.config.public_origin()));
+                release
+            }
+        };
+        if !self.store.complete_evidence(&s.id, &sealed, &release, now).await? {
             // Another submission won, or the session expired in the meantime.
             return Err(ApiError::finished());
         }
-        tracing::info!(session = %s.id, route = evidence.route_name(), "evidence verified");
+        tracing::info!(session = %s.id, route = evidence.route_name(), pattern = pattern.as_str(), "evidence verified");
+        self.events.publish(
+            &s.id,
+            if matches!(release, Release::Now) {
+                Event::Verified
+            } else {
+                Event::ConfirmNeeded
+            },
+        );
+        Ok(submitted)
+    }
+
+    /// Pattern 2 (and 3 from another browser): the code the phone showed, typed on the
+    /// page that started the session. Wrong codes are counted; at the limit the session
+    /// fails and its result is deleted.
+    pub async fn confirm(&self, id: &str, browser_token: &str, code: &str) -> Result<(), ApiError> {
+        self.browser_session(id, browser_token).await?;
+        let digits: String = code.chars().filter(char::is_ascii_digit).collect();
+        if digits.len() != 6 || code.chars().any(|c| !(c.is_ascii_digit() || c == ' ' || c == '-')) {
+            return Err(ApiError::wrong_code(None));
+        }
+        match self
+            .store
+            .confirm(id, &code_hash(id, &digits), MAX_CONFIRMATION_ATTEMPTS, self.now())
+            .await?
+        {
+            Confirmation::Released => {
+                self.events.publish(id, Event::Verified);
+                Ok(())
+            }
+            Confirmation::Wrong { attempts_left } => Err(ApiError::wrong_code(Some(attempts_left))),
+            Confirmation::Locked => {
+                self.events.publish(
+                    id,
+                    Event::Failed {
+                        code: "confirmation_failed".into(),
+                    },
+                );
+                Err(ApiError::confirmation_locked())
+            }
+            Confirmation::NotPending => Err(ApiError::finished()),
+        }
+    }
+
+    /// The session a pattern-3 result handle belongs to.
+    pub async fn session_by_result_handle(&self, result_handle: &str) -> Result<SessionRow, ApiError> {
+        self.store
+            .by_result_handle(&hash(result_handle))
+            .await?
+            .ok_or_else(ApiError::handle_unknown)
+    }
+
+    /// Pattern 3: the app returned to the browser; only the browser that started the
+    /// session (its cookie) gets the result released.
+    pub async fn finish_same_device(&self, result_handle: &str, browser_token: &str) -> Result<String, ApiError> {
+        let s = self.session_by_result_handle(result_handle).await?;
+        if !same(&s.browser_hash, &hash(browser_token)) {
+            return Err(ApiError::other_browser());
+        }
+        if !self.store.release(&s.id, self.now()).await? {
+            return Err(ApiError::finished());
+        }
         self.events.publish(&s.id, Event::Verified);
-        Ok(())
+        Ok(s.id)
     }
 
     async fn refuse(&self, s: &SessionRow, e: &EvidenceError, now: i64) -> ApiError {
@@ -482,6 +665,7 @@ impl Service {
         match s.state {
             State::Created => Event::Waiting,
             State::HandleRedeemed => Event::Reading,
+            State::EvidenceVerified if !s.released => Event::ConfirmNeeded,
             State::EvidenceVerified | State::Completed => Event::Verified,
             State::Failed => Event::Failed {
                 code: s.error_code.clone().unwrap_or_default(),
@@ -496,7 +680,15 @@ impl Service {
             return Err(ApiError::not_found());
         }
         match s.state {
-            State::EvidenceVerified => {}
+            State::EvidenceVerified if s.released => {}
+            State::EvidenceVerified => {
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    "result_not_ready",
+                    "本人の確認（確認コードの入力）がまだ終わっていません。",
+                    "The person has not confirmed yet (confirmation code).",
+                ));
+            }
             State::Completed => return Err(ApiError::finished()),
             State::Failed => {
                 return Err(ApiError::new(

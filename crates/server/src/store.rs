@@ -126,6 +126,17 @@ pub struct SessionRow {
     pub created_at: i64,
     /// Expires.
     pub expires_at: i64,
+    /// `pc_reader`, `cross_device` or `same_device`, once chosen.
+    pub pattern: Option<String>,
+    /// The short code the PC page and the phone both show (pattern 2).
+    pub pc_code: Option<String>,
+    /// Whether the verified result may go to the relying party (pattern 1 at once; 2 and 3
+    /// after the person confirmed).
+    pub released: bool,
+    /// Wrong confirmation codes so far.
+    pub confirm_attempts: i64,
+    /// Until when the confirmation code is accepted.
+    pub confirm_expires_at: Option<i64>,
 }
 
 impl std::fmt::Debug for SessionRow {
@@ -156,6 +167,39 @@ pub enum Redeem {
     Unknown,
 }
 
+/// How a verified result becomes available to the relying party.
+#[derive(Debug, Clone)]
+pub enum Release {
+    /// At once (pattern 1: the browser and the reader are on one PC).
+    Now,
+    /// After the person confirms: a code typed on the page that started the session, or the
+    /// return to the same browser with a result handle (patterns 2 and 3).
+    OnConfirmation {
+        /// SHA-256 of the confirmation code.
+        code_hash: Vec<u8>,
+        /// Until when it is accepted.
+        expires_at: i64,
+        /// SHA-256 of the result handle (pattern 3).
+        result_handle_hash: Option<Vec<u8>>,
+    },
+}
+
+/// The outcome of a confirmation code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confirmation {
+    /// Right: the result is released.
+    Released,
+    /// Wrong; this many attempts are left.
+    Wrong {
+        /// Attempts left.
+        attempts_left: i64,
+    },
+    /// Wrong too often (or the code expired): the session failed and the result is gone.
+    Locked,
+    /// Nothing waits for a code in this session.
+    NotPending,
+}
+
 /// Session storage.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -165,25 +209,43 @@ pub trait Store: Send + Sync + 'static {
     async fn get(&self, id: &str) -> Result<Option<SessionRow>, StoreError>;
     /// A session by the hash of its current handle.
     async fn by_handle(&self, handle_hash: &[u8]) -> Result<Option<SessionRow>, StoreError>;
-    /// Replaces the handle and challenge of a session still waiting (`created`), with a new
-    /// expiry; the old handle stops working. False if the session is not waiting.
+    /// Replaces the handle and challenge of a session still waiting for evidence (`created`,
+    /// or `handle_redeemed` when the person starts over after a wrong PIN or a removed card),
+    /// with a new expiry: the session is `created` again and the old handle and its
+    /// submission token stop working. False if evidence already arrived or it failed.
     async fn refresh_handle(
         &self,
         id: &str,
         handle_hash: &[u8],
         challenge: &[u8],
         expires_at: i64,
+        pattern: &str,
+        pc_code: &str,
     ) -> Result<bool, StoreError>;
     /// Redeems a handle, atomically: exactly one caller wins.
     async fn redeem(&self, handle_hash: &[u8], submission_hash: &[u8], now: i64) -> Result<Redeem, StoreError>;
     /// Stores the verified, encrypted result and consumes the challenge, atomically: only
     /// from `handle_redeemed`, before expiry, with the challenge still there.
-    async fn complete_evidence(&self, id: &str, result: &[u8], now: i64) -> Result<bool, StoreError>;
+    async fn complete_evidence(&self, id: &str, result: &[u8], release: &Release, now: i64)
+    -> Result<bool, StoreError>;
+    /// Checks a confirmation code, atomically counting wrong attempts; at `max_attempts`
+    /// wrong ones the session fails and its result is deleted.
+    async fn confirm(
+        &self,
+        id: &str,
+        code_hash: &[u8],
+        max_attempts: i64,
+        now: i64,
+    ) -> Result<Confirmation, StoreError>;
+    /// The session whose result handle hashes to `hash` (pattern 3).
+    async fn by_result_handle(&self, hash: &[u8]) -> Result<Option<SessionRow>, StoreError>;
+    /// Releases a verified result held for confirmation (pattern 3, same browser).
+    async fn release(&self, id: &str, now: i64) -> Result<bool, StoreError>;
     /// Marks a waiting or redeemed session failed.
     async fn fail(&self, id: &str, code: &str, now: i64) -> Result<bool, StoreError>;
     /// Records what the reading device says it is doing.
     async fn set_reader_status(&self, id: &str, status: &str) -> Result<(), StoreError>;
-    /// Hands the result to the relying party once: `evidence_verified` → `completed`.
+    /// Hands a released result to the relying party once: `evidence_verified` → `completed`.
     async fn take_result(&self, id: &str, now: i64) -> Result<Option<Vec<u8>>, StoreError>;
     /// Deletes sessions (and their results) that ended before `before`.
     async fn purge(&self, before: i64) -> Result<u64, StoreError>;

@@ -1,5 +1,6 @@
 // Live status of a verification session (Server-Sent Events). The page says what is
-// happening and what to do next; when the card was verified it moves on by itself.
+// happening and what to do next; when the card was verified (and, for the smartphone
+// patterns, confirmed with the code the phone shows) it moves on by itself.
 (function () {
   "use strict";
   var root = document.getElementById("live");
@@ -9,11 +10,18 @@
   var next = root.getAttribute("data-next");
   var expires = parseInt(root.getAttribute("data-expires"), 10);
   var countdown = document.getElementById("countdown");
+  var confirmBox = document.getElementById("confirm");
+  var confirmForm = document.getElementById("confirm-form");
+  var confirmError = document.getElementById("confirm-error");
+  var lang = document.documentElement.lang === "en" ? "en" : "ja";
 
-  function show(key, cls, extra) {
-    var text = messages[key] || messages.unknown;
-    if (extra !== undefined) { text = text.replace("{n}", String(extra)); }
-    statusEl.textContent = text;
+  function text(key, n) {
+    var t = messages[key] || messages.unknown;
+    return n === undefined || n === null ? t : t.replace("{n}", String(n));
+  }
+
+  function show(key, cls, n) {
+    statusEl.textContent = text(key, n);
     statusEl.className = "status" + (cls ? " " + cls : "");
     statusEl.setAttribute("data-state", key);
   }
@@ -36,15 +44,41 @@
         if (ev.status === "pin_wrong") { show("pin_wrong", "bad", ev.tries_left); }
         else { show(ev.status, ev.status === "reading" ? "" : "bad"); }
         break;
+      case "confirm_needed":
+        show("confirm_needed");
+        if (confirmBox) { confirmBox.hidden = false; document.getElementById("confirm-code").focus(); }
+        break;
       case "verified":
         show("verified", "ok");
         source.close();
         window.location.assign(next);
         break;
-      case "failed": show("failed_" + ev.code, "bad"); source.close(); break;
+      case "failed": show("failed_" + ev.code, "bad"); source.close(); if (confirmBox) { confirmBox.hidden = true; } break;
       case "expired": show("expired", "bad"); source.close(); break;
     }
   };
+
+  if (confirmForm) {
+    confirmForm.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var body = new URLSearchParams(new FormData(confirmForm));
+      fetch(confirmForm.getAttribute("action"), {
+        method: "POST",
+        headers: { "Accept": "application/json" },
+        credentials: "same-origin",
+        body: body
+      }).then(function (r) {
+        return r.json().then(function (b) { return { ok: r.ok, body: b }; });
+      }).then(function (res) {
+        if (res.ok) { window.location.assign(res.body.next || next); return; }
+        var err = res.body.error || {};
+        confirmError.hidden = false;
+        confirmError.textContent = (err.message && err.message[lang]) || "Error";
+        confirmError.setAttribute("data-code", err.code || "");
+      });
+    });
+  }
+
   var launch = document.getElementById("launch");
   if (launch && launch.getAttribute("data-auto") === "1") {
     // Try to open the reader app once without leaving this page (a hidden frame); the

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 
-use super::{NewSession, Redeem, SessionRow, State, Store, StoreError};
+use super::{Confirmation, NewSession, Redeem, Release, SessionRow, State, Store, StoreError};
 
 /// SQLite store.
 #[derive(Debug, Clone)]
@@ -16,7 +16,8 @@ pub struct SqliteStore {
 }
 
 const COLUMNS: &str = "id, relying_party, purpose, origin, binding, challenge, accepted, return_url, browser_hash, \
-    submission_hash, state, reader_status, error_code, result, created_at, expires_at";
+    submission_hash, state, reader_status, error_code, result, created_at, expires_at, pattern, pc_code, released, \
+    confirm_attempts, confirm_expires_at";
 
 fn row(r: &SqliteRow) -> Result<SessionRow, StoreError> {
     let state: String = r.try_get("state")?;
@@ -37,6 +38,11 @@ fn row(r: &SqliteRow) -> Result<SessionRow, StoreError> {
         result: r.try_get("result")?,
         created_at: r.try_get("created_at")?,
         expires_at: r.try_get("expires_at")?,
+        pattern: r.try_get("pattern")?,
+        pc_code: r.try_get("pc_code")?,
+        released: r.try_get::<i64, _>("released")? != 0,
+        confirm_attempts: r.try_get("confirm_attempts")?,
+        confirm_expires_at: r.try_get("confirm_expires_at")?,
     })
 }
 
@@ -129,14 +135,19 @@ impl Store for SqliteStore {
         handle_hash: &[u8],
         challenge: &[u8],
         expires_at: i64,
+        pattern: &str,
+        pc_code: &str,
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
-            "UPDATE sessions SET handle_hash = ?, challenge = ?, expires_at = ?, reader_status = NULL \
-             WHERE id = ? AND state = 'created'",
+            "UPDATE sessions SET handle_hash = ?, challenge = ?, expires_at = ?, reader_status = NULL, pattern = ?, \
+             pc_code = ?, state = 'created', submission_hash = NULL, redeemed_at = NULL \
+             WHERE id = ? AND state IN ('created', 'handle_redeemed')",
         )
         .bind(handle_hash)
         .bind(challenge)
         .bind(expires_at)
+        .bind(pattern)
+        .bind(pc_code)
         .bind(id)
         .execute(&self.pool)
         .await?;
@@ -166,13 +177,122 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn complete_evidence(&self, id: &str, result: &[u8], now: i64) -> Result<bool, StoreError> {
+    async fn complete_evidence(
+        &self,
+        id: &str,
+        result: &[u8],
+        release: &Release,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let (released, code_hash, code_expires, result_handle) = match release {
+            Release::Now => (1i64, None, None, None),
+            Release::OnConfirmation {
+                code_hash,
+                expires_at,
+                result_handle_hash,
+            } => (
+                0,
+                Some(code_hash.as_slice()),
+                Some(*expires_at),
+                result_handle_hash.as_deref(),
+            ),
+        };
         let done = sqlx::query(
-            "UPDATE sessions SET state = 'evidence_verified', result = ?, challenge = NULL, verified_at = ? \
+            "UPDATE sessions SET state = 'evidence_verified', result = ?, challenge = NULL, verified_at = ?, \
+             released = ?, confirm_hash = ?, confirm_expires_at = ?, result_handle_hash = ? \
              WHERE id = ? AND state = 'handle_redeemed' AND challenge IS NOT NULL AND expires_at >= ?",
         )
         .bind(result)
         .bind(now)
+        .bind(released)
+        .bind(code_hash)
+        .bind(code_expires)
+        .bind(result_handle)
+        .bind(id)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn confirm(
+        &self,
+        id: &str,
+        code_hash: &[u8],
+        max_attempts: i64,
+        now: i64,
+    ) -> Result<Confirmation, StoreError> {
+        let pending = "state = 'evidence_verified' AND released = 0 AND confirm_hash IS NOT NULL";
+        let right = sqlx::query(&format!(
+            "UPDATE sessions SET released = 1, confirm_hash = NULL WHERE id = ? AND {pending} AND confirm_hash = ? \
+             AND confirm_attempts < ? AND confirm_expires_at >= ?"
+        ))
+        .bind(id)
+        .bind(code_hash)
+        .bind(max_attempts)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        if right.rows_affected() == 1 {
+            return Ok(Confirmation::Released);
+        }
+        let counted = sqlx::query(&format!(
+            "UPDATE sessions SET confirm_attempts = confirm_attempts + 1 WHERE id = ? AND {pending} \
+             AND confirm_attempts < ? AND confirm_expires_at >= ? RETURNING confirm_attempts"
+        ))
+        .bind(id)
+        .bind(max_attempts)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        let attempts: i64 = match counted {
+            Some(r) => r.try_get("confirm_attempts")?,
+            None => {
+                // Not pending, or already at the limit / past the deadline: end it for good.
+                let locked = sqlx::query(&format!(
+                    "UPDATE sessions SET state = 'failed', error_code = 'confirmation_failed', result = NULL, \
+                     confirm_hash = NULL, completed_at = ? WHERE id = ? AND {pending}"
+                ))
+                .bind(now)
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+                return Ok(if locked.rows_affected() == 1 {
+                    Confirmation::Locked
+                } else {
+                    Confirmation::NotPending
+                });
+            }
+        };
+        if attempts >= max_attempts {
+            sqlx::query(&format!(
+                "UPDATE sessions SET state = 'failed', error_code = 'confirmation_failed', result = NULL, \
+                 confirm_hash = NULL, completed_at = ? WHERE id = ? AND {pending}"
+            ))
+            .bind(now)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+            return Ok(Confirmation::Locked);
+        }
+        Ok(Confirmation::Wrong {
+            attempts_left: max_attempts - attempts,
+        })
+    }
+
+    async fn by_result_handle(&self, hash: &[u8]) -> Result<Option<SessionRow>, StoreError> {
+        let r = sqlx::query(&format!("SELECT {COLUMNS} FROM sessions WHERE result_handle_hash = ?"))
+            .bind(hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        r.as_ref().map(row).transpose()
+    }
+
+    async fn release(&self, id: &str, now: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE sessions SET released = 1, confirm_hash = NULL, result_handle_hash = NULL WHERE id = ? \
+             AND state = 'evidence_verified' AND released = 0 AND confirm_expires_at >= ?",
+        )
         .bind(id)
         .bind(now)
         .execute(&self.pool)
@@ -205,7 +325,7 @@ impl Store for SqliteStore {
     async fn take_result(&self, id: &str, now: i64) -> Result<Option<Vec<u8>>, StoreError> {
         let r = sqlx::query(
             "UPDATE sessions SET state = 'completed', completed_at = ? WHERE id = ? AND state = 'evidence_verified' \
-             RETURNING result",
+             AND released = 1 RETURNING result",
         )
         .bind(now)
         .bind(id)

@@ -1,0 +1,28 @@
+//! The reading device's side of mynaid: what the PC reader app and the phone app share.
+//!
+//! Sans-IO, like the card library: this crate builds HTTP requests as plain data and
+//! interprets the answers, and reads the card through any `CardTransport` (PC/SC, NFC, the
+//! emulator). The host does the networking — `ureq` in the `mynaid` binary, OkHttp or
+//! URLSession in a mobile app — so the same core runs everywhere, and nothing here can be
+//! tricked into talking to a server the link did not name.
+//!
+//! The flow (`docs/phone-core.md`):
+//! 1. [`Link::parse`] the link (`mynaid://read?…` from the PC page, or the app link
+//!    `https://…/app/read#h=…&o=…` from a QR code);
+//! 2. send [`Link::redeem_request`], turn the answer into an [`Offer`] with
+//!    [`Offer::from_response`] — which refuses an answer whose origin differs from the one
+//!    the QR code promised — and show the service name, origin, purpose and PC code;
+//! 3. [`pin_status`], ask the PIN, then [`read`] the card for the offer;
+//! 4. send [`Offer::evidence_request`], and show what [`Submitted::from_response`] says:
+//!    the confirmation code (pattern 2) or where to return (pattern 3).
+
+mod link;
+mod offer;
+mod reading;
+
+pub use link::{Link, LinkError, LinkKind};
+pub use offer::{HttpRequest, Names, Offer, ServerError, Submitted};
+pub use reading::{Credential, Face, Reading, pin_status, read};
+
+/// The version of this reading-device core, sent when redeeming (the server has a minimum).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,96 @@
+//! Pattern 1: this PC's browser and the reader app with an IC card reader. The page opens
+//! the `mynaid://` link with a one-time handle and shows the exact command as a fallback.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use maud::html;
+
+use super::layout::{LangQuery, error_page, page, session_for, who};
+use super::messages::messages;
+use crate::service::{Pattern, Service};
+
+fn reader_link(svc: &Service, handle: &str) -> String {
+    let server: String = svc
+        .config()
+        .public_origin()
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    format!("mynaid://read?server={server}&handle={handle}")
+}
+
+pub(super) async fn pc_reader(
+    State(svc): State<Arc<Service>>,
+    Path(id): Path<String>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = q.lang();
+    let (s, token) = match session_for(&svc, &headers, &id).await {
+        Ok(v) => v,
+        Err(e) => return error_page(lang, &e),
+    };
+    let issued = match svc.issue_handle(&id, &token, Pattern::PcReader).await {
+        Ok(h) => h,
+        Err(e) => return error_page(lang, &e),
+    };
+    let link = reader_link(&svc, &issued.handle);
+    let command = format!("mynaid read --link '{link}'");
+    let demo = svc.config().demo.as_ref().map(|d| {
+        format!(
+            "mynaid read --link '{link}' --emulator {}/p01.json",
+            d.cards_dir.display()
+        )
+    });
+    let events = format!("/s/{id}/events");
+    let next = format!("/s/{id}/done{}", lang.query());
+    let body = page(
+        lang,
+        lang.t("ICカードリーダーで読み取る", "Read with an IC card reader"),
+        &format!("/s/{id}"),
+        html! {
+            h1 { (lang.t("ICカードリーダーで読み取る", "Read with an IC card reader")) }
+            (who(&svc, lang, &s))
+            div id="live" data-events=(events) data-next=(next) data-expires=(issued.expires_at)
+                data-messages=(messages(lang, Pattern::PcReader).to_string()) {
+                p id="status" class="status" role="status" aria-live="polite" data-state="waiting" {
+                    (lang.t("読み取りアプリの起動を待っています。アプリで暗証番号を入力してください。", "Waiting for the reader app. Enter your PIN in the app."))
+                }
+                p class="muted" { (lang.t("残り時間", "Time left")) " " span id="countdown" { "5:00" } }
+            }
+            ol {
+                li { (lang.t("ICカードリーダーがパソコンに接続されていることを確かめ、マイナンバーカードを置いてください。", "Check that the IC card reader is connected to this PC, and put your My Number Card on it.")) }
+                li {
+                    (lang.t("次のボタンで読み取りアプリ（mynaid）を起動します。", "Open the reader app (mynaid) with this button."))
+                    p { a id="launch" class="button" href=(link) data-auto="1" { (lang.t("読み取りアプリを起動する", "Open the reader app")) } }
+                }
+                li { (lang.t("アプリにサービス名とアドレスが表示されます。上の表示と同じであることを確かめてから、暗証番号を入力してください。", "The app shows the service name and address. Check that they match the ones above before you enter your PIN.")) }
+            }
+            form method="post" action=(format!("/s/{id}/pc{}", lang.query())) {
+            button id="read-again" type="submit" class="secondary" { (lang.t("もう一度読み取る（新しいリンク）", "Read again (new link)")) }
+        }
+        h2 { (lang.t("アプリが起動しないときは", "If the app does not open")) }
+            p { (lang.t("端末（ターミナル）で次のコマンドを実行してください。", "Run this command in a terminal:")) }
+            pre id="command" { (command) }
+            @if let Some(demo) = demo {
+                p class="muted" { (lang.t("デモ: エミュレートしたカードで読み取るとき（p01 を他のテスト人物に変えられます）:", "Demo: to read an emulated card (change p01 to another test person):")) }
+                pre id="demo-command" { (demo) }
+            }
+            h2 { (lang.t("読み取りアプリの入手と更新", "Getting or updating the reader app")) }
+            p {
+                (lang.t(format!("バージョン{}以降が必要です。", svc.config().min_reader_version).as_str(), format!("Version {} or later is needed.", svc.config().min_reader_version).as_str()))
+                " "
+                (lang.t("以前にインストールしたアプリが古い場合は、更新してください。インストール後に「mynaid install-handler」を実行すると、このページのボタンでアプリが起動するようになります。",
+                        "If you installed the app a long time ago, update it. After installing, run \"mynaid install-handler\" so that the button on this page opens it."))
+            }
+            script src="/static/session.js" defer {}
+        },
+    );
+    ([(header::CACHE_CONTROL, "no-store")], body).into_response()
+}
