@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Runs the whole test suite. Works on a fresh Debian machine as root: installs what it needs
-# (Rust, pcscd + vpcd + OpenSC). The PC/SC tests start and restart pcscd themselves, with the
+# (Rust, pcscd + vpcd + OpenSC, Chromium + chromedriver). The PC/SC tests start and restart pcscd themselves, with the
 # project's reader configuration (scripts/pcsc/reader.conf.d), one test at a time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/rust.sh
 . scripts/lib/pcsc.sh
+. scripts/lib/browser.sh
 ensure_rust
 ensure_pcsc_packages
+ensure_browser_packages
 cargo test --workspace --locked "$@"

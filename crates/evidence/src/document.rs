@@ -183,7 +183,7 @@ impl Evidence {
             DocumentError::Malformed(format!("{} at line {} column {}", classify(&e), e.line(), e.column()))
         })?;
         if wire.format != FORMAT {
-            return Err(DocumentError::UnsupportedFormat(wire.format.chars().take(40).collect()));
+            return Err(DocumentError::UnsupportedFormat(safe(&wire.format)));
         }
         if let Some(r) = &wire.reader {
             let ok = |s: &str, max: usize| !s.is_empty() && s.len() <= max && s.bytes().all(|b| b.is_ascii_graphic());
@@ -225,7 +225,7 @@ impl Evidence {
                     signature,
                 }
             }
-            other => return Err(DocumentError::UnknownRoute(other.chars().take(40).collect())),
+            other => return Err(DocumentError::UnknownRoute(safe(other))),
         };
         Ok(Evidence {
             reader: wire.reader,
@@ -280,6 +280,21 @@ impl Evidence {
     }
 }
 
+/// A client-chosen token as it may appear in an error (and so in a log): short, and only
+/// from a plain alphabet, so a document cannot write personal data or line breaks there.
+fn safe(text: &str) -> String {
+    let ok = !text.is_empty()
+        && text.len() <= 40
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'/' | b'-'));
+    if ok {
+        text.to_string()
+    } else {
+        "<not shown>".to_string()
+    }
+}
+
 fn classify(e: &serde_json::Error) -> String {
     use serde_json::error::Category;
     match e.classify() {
@@ -287,10 +302,13 @@ fn classify(e: &serde_json::Error) -> String {
         // Data errors name a field ("unknown field `x`", "missing field `y`", "invalid type").
         // Strip anything quoted after "invalid value"/"invalid type" to keep content out.
         Category::Data => {
+            // The message would quote the client's key for an unknown field: name only
+            // what this format defines (missing fields), never what the client sent.
             let msg = e.to_string();
-            let msg = msg.split(" at line ").next().unwrap_or("invalid data").to_string();
-            if msg.starts_with("unknown field") || msg.starts_with("missing field") {
-                msg.split(", expected").next().unwrap_or("invalid data").to_string()
+            if msg.starts_with("unknown field") {
+                "an unknown field".to_string()
+            } else if let Some(rest) = msg.strip_prefix("missing field `") {
+                format!("missing field {}", safe(rest.split('`').next().unwrap_or_default()))
             } else {
                 "a field has the wrong type".to_string()
             }

@@ -69,9 +69,6 @@ pub enum EvidenceError {
     /// The end-entity certificate claims to be a CA.
     #[error("the card's certificate claims to be a CA")]
     EndEntityIsCa,
-    /// The anchor is not a CA certificate for signing certificates.
-    #[error("the trust anchor is not a CA")]
-    AnchorNotCa,
     /// A critical extension this verifier does not understand (RFC 5280 §4.2).
     #[error("unknown critical extension {0}")]
     UnknownCriticalExtension(String),

@@ -92,6 +92,15 @@ pub struct RelyingPartyConfig {
     /// Where the browser may be sent back to (exact match).
     #[serde(default)]
     pub return_urls: Vec<String>,
+    /// Which evidence routes this service accepts: `signature` (JPKI signature certificate,
+    /// bound to the card key by the certificate) and `input_support` (the 4-digit PIN route,
+    /// whose card key is not bound to the card face by the issuer: see docs/evidence.md).
+    #[serde(default = "both_routes")]
+    pub accepted_routes: Vec<String>,
+}
+
+fn both_routes() -> Vec<String> {
+    vec!["input_support".into(), "signature".into()]
 }
 
 /// Demo hints.

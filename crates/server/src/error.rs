@@ -59,8 +59,8 @@ impl ApiError {
         Self::new(
             StatusCode::GONE,
             "session_expired",
-            "有効期限（5分）が過ぎました。手続きの画面からやり直してください。",
-            "The time limit (5 minutes) has passed. Start again from the procedure page.",
+            "有効期限が過ぎました。手続きの画面からやり直してください。",
+            "The time limit has passed. Start again from the procedure page.",
         )
     }
 

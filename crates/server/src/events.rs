@@ -1,15 +1,20 @@
 //! Live session events for the pages (SSE). One broadcast channel per watched session,
 //! created when a page subscribes and dropped with its last subscriber, so an event costs
 //! the same with 10 or 10,000 waiting pages.
+//!
+//! With several instances the page may be connected to another instance than the one the
+//! phone talks to. Then events travel through a [`Bus`] (PostgreSQL LISTEN/NOTIFY, see
+//! [`pg_bus`]): `publish` sends to the bus, and every instance delivers what the bus brings
+//! to its own subscribers.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use serde::Serialize;
-use tokio::sync::broadcast;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{broadcast, mpsc};
 
 /// What a page is told.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum Event {
     /// Waiting for a reading device.
@@ -21,7 +26,7 @@ pub enum Event {
         /// `pin_wrong`, `pin_blocked`, `card_removed`, `no_card`, `cancelled`, …
         status: String,
         /// Tries left, when known.
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         tries_left: Option<u8>,
     },
     /// The evidence was verified; the result waits for the person's confirmation (the
@@ -38,13 +43,26 @@ pub enum Event {
     Expired,
 }
 
-/// Per-session broadcast channels.
+/// Carries events between instances.
+pub type Bus = mpsc::UnboundedSender<(String, Event)>;
+
+/// Per-session broadcast channels, and the bus when there are several instances.
 #[derive(Debug, Clone, Default)]
 pub struct EventHub {
     channels: Arc<Mutex<HashMap<String, broadcast::Sender<Event>>>>,
+    bus: Option<Bus>,
 }
 
 impl EventHub {
+    /// A hub whose events go through `bus`; whatever delivers the bus's traffic back calls
+    /// [`EventHub::deliver`].
+    pub fn with_bus(bus: Bus) -> EventHub {
+        EventHub {
+            channels: Arc::default(),
+            bus: Some(bus),
+        }
+    }
+
     /// Subscribes to a session's events.
     pub fn subscribe(&self, session: &str) -> broadcast::Receiver<Event> {
         let mut map = self.channels.lock().unwrap_or_else(PoisonError::into_inner);
@@ -54,17 +72,88 @@ impl EventHub {
             .subscribe()
     }
 
-    /// Publishes to whoever watches `session` (nobody is fine).
+    /// Publishes to whoever watches `session`, on any instance.
     pub fn publish(&self, session: &str, event: Event) {
+        match &self.bus {
+            // If the bus is gone, at least this instance's pages hear it.
+            Some(bus) => {
+                if let Err(mpsc::error::SendError((session, event))) = bus.send((session.to_string(), event)) {
+                    self.deliver(&session, event);
+                }
+            }
+            None => self.deliver(session, event),
+        }
+    }
+
+    /// Delivers to this instance's subscribers of `session`.
+    pub fn deliver(&self, session: &str, event: Event) {
         let map = self.channels.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(tx) = map.get(session) {
             let _ = tx.send(event);
         }
     }
 
-    /// Sessions with at least one subscriber.
+    /// Sessions with at least one subscriber here.
     pub fn watched(&self) -> usize {
         let map = self.channels.lock().unwrap_or_else(PoisonError::into_inner);
         map.values().filter(|tx| tx.receiver_count() > 0).count()
+    }
+}
+
+/// PostgreSQL LISTEN/NOTIFY as the bus: one task sends this instance's events in order with
+/// `pg_notify`, another listens and delivers every instance's events locally.
+pub mod pg_bus {
+    use serde_json::json;
+    use sqlx::PgPool;
+    use sqlx::postgres::PgListener;
+    use tokio::sync::mpsc;
+
+    use super::{Event, EventHub};
+
+    const CHANNEL: &str = "mynaid_events";
+
+    /// Starts the bus on `pool`; returns the hub to give the service.
+    pub async fn start(pool: PgPool) -> Result<EventHub, sqlx::Error> {
+        let (tx, mut rx) = mpsc::unbounded_channel::<(String, Event)>();
+        let hub = EventHub::with_bus(tx);
+        let mut listener = PgListener::connect_with(&pool).await?;
+        listener.listen(CHANNEL).await?;
+        let local = hub.clone();
+        tokio::spawn(async move {
+            loop {
+                // recv() reconnects by itself after a lost connection; events sent while it
+                // was gone are missed (a page then catches up on its next reconnect).
+                match listener.recv().await {
+                    Ok(n) => {
+                        let v: serde_json::Value = serde_json::from_str(n.payload()).unwrap_or_default();
+                        let (Some(s), Ok(e)) = (v["s"].as_str(), serde_json::from_value::<Event>(v["e"].clone()))
+                        else {
+                            continue;
+                        };
+                        local.deliver(s, e);
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "event listener lost its connection");
+                        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                    }
+                }
+            }
+        });
+        let fallback = hub.clone();
+        tokio::spawn(async move {
+            while let Some((session, event)) = rx.recv().await {
+                let payload = json!({ "s": session, "e": event }).to_string();
+                let sent = sqlx::query("SELECT pg_notify($1, $2)")
+                    .bind(CHANNEL)
+                    .bind(&payload)
+                    .execute(&pool)
+                    .await;
+                if let Err(e) = sent {
+                    tracing::warn!(error = %e, "event not sent to other instances");
+                    fallback.deliver(&session, event);
+                }
+            }
+        });
+        Ok(hub)
     }
 }

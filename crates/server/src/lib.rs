@@ -34,6 +34,7 @@ use crate::events::EventHub;
 use crate::secrets::{ResultKey, decode_key, random};
 use crate::service::{Clock, Service};
 use crate::store::Store;
+use crate::store::postgres::PgStore;
 use crate::store::sqlite::SqliteStore;
 
 /// Why the server could not start.
@@ -99,7 +100,19 @@ pub fn verifier(config: &Config) -> Result<Verifier, StartError> {
 /// keys decoded (or made up, with a warning, when not configured).
 pub async fn service(config: Config, clock: Clock) -> Result<Arc<Service>, StartError> {
     let verifier = verifier(&config)?;
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.database_url).await?);
+    let url = config.database_url.as_str();
+    let (store, events): (Arc<dyn Store>, EventHub) =
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let pg = PgStore::open(url).await?;
+            let events = events::pg_bus::start(pg.pool().clone())
+                .await
+                .map_err(store::StoreError::from)?;
+            (Arc::new(pg), events)
+        } else if url.starts_with("sqlite:") {
+            (Arc::new(SqliteStore::open(url).await?), EventHub::default())
+        } else {
+            return Err(StartError::Key("database_url must start with sqlite: or postgres://"));
+        };
     let result_key = match &config.result_key {
         Some(k) => decode_key(k, 32)
             .filter(|k| k.len() == 32)
@@ -123,7 +136,7 @@ pub async fn service(config: Config, clock: Clock) -> Result<Arc<Service>, Start
         verifier,
         result_key,
         link_secret,
-        EventHub::default(),
+        events,
         clock,
     )))
 }

@@ -330,7 +330,7 @@ impl Service {
                 origin: rp.origin.clone(),
                 binding: random::<16>().to_vec(),
                 challenge: random::<32>().to_vec(),
-                accepted: "input_support,signature".into(),
+                accepted: rp.accepted_routes.join(","),
                 return_url,
                 browser_hash: hash(&browser_token),
                 // No reading device may redeem before the page issues a handle.

@@ -4,6 +4,8 @@
 
 use async_trait::async_trait;
 
+pub mod postgres;
+mod sql;
 pub mod sqlite;
 
 /// Why the store failed.

@@ -5,7 +5,11 @@
 //! never touch those files: [`TestPerson::card`] copies a person's card into a temporary
 //! directory first, so PIN counters a test spends stay in that test.
 
+pub mod browser;
 pub mod pcsc_stack;
+
+/// reqwest, for test crates that drive a real server over HTTP without depending on it.
+pub use reqwest;
 
 use std::path::{Path, PathBuf};
 

@@ -54,6 +54,7 @@ pub(crate) fn demo_config(dir: &Path, listen: SocketAddr, api_key: &str) -> Conf
             origin: base.clone(),
             api_key: api_key.into(),
             return_urls: vec![format!("{base}/portal/return")],
+            accepted_routes: vec!["input_support".into(), "signature".into()],
         }],
         demo: Some(DemoConfig {
             cards_dir: dir.join("cards"),

@@ -48,7 +48,7 @@ pub(super) fn messages(lang: Lang, pattern: Pattern) -> serde_json::Value {
         },
         "wrong_code": m("確認コードが違います。あと{n}回入力できます。", "Wrong confirmation code. {n} attempts left."),
         "verified": m("確認できました。次の画面に進みます。", "Verified. Moving on."),
-        "expired": m("有効期限（5分）が過ぎました。ページを再読み込みしてやり直してください。", "The time limit (5 minutes) has passed. Reload the page to start again."),
+        "expired": m("有効期限が過ぎました。ページを再読み込みしてやり直してください。", "The time limit has passed. Reload the page to start again."),
         "failed_certificate_revoked": m("電子証明書が失効しています。数字4桁の暗証番号での読み取りをお試しください。", "The certificate has been revoked. Try reading with the 4-digit PIN."),
         "failed_certificate_expired": m("電子証明書の有効期限が切れています。市区町村の窓口で更新してください。", "The certificate has expired. Renew it at your city office."),
         "failed_signature_mismatch": m("カードの署名がこの手続きと一致しません。最初からやり直してください。", "The card's signature does not match this procedure. Start again."),

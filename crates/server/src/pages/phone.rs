@@ -113,7 +113,7 @@ pub(super) async fn cross_device(
             figure id="qr" {
                 (PreEscaped(svg))
                 figcaption class="muted" {
-                    (lang.t("QRコード（読み取り用リンク）。5分で無効になります。", "QR code (reading link). It stops working after 5 minutes."))
+                    (lang.t("QRコード（読み取り用リンク）。しばらくすると無効になります。", "QR code (reading link). It stops working after a while."))
                     " " (lang.t("残り時間", "Time left")) " " span id="countdown" { "5:00" }
                 }
             }

@@ -1,0 +1,566 @@
+//! Shared set-up of the server's handler tests: a service on the committed test PKI with a
+//! clock the test moves (2026-11-27 at the start), requests through the router in process,
+//! the browser's and the reading device's side of a session, and evidence read from
+//! emulated cards in process.
+//!
+//! Every test binary uses a different subset of these helpers.
+
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use http_body_util::BodyExt;
+use mynaid_card::{LastTry, Pin, PinKind, Session, routes};
+use mynaid_emulator::transport::InProcessTransport;
+use mynaid_evidence::{Binding, Body as EvidenceBody, Evidence, ReaderApp};
+use mynaid_server::config::{Config, RelyingPartyConfig, RevocationConfig, TrustConfig, TrustModeConfig};
+use mynaid_server::service::{Clock, Service};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+/// The test's "now" at the start: 2026-11-27T00:00:00Z, inside every test certificate's
+/// validity and before the test CRLs' next update.
+pub const NOW: i64 = 1_795_737_600;
+/// The portal's API key.
+pub const API_KEY: &str = "portal-test-key-7f3a9c1e5b2d4f60a8";
+/// Another relying party's API key.
+pub const OTHER_API_KEY: &str = "other-test-key-0b1c2d3e4f5a69788c";
+/// The portal's origin (shown to the person and signed by the card).
+pub const ORIGIN: &str = "https://portal.example.jp";
+/// The portal's registered return address.
+pub const RETURN_URL: &str = "https://portal.example.jp/return";
+/// The other relying party's registered return address.
+pub const OTHER_RETURN_URL: &str = "https://other.example.jp/back";
+/// Where the server is reached in the in-process tests.
+pub const PUBLIC_URL: &str = "https://id.example.jp";
+/// This reader app's version (the workspace's).
+pub const READER_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The configuration of the tests: test-mode trust from the committed fixtures (4 roots,
+/// their CRLs, the CV CA), CRLs required, two relying parties, fixed keys.
+pub fn test_config(public_url: &str, database_url: &str) -> Config {
+    let fixtures = mynaid_testkit::fixtures_dir();
+    let trust = fixtures.join("trust");
+    let crl = fixtures.join("crl");
+    Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        public_url: public_url.into(),
+        database_url: database_url.into(),
+        result_key: Some(STANDARD.encode([0x5a; 32])),
+        link_secret: Some(STANDARD.encode([0xa5; 32])),
+        trust: TrustConfig {
+            mode: TrustModeConfig::Test,
+            roots: ["sign-root-g1", "sign-root-g2", "auth-root-g1", "auth-root-g2"]
+                .iter()
+                .map(|r| trust.join(format!("jpki-{r}.der")))
+                .collect(),
+            crls: ["sign-g1", "sign-g2", "auth-g1", "auth-g2"]
+                .iter()
+                .map(|c| crl.join(format!("jpki-{c}.crl")))
+                .collect(),
+            cv_ca: vec![trust.join("cv-ca.json")],
+            revocation: RevocationConfig::RequireCrl,
+        },
+        relying_parties: vec![
+            RelyingPartyConfig {
+                id: "portal".into(),
+                name: "登録ポータル（テスト）".into(),
+                name_en: "Registration portal (test)".into(),
+                origin: ORIGIN.into(),
+                api_key: API_KEY.into(),
+                return_urls: vec![RETURN_URL.into()],
+                accepted_routes: vec!["input_support".into(), "signature".into()],
+            },
+            RelyingPartyConfig {
+                id: "other".into(),
+                name: "別のサービス".into(),
+                name_en: "Another service".into(),
+                origin: "https://other.example.jp".into(),
+                api_key: OTHER_API_KEY.into(),
+                return_urls: vec![OTHER_RETURN_URL.into()],
+                accepted_routes: vec!["input_support".into(), "signature".into()],
+            },
+        ],
+        ..Config::default()
+    }
+}
+
+/// A service with its router and its clock.
+pub struct Server {
+    /// The service.
+    pub svc: Arc<Service>,
+    /// `mynaid_server::app(svc)`.
+    pub app: Router,
+    /// Seconds since the epoch, as the service sees them.
+    pub clock: Arc<AtomicI64>,
+    /// The SQLite file, when the test asked for one.
+    pub db_path: Option<PathBuf>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// A clock the test moves.
+pub fn test_clock(start: i64) -> (Arc<AtomicI64>, Clock) {
+    let now = Arc::new(AtomicI64::new(start));
+    let seen = now.clone();
+    (now, Arc::new(move || seen.load(Ordering::SeqCst)))
+}
+
+impl Server {
+    /// In-memory database, default configuration.
+    pub async fn start() -> Server {
+        Server::with(|_| {}).await
+    }
+
+    /// In-memory database, configuration changed by `tweak`.
+    pub async fn with(tweak: impl FnOnce(&mut Config)) -> Server {
+        let mut config = test_config(PUBLIC_URL, "sqlite::memory:");
+        tweak(&mut config);
+        Server::build(config, None).await
+    }
+
+    /// A database file in a temporary directory.
+    pub async fn with_file_db() -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mynaid.db");
+        let config = test_config(PUBLIC_URL, &format!("sqlite://{}", path.display()));
+        let mut s = Server::build(config, Some(dir)).await;
+        s.db_path = Some(path);
+        s
+    }
+
+    /// A server from a whole configuration.
+    pub async fn build(config: Config, dir: Option<tempfile::TempDir>) -> Server {
+        let (clock, c) = test_clock(NOW);
+        let svc = mynaid_server::service(config, c).await.expect("service starts");
+        Server {
+            app: mynaid_server::app(svc.clone()),
+            svc,
+            clock,
+            db_path: None,
+            _dir: dir,
+        }
+    }
+
+    /// Moves the clock forward.
+    pub fn advance(&self, secs: i64) {
+        self.clock.fetch_add(secs, Ordering::SeqCst);
+    }
+
+    /// Sends a request through the router and collects the whole answer.
+    pub async fn send(&self, req: Request<Body>) -> Resp {
+        let resp = self.app.clone().oneshot(req).await.expect("router is infallible");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let body = tokio::time::timeout(Duration::from_secs(10), resp.into_body().collect())
+            .await
+            .expect("body within 10 s (an SSE stream? use Sse::open)")
+            .expect("body")
+            .to_bytes();
+        Resp { status, headers, body }
+    }
+
+    /// A request with optional bearer token, cookie and body.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        bearer: Option<&str>,
+        cookie: Option<&str>,
+        body: impl Into<Body>,
+    ) -> Resp {
+        let mut b = Request::builder().method(method).uri(path);
+        if let Some(t) = bearer {
+            b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        if let Some(c) = cookie {
+            b = b.header(header::COOKIE, c);
+        }
+        b = b.header(header::CONTENT_TYPE, "application/json");
+        self.send(b.body(body.into()).unwrap()).await
+    }
+
+    /// GET with an optional cookie.
+    pub async fn get(&self, path: &str, cookie: Option<&str>) -> Resp {
+        self.call(Method::GET, path, None, cookie, Body::empty()).await
+    }
+
+    /// The relying party asks for a session.
+    pub async fn create_session_with(&self, key: &str, body: Value) -> Resp {
+        self.call(Method::POST, "/api/v1/sessions", Some(key), None, body.to_string())
+            .await
+    }
+
+    /// The portal asks for a session for `purpose`, with its return address; answers the
+    /// session id and the browser URL.
+    pub async fn create_session(&self, purpose: &str) -> (String, String) {
+        let r = self
+            .create_session_with(API_KEY, json!({ "purpose": purpose, "return_url": RETURN_URL }))
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        let v = r.json();
+        (
+            v["session_id"].as_str().unwrap().to_string(),
+            v["browser_url"].as_str().unwrap().to_string(),
+        )
+    }
+
+    /// A session with its browser: created, and the browser sent to its start URL (which
+    /// moved the token into a cookie).
+    pub async fn browser(&self, purpose: &str) -> BrowserSession {
+        let (id, url) = self.create_session(purpose).await;
+        let path = url
+            .strip_prefix(&self.svc.config().public_origin())
+            .unwrap()
+            .to_string();
+        let r = self.get(&path, None).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        let set = r.header(header::SET_COOKIE).expect("Set-Cookie");
+        let cookie = set.split(';').next().unwrap().to_string();
+        BrowserSession { id, cookie }
+    }
+
+    /// The browser chooses "PC and IC card reader": a fresh handle, shown as a link.
+    pub async fn issue(&self, b: &BrowserSession) -> Issued {
+        let r = self
+            .call(
+                Method::POST,
+                &format!("/s/{}/pc", b.id),
+                None,
+                Some(&b.cookie),
+                Body::empty(),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        let html = r.text();
+        let link = html_unescape(&between(&html, "id=\"launch\"", "href=\"", "\""));
+        let command = html_unescape(&between(&html, "id=\"command\"", ">", "</pre>"));
+        let handle = link.split("handle=").nth(1).expect("handle in the link").to_string();
+        Issued {
+            link,
+            command,
+            handle,
+            html,
+        }
+    }
+
+    /// The reading device redeems `handle` as this reader app.
+    pub async fn redeem(&self, handle: &str) -> Resp {
+        self.redeem_as(handle, READER_VERSION).await
+    }
+
+    /// The reading device redeems `handle` as a reader app of `version`.
+    pub async fn redeem_as(&self, handle: &str, version: &str) -> Resp {
+        let body = json!({ "reader": { "name": "mynaid-reader", "version": version } });
+        self.call(
+            Method::POST,
+            &format!("/api/v1/handles/{handle}/redeem"),
+            None,
+            None,
+            body.to_string(),
+        )
+        .await
+    }
+
+    /// A session of the portal whose handle a reading device has just redeemed.
+    pub async fn redeemed(&self, purpose: &str) -> Flow {
+        let browser = self.browser(purpose).await;
+        let issued = self.issue(&browser).await;
+        let r = self.redeem(&issued.handle).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        Flow {
+            browser,
+            handle: issued.handle,
+            answer: r.json(),
+        }
+    }
+
+    /// The reading device submits evidence.
+    pub async fn submit(&self, handle: &str, token: &str, body: impl Into<Body>) -> Resp {
+        self.call(
+            Method::POST,
+            &format!("/api/v1/handles/{handle}/evidence"),
+            Some(token),
+            None,
+            body,
+        )
+        .await
+    }
+
+    /// The reading device reports what it is doing.
+    pub async fn status(&self, flow: &Flow, status: &str, tries_left: Option<u8>) -> Resp {
+        let body = json!({ "status": status, "tries_left": tries_left });
+        self.call(
+            Method::POST,
+            &format!("/api/v1/handles/{}/status", flow.handle),
+            Some(flow.token()),
+            None,
+            body.to_string(),
+        )
+        .await
+    }
+
+    /// The relying party takes the result.
+    pub async fn result(&self, key: &str, id: &str) -> Resp {
+        self.call(
+            Method::GET,
+            &format!("/api/v1/sessions/{id}/result"),
+            Some(key),
+            None,
+            Body::empty(),
+        )
+        .await
+    }
+
+    /// The state of a session as stored.
+    pub async fn state(&self, id: &str) -> mynaid_server::store::SessionRow {
+        self.svc.session(id).await.unwrap().expect("session exists")
+    }
+}
+
+/// A browser that went through the start URL.
+#[derive(Debug, Clone)]
+pub struct BrowserSession {
+    /// Session id.
+    pub id: String,
+    /// `name=value` of the session cookie.
+    pub cookie: String,
+}
+
+/// What the PC-reader page showed.
+#[derive(Debug, Clone)]
+pub struct Issued {
+    /// The `mynaid://` link of `#launch`.
+    pub link: String,
+    /// The text of `#command`.
+    pub command: String,
+    /// The handle in the link.
+    pub handle: String,
+    /// The whole page.
+    pub html: String,
+}
+
+/// A redeemed session.
+#[derive(Debug, Clone)]
+pub struct Flow {
+    /// Its browser.
+    pub browser: BrowserSession,
+    /// The redeemed handle.
+    pub handle: String,
+    /// The redeem answer.
+    pub answer: Value,
+}
+
+impl Flow {
+    /// The submission token of the redeem answer.
+    pub fn token(&self) -> &str {
+        self.answer["submission_token"].as_str().unwrap()
+    }
+
+    /// The session id.
+    pub fn id(&self) -> &str {
+        &self.browser.id
+    }
+}
+
+/// A collected answer.
+#[derive(Debug)]
+pub struct Resp {
+    /// Status.
+    pub status: StatusCode,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// Whole body.
+    pub body: Bytes,
+}
+
+impl Resp {
+    /// The body as JSON (panics with the body when it is not).
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+    }
+
+    /// The body as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// A header as text.
+    pub fn header(&self, name: header::HeaderName) -> Option<String> {
+        self.headers.get(name).map(|v| v.to_str().unwrap().to_string())
+    }
+
+    /// Asserts a JSON error answer: this status, this code, a message in both languages.
+    pub fn assert_error(&self, status: StatusCode, code: &str) {
+        assert_eq!(self.status, status, "{}", self.text());
+        let v = self.json();
+        assert_eq!(v["error"]["code"], code, "{v}");
+        for lang in ["ja", "en"] {
+            let m = v["error"]["message"][lang].as_str().unwrap_or_default();
+            assert!(!m.is_empty(), "message.{lang} missing: {v}");
+        }
+        assert!(
+            self.header(header::CONTENT_TYPE)
+                .is_some_and(|c| c.starts_with("application/json")),
+            "{:?}",
+            self.headers
+        );
+    }
+}
+
+/// The text between `open` and `close` after the first `anchor`.
+pub fn between(text: &str, anchor: &str, open: &str, close: &str) -> String {
+    let at = text
+        .find(anchor)
+        .unwrap_or_else(|| panic!("{anchor:?} not in:\n{text}"));
+    let rest = &text[at..];
+    let start = rest.find(open).unwrap() + open.len();
+    let end = rest[start..].find(close).unwrap() + start;
+    rest[start..end].to_string()
+}
+
+/// Undoes the HTML escaping of text and attribute values.
+pub fn html_unescape(s: &str) -> String {
+    s.replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#x27;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// The evidence routes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// 4-digit PIN.
+    InputSupport,
+    /// Signature password.
+    Signature,
+}
+
+/// The binding values of a redeem answer, decoded.
+pub fn binding_values(answer: &Value) -> ([u8; 32], Vec<u8>) {
+    let challenge = URL_SAFE_NO_PAD
+        .decode(answer["challenge"].as_str().unwrap())
+        .unwrap()
+        .try_into()
+        .expect("32-byte challenge");
+    let binding = URL_SAFE_NO_PAD
+        .decode(answer["session_binding"].as_str().unwrap())
+        .unwrap();
+    (challenge, binding)
+}
+
+/// Reads a private copy of the test person's card in process, signing what the redeem
+/// answer asks for (as the reader app does), and returns the evidence document.
+pub fn read_card(person: &str, route: Route, answer: &Value) -> String {
+    let (challenge, session) = binding_values(answer);
+    let tbs = Binding {
+        origin: answer["origin"].as_str().unwrap(),
+        challenge: &challenge,
+        session: &session,
+        purpose: answer["purpose"].as_str().unwrap(),
+    }
+    .to_be_signed();
+    let p = mynaid_testkit::person(person);
+    let copy = p.card();
+    let mut s = Session::new(InProcessTransport::new(copy.open()));
+    let body = match route {
+        Route::InputSupport => {
+            let pin = Pin::new(PinKind::InputSupport, &p.pin).unwrap();
+            let r = routes::read_input_support(&mut s, &pin, LastTry::Confirmed, &tbs, &mut |_| {})
+                .unwrap_or_else(|e| panic!("reading {person}: {e}"));
+            EvidenceBody::InputSupport {
+                basic_info: r.basic_info_raw,
+                integrity_record: r.integrity_raw,
+                cv_certificate: r.cv_certificate_raw,
+                signed_key: r.signed_key_raw,
+                signature: r.signature,
+            }
+        }
+        Route::Signature => {
+            let pin = Pin::new(PinKind::Signature, p.sign_password.as_deref().unwrap()).unwrap();
+            let r = routes::read_signature(&mut s, &pin, LastTry::Confirmed, &tbs, &mut |_| {})
+                .unwrap_or_else(|e| panic!("reading {person}: {e}"));
+            EvidenceBody::Signature {
+                certificate: r.certificate.der,
+                signature: r.signature,
+            }
+        }
+    };
+    Evidence {
+        reader: Some(ReaderApp {
+            name: "mynaid-reader".into(),
+            version: READER_VERSION.into(),
+        }),
+        body,
+    }
+    .to_json()
+}
+
+/// An open SSE stream of a session's page.
+pub struct Sse {
+    body: Body,
+    buf: String,
+}
+
+impl Sse {
+    /// Opens `/s/{id}/events` with the browser's cookie.
+    pub async fn open(server: &Server, b: &BrowserSession) -> Sse {
+        let req = Request::builder()
+            .uri(format!("/s/{}/events", b.id))
+            .header(header::COOKIE, &b.cookie)
+            .body(Body::empty())
+            .unwrap();
+        let resp = server.app.clone().oneshot(req).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        let ct = resp.headers()[header::CONTENT_TYPE].to_str().unwrap().to_string();
+        assert!(ct.starts_with("text/event-stream"), "{ct}");
+        Sse {
+            body: resp.into_body(),
+            buf: String::new(),
+        }
+    }
+
+    /// The next event's data as JSON; `None` when the stream ended. Panics after `timeout`.
+    pub async fn next(&mut self, timeout: Duration) -> Option<Value> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            while let Some(end) = self.buf.find("\n\n") {
+                let block: String = self.buf.drain(..end + 2).collect();
+                let data: Vec<&str> = block
+                    .lines()
+                    .filter_map(|l| l.strip_prefix("data:"))
+                    .map(str::trim_start)
+                    .collect();
+                if !data.is_empty() {
+                    return Some(serde_json::from_str(&data.join("\n")).expect("event data is JSON"));
+                }
+            }
+            let frame = tokio::time::timeout_at(deadline, self.body.frame())
+                .await
+                .unwrap_or_else(|_| panic!("no SSE event within {timeout:?}; buffered: {:?}", self.buf));
+            match frame {
+                None => return None,
+                Some(f) => {
+                    if let Ok(data) = f.expect("SSE frame").into_data() {
+                        self.buf.push_str(std::str::from_utf8(&data).unwrap());
+                    }
+                }
+            }
+        }
+    }
+
+    /// The next event's `state`.
+    pub async fn next_state(&mut self) -> String {
+        let v = self.next(Duration::from_secs(5)).await.expect("another event");
+        v["state"].as_str().unwrap().to_string()
+    }
+}

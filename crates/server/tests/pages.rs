@@ -1,0 +1,471 @@
+//! The browser's side in process: the start URL and its cookie, the pages that need it, the
+//! PC-reader page with its link and fallback command, the live status (SSE), the result
+//! page; and one whole session against a real server on a random port, over HTTP.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Method, StatusCode, header};
+use common::*;
+use mynaid_server::store::State;
+use serde_json::{Value, json};
+
+const SSE_WAIT: Duration = Duration::from_secs(5);
+
+#[tokio::test]
+async fn the_start_url_moves_the_token_into_a_cookie_and_redirects() {
+    let s = Server::start().await;
+    let (id, url) = s.create_session("verify_identity").await;
+    let path = url.strip_prefix(PUBLIC_URL).unwrap();
+    let token = path.split("t=").nth(1).unwrap();
+    let r = s.get(path, None).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.header(header::LOCATION).as_deref(), Some(format!("/s/{id}").as_str()));
+    let cookie = r.header(header::SET_COOKIE).unwrap();
+    // Over HTTPS: the __Host- prefix, Secure, never readable by scripts.
+    assert_eq!(
+        cookie,
+        format!("__Host-mynaid-{id}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=1800; Secure")
+    );
+    let jar = cookie.split(';').next().unwrap();
+    let r = s.get(&format!("/s/{id}"), Some(jar)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let html = r.text();
+    assert!(html.contains("登録ポータル（テスト）"), "{html}");
+    assert!(html.contains(ORIGIN));
+    assert!(html.contains("本人確認"));
+    assert!(html.contains("id=\"method-pc\""));
+    assert!(!html.contains(token), "the page does not repeat the token");
+    assert_eq!(r.header(header::X_CONTENT_TYPE_OPTIONS).as_deref(), Some("nosniff"));
+    assert_eq!(r.header(header::REFERRER_POLICY).as_deref(), Some("no-referrer"));
+
+    // English keeps its language through the redirect.
+    let r = s.get(&format!("{path}&lang=en"), None).await;
+    assert_eq!(
+        r.header(header::LOCATION).as_deref(),
+        Some(format!("/s/{id}?lang=en").as_str())
+    );
+    let r = s.get(&format!("/s/{id}?lang=en"), Some(jar)).await;
+    assert!(r.text().contains("Registration portal (test)"));
+
+    // A wrong or missing token sets nothing.
+    for bad in [
+        format!("/s/{id}/start?t=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+        format!("/s/{id}/start"),
+    ] {
+        let r = s.get(&bad, None).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{bad}");
+        assert!(r.header(header::SET_COOKIE).is_none());
+        assert!(r.text().contains("認証に失敗しました"));
+    }
+    let r = s.get(&format!("/s/AAAAAAAAAAAAAAAAAAAAAA/start?t={token}"), None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    // Over plain HTTP (the demo on loopback): no prefix, no Secure.
+    let s = Server::with(|c| c.public_url = "http://127.0.0.1:8080".into()).await;
+    let (id, url) = s.create_session("verify_identity").await;
+    let r = s.get(url.strip_prefix("http://127.0.0.1:8080").unwrap(), None).await;
+    let cookie = r.header(header::SET_COOKIE).unwrap();
+    assert!(cookie.starts_with(&format!("mynaid-{id}=")), "{cookie}");
+    assert!(!cookie.contains("Secure"), "{cookie}");
+}
+
+#[tokio::test]
+async fn the_pages_need_the_browsers_cookie() {
+    let s = Server::start().await;
+    let b = s.browser("verify_identity").await;
+    let other = s.browser("verify_identity").await;
+    let (name, _) = b.cookie.split_once('=').unwrap();
+    let (_, other_value) = other.cookie.split_once('=').unwrap();
+    let wrong_value = format!("{name}={other_value}");
+    // Another session's cookie under its own name.
+    let foreign = other.cookie.clone();
+    for cookie in [None, Some(wrong_value.as_str()), Some(foreign.as_str())] {
+        let r = s.get(&format!("/s/{}", b.id), cookie).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{cookie:?}");
+        assert!(r.header(header::CONTENT_TYPE).unwrap().starts_with("text/html"));
+        assert!(r.text().contains("認証に失敗しました"));
+        let r = s
+            .call(Method::POST, &format!("/s/{}/pc", b.id), None, cookie, Body::empty())
+            .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{cookie:?}");
+        assert!(!r.text().contains("mynaid://"));
+        let r = s.get(&format!("/s/{}/events", b.id), cookie).await;
+        r.assert_error(StatusCode::UNAUTHORIZED, "unauthorized");
+        let r = s.get(&format!("/s/{}/done", b.id), cookie).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{cookie:?}");
+    }
+    // Nothing was issued by those attempts.
+    assert_eq!(s.state(&b.id).await.state, State::Created);
+    assert_eq!(
+        s.get(&format!("/s/{}", b.id), Some(&b.cookie)).await.status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn the_pc_page_shows_the_link_and_the_exact_fallback_command() {
+    let s = Server::start().await;
+    let b = s.browser("verify_identity").await;
+    let issued = s.issue(&b).await;
+    assert!(
+        issued
+            .link
+            .starts_with("mynaid://read?server=https%3A%2F%2Fid.example.jp&handle="),
+        "{}",
+        issued.link
+    );
+    assert_eq!(issued.handle.len(), 32);
+    assert_eq!(issued.command, format!("mynaid read --link '{}'", issued.link));
+    assert!(issued.html.contains(&format!("data-events=\"/s/{}/events\"", b.id)));
+    assert!(issued.html.contains(&format!("data-next=\"/s/{}/done\"", b.id)));
+    assert!(issued.html.contains(&format!("data-expires=\"{}\"", NOW + 300)));
+    assert!(issued.html.contains("id=\"status\""));
+    assert!(issued.html.contains("/static/session.js"));
+    assert!(
+        !issued.html.contains("demo-command"),
+        "no demo hint without a demo configuration"
+    );
+    // Shown, not yet redeemed.
+    assert_eq!(s.state(&b.id).await.state, State::Created);
+    let r = s.redeem(&issued.handle).await;
+    assert_eq!(r.status, StatusCode::OK);
+
+    // The page's script is served.
+    let r = s.get("/static/session.js", None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.text().contains("EventSource"));
+}
+
+#[tokio::test]
+async fn the_live_status_goes_waiting_reading_verified() {
+    let s = Server::start().await;
+    let b = s.browser("verify_identity").await;
+    let issued = s.issue(&b).await;
+    let mut sse = Sse::open(&s, &b).await;
+    assert_eq!(sse.next_state().await, "waiting");
+    let r = s.redeem(&issued.handle).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let flow = Flow {
+        browser: b.clone(),
+        handle: issued.handle.clone(),
+        answer: r.json(),
+    };
+    assert_eq!(sse.next_state().await, "reading");
+    assert_eq!(s.status(&flow, "reading", None).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        sse.next(SSE_WAIT).await.unwrap(),
+        json!({ "state": "reader", "status": "reading" })
+    );
+    let r = s
+        .submit(
+            &flow.handle,
+            flow.token(),
+            read_card("p01", Route::InputSupport, &flow.answer),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(sse.next(SSE_WAIT).await.unwrap(), json!({ "state": "verified" }));
+
+    // A page that connects now is told at once, and the stream ends.
+    let mut late = Sse::open(&s, &b).await;
+    assert_eq!(late.next_state().await, "verified");
+    assert_eq!(late.next(SSE_WAIT).await, None);
+
+    // The result page, and the way back to the service.
+    let r = s.get(&format!("/s/{}/done", b.id), Some(&b.cookie)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let html = r.text();
+    assert!(html.contains("マイナンバーカードを確認できました"), "{html}");
+    let back = format!("{RETURN_URL}?session={}", b.id);
+    assert!(
+        html.contains(&format!("id=\"back\" class=\"button\" href=\"{back}\"")),
+        "{html}"
+    );
+    assert!(html.contains(&format!("content=\"2;url={back}\"")), "{html}");
+    let p = mynaid_testkit::person("p01");
+    assert!(!html.contains(&p.name), "the result page shows no personal data");
+    // The procedure page now goes to the result page.
+    let r = s.get(&format!("/s/{}", b.id), Some(&b.cookie)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.header(header::LOCATION).unwrap(), format!("/s/{}/done", b.id));
+}
+
+#[tokio::test]
+async fn status_reports_reach_the_page() {
+    let s = Server::start().await;
+    let flow = s.redeemed("verify_identity").await;
+    let mut sse = Sse::open(&s, &flow.browser).await;
+    assert_eq!(sse.next_state().await, "reading");
+
+    let r = s.status(&flow, "pin_wrong", Some(2)).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text());
+    assert_eq!(
+        sse.next(SSE_WAIT).await.unwrap(),
+        json!({ "state": "reader", "status": "pin_wrong", "tries_left": 2 })
+    );
+    assert_eq!(s.state(flow.id()).await.reader_status.as_deref(), Some("pin_wrong"));
+    for status in ["card_removed", "pin_blocked", "no_card", "cancelled"] {
+        assert_eq!(s.status(&flow, status, None).await.status, StatusCode::NO_CONTENT);
+        assert_eq!(
+            sse.next(SSE_WAIT).await.unwrap(),
+            json!({ "state": "reader", "status": status })
+        );
+    }
+    // Only the device that redeemed may report.
+    let r = s
+        .call(
+            Method::POST,
+            &format!("/api/v1/handles/{}/status", flow.handle),
+            Some("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+            None,
+            json!({ "status": "pin_blocked" }).to_string(),
+        )
+        .await;
+    r.assert_error(StatusCode::UNAUTHORIZED, "unauthorized");
+    // Status reports are shown, never acted on: the session still takes evidence.
+    assert_eq!(s.state(flow.id()).await.state, State::HandleRedeemed);
+    let r = s
+        .submit(
+            &flow.handle,
+            flow.token(),
+            read_card("p02", Route::Signature, &flow.answer),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(sse.next_state().await, "verified");
+}
+
+#[tokio::test]
+async fn a_second_device_using_the_link_is_shown_to_the_page() {
+    let s = Server::start().await;
+    let b = s.browser("verify_identity").await;
+    let issued = s.issue(&b).await;
+    let mut sse = Sse::open(&s, &b).await;
+    assert_eq!(sse.next_state().await, "waiting");
+    assert_eq!(s.redeem(&issued.handle).await.status, StatusCode::OK);
+    assert_eq!(sse.next_state().await, "reading");
+    s.redeem(&issued.handle)
+        .await
+        .assert_error(StatusCode::CONFLICT, "handle_already_used");
+    assert_eq!(
+        sse.next(SSE_WAIT).await.unwrap(),
+        json!({ "state": "reader", "status": "second_redeem" })
+    );
+}
+
+#[tokio::test]
+async fn a_refused_card_fails_the_page_with_its_reason() {
+    let s = Server::start().await;
+    let flow = s.redeemed("verify_identity").await;
+    let mut sse = Sse::open(&s, &flow.browser).await;
+    assert_eq!(sse.next_state().await, "reading");
+    let r = s
+        .submit(
+            &flow.handle,
+            flow.token(),
+            read_card("p08", Route::Signature, &flow.answer),
+        )
+        .await;
+    r.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "certificate_revoked");
+    assert_eq!(
+        sse.next(SSE_WAIT).await.unwrap(),
+        json!({ "state": "failed", "code": "certificate_revoked" })
+    );
+    let html = s
+        .get(&format!("/s/{}/done", flow.id()), Some(&flow.browser.cookie))
+        .await
+        .text();
+    assert!(html.contains("data-code=\"certificate_revoked\""), "{html}");
+    assert!(html.contains("電子証明書が失効しています"), "{html}");
+    assert!(!html.contains("id=\"back\""));
+}
+
+#[tokio::test]
+async fn an_expired_session_says_so_on_the_live_status_and_the_result_page() {
+    let s = Server::start().await;
+    let b = s.browser("verify_identity").await;
+    let _issued = s.issue(&b).await;
+    let mut sse = Sse::open(&s, &b).await;
+    assert_eq!(sse.next_state().await, "waiting");
+    s.advance(301);
+    // A page that (re)connects after the expiry is told at once; the stream ends.
+    let mut late = Sse::open(&s, &b).await;
+    assert_eq!(late.next_state().await, "expired");
+    assert_eq!(late.next(SSE_WAIT).await, None);
+    let r = s.get(&format!("/s/{}/done", b.id), Some(&b.cookie)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let html = r.text();
+    assert!(html.contains("有効期限が切れました"), "{html}");
+    assert!(!html.contains("マイナンバーカードを確認できました"));
+    let r = s.get(&format!("/s/{}?lang=en", b.id), Some(&b.cookie)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.header(header::LOCATION).unwrap(), format!("/s/{}/done?lang=en", b.id));
+    let html = s
+        .get(&format!("/s/{}/done?lang=en", b.id), Some(&b.cookie))
+        .await
+        .text();
+    assert!(html.contains("The time limit has passed"), "{html}");
+
+    // Past the 30-minute limit not even a reload of the reader page revives it.
+    s.advance(1800);
+    let r = s
+        .call(
+            Method::POST,
+            &format!("/s/{}/pc", b.id),
+            None,
+            Some(&b.cookie),
+            Body::empty(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::GONE);
+    assert!(r.text().contains("有効期限"));
+}
+
+#[tokio::test]
+async fn a_whole_session_against_a_real_server_over_http() {
+    use mynaid_testkit::reqwest;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let base = format!("http://{addr}");
+    let s = Server::build(test_config(&base, "sqlite::memory:"), None).await;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(mynaid_server::serve(s.svc.clone(), listener, async move {
+        let _ = stopped.await;
+    }));
+
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    // The relying party.
+    let created: Value = http
+        .post(format!("{base}/api/v1/sessions"))
+        .bearer_auth(API_KEY)
+        .json(&json!({ "purpose": "verify_identity", "return_url": RETURN_URL }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["session_id"].as_str().unwrap().to_string();
+    let browser_url = created["browser_url"].as_str().unwrap();
+    assert!(browser_url.starts_with(&format!("{base}/s/{id}/start?t=")));
+    // The browser.
+    let r = http.get(browser_url).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let cookie = r.headers()[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(cookie.starts_with(&format!("mynaid-{id}=")));
+    let page = http
+        .post(format!("{base}/s/{id}/pc"))
+        .header(header::COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    let link = html_unescape(&between(&html, "id=\"launch\"", "href=\"", "\""));
+    let encoded = base.replace(':', "%3A").replace('/', "%2F");
+    assert!(
+        link.starts_with(&format!("mynaid://read?server={encoded}&handle=")),
+        "{link}"
+    );
+    let handle = link.split("handle=").nth(1).unwrap().to_string();
+    let mut events = http
+        .get(format!("{base}/s/{id}/events"))
+        .header(header::COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(events.status(), StatusCode::OK);
+    assert!(
+        events.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    // The reading device.
+    let redeemed: Value = http
+        .post(format!("{base}/api/v1/handles/{handle}/redeem"))
+        .json(&json!({ "reader": { "name": "mynaid-reader", "version": READER_VERSION } }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let evidence_url = redeemed["evidence_url"].as_str().unwrap();
+    assert_eq!(evidence_url, format!("{base}/api/v1/handles/{handle}/evidence"));
+    let evidence = read_card("p02", Route::Signature, &redeemed);
+    let r = http
+        .post(evidence_url)
+        .bearer_auth(redeemed["submission_token"].as_str().unwrap())
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(evidence)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{:?}", r.text().await);
+    // The page hears it over the wire.
+    let mut seen = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !seen.contains("\"state\":\"verified\"") {
+        let chunk = tokio::time::timeout_at(deadline, events.chunk())
+            .await
+            .unwrap_or_else(|_| panic!("no verified event over HTTP; saw {seen:?}"))
+            .unwrap()
+            .expect("the stream stays open until verified");
+        seen.push_str(std::str::from_utf8(&chunk).unwrap());
+    }
+    let states: Vec<&str> = seen
+        .lines()
+        .filter_map(|l| l.strip_prefix("data:"))
+        .map(str::trim)
+        .collect();
+    assert_eq!(
+        states,
+        [
+            r#"{"state":"waiting"}"#,
+            r#"{"state":"reading"}"#,
+            r#"{"state":"verified"}"#
+        ]
+    );
+    // The relying party takes the result, once.
+    let r = http
+        .get(format!("{base}/api/v1/sessions/{id}/result"))
+        .bearer_auth(API_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["claims"]["name"], mynaid_testkit::person("p02").name.as_str());
+    let r = http
+        .get(format!("{base}/api/v1/sessions/{id}/result"))
+        .bearer_auth(API_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+
+    drop(events);
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(10), server)
+        .await
+        .expect("the server stops")
+        .unwrap()
+        .unwrap();
+}

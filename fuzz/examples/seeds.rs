@@ -1,0 +1,184 @@
+//! Writes seed corpora for every fuzz target from the committed test PKI.
+//!
+//! `cargo run --release --manifest-path fuzz/Cargo.toml --example seeds -- [OUT]` (OUT
+//! defaults to `fuzz/corpus`). The emulated cards of `fixtures/testpki/cards` are read in
+//! process on both routes, so the `evidence_document` seeds are complete documents that
+//! verify (or are refused for a reason, like p08's revoked certificate); the other targets
+//! get the card files themselves. The fixtures are only read: cards are loaded without
+//! persistence, so no PIN counter is written back.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use mynaid_apdu::tlv;
+use mynaid_card::{LastTry, Pin, PinKind, Session, routes};
+use mynaid_emulator::state::CardState;
+use mynaid_emulator::transport::InProcessTransport;
+use mynaid_emulator::{Card, Persistence};
+use mynaid_evidence::{Body, Evidence, ReaderApp};
+use mynaid_fuzz::binding;
+
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+const PERSONS: [(&str, &str, Option<&str>); 9] = [
+    ("p01", "1234", Some("ABC123")),
+    ("p02", "2468", Some("SUZUKI95")),
+    ("p03", "3141", Some("HIKARI62")),
+    ("p04", "4040", None), // signature password blocked
+    ("p05", "5151", Some("MISAKI88")),
+    ("p06", "6060", None), // no signature certificate
+    ("p07", "7070", Some("YOSHIDA1925")),
+    ("p08", "8080", Some("NAOKI90R")),
+    ("p09", "9090", Some("YUI2019G1")),
+];
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/testpki")
+}
+
+fn state(id: &str) -> Result<CardState> {
+    Ok(serde_json::from_slice(&fs::read(
+        fixtures().join(format!("cards/{id}.json")),
+    )?)?)
+}
+
+fn file<'a>(state: &'a CardState, app: &str, fid: u16) -> Option<&'a [u8]> {
+    let app = state.applications.iter().find(|a| a.name == app)?;
+    app.files.iter().find(|f| f.fid == fid).map(|f| f.content.as_slice())
+}
+
+/// The TLV object at the start of a file, without its filler.
+fn object(content: &[u8]) -> Option<Vec<u8>> {
+    tlv::parse(content).ok().map(|(t, _)| t.raw.to_vec())
+}
+
+fn session(state: &CardState) -> Result<Session<InProcessTransport>> {
+    Ok(Session::new(InProcessTransport::new(Card::from_state(
+        state.clone(),
+        Persistence::None,
+    )?)))
+}
+
+fn reader() -> Option<ReaderApp> {
+    Some(ReaderApp {
+        name: "mynaid-reader".into(),
+        version: "0.1.0".into(),
+    })
+}
+
+fn evidence(state: &CardState, pin: &str, password: Option<&str>) -> Result<Vec<Evidence>> {
+    let tbs = binding().to_be_signed();
+    let mut out = Vec::new();
+    let pin = Pin::new(PinKind::InputSupport, pin)?;
+    let r = routes::read_input_support(&mut session(state)?, &pin, LastTry::Confirmed, &tbs, &mut |_| {})?;
+    out.push(Evidence {
+        reader: reader(),
+        body: Body::InputSupport {
+            basic_info: r.basic_info_raw,
+            integrity_record: r.integrity_raw,
+            cv_certificate: r.cv_certificate_raw,
+            signed_key: r.signed_key_raw,
+            signature: r.signature,
+        },
+    });
+    if let Some(password) = password {
+        let pin = Pin::new(PinKind::Signature, password)?;
+        let r = routes::read_signature(&mut session(state)?, &pin, LastTry::Confirmed, &tbs, &mut |_| {})?;
+        out.push(Evidence {
+            reader: None,
+            body: Body::Signature {
+                certificate: r.certificate.der,
+                signature: r.signature,
+            },
+        });
+    }
+    Ok(out)
+}
+
+/// Typical commands of both routes, short and extended.
+fn apdus() -> Vec<Vec<u8>> {
+    let mut select_jpki = vec![0x00, 0xA4, 0x04, 0x0C, 0x0A];
+    select_jpki.extend_from_slice(&[0xD3, 0x92, 0xF0, 0x00, 0x26, 0x01, 0x00, 0x00, 0x00, 0x01]);
+    let mut sign = vec![0x80, 0x2A, 0x00, 0x80, 0x33];
+    sign.extend_from_slice(&[0x30; 0x33]);
+    sign.push(0x00);
+    let mut sign_extended = vec![0x80, 0x2A, 0x00, 0x80, 0x00, 0x00, 0x33];
+    sign_extended.extend_from_slice(&[0x30; 0x33]);
+    sign_extended.extend_from_slice(&[0x00, 0x00]);
+    vec![
+        select_jpki,
+        vec![0x00, 0xA4, 0x02, 0x0C, 0x02, 0x00, 0x01],
+        vec![0x00, 0xB0, 0x00, 0x00, 0x00],
+        vec![0x00, 0xB0, 0x00, 0x00, 0x00, 0x00, 0x00],
+        vec![0x00, 0xB0, 0x01, 0x00, 0x00, 0x02, 0x00],
+        vec![0x00, 0x20, 0x00, 0x80],
+        vec![0x00, 0x20, 0x00, 0x80, 0x04, 0x31, 0x32, 0x33, 0x34],
+        vec![0x00, 0xC0, 0x00, 0x00, 0x00],
+        sign,
+        sign_extended,
+    ]
+}
+
+fn main() -> Result<()> {
+    let out = std::env::args()
+        .nth(1)
+        .map_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus"), PathBuf::from);
+    let mut written = 0;
+    let mut put = |target: &str, name: &str, bytes: &[u8]| -> Result<()> {
+        let dir = out.join(target);
+        fs::create_dir_all(&dir)?;
+        fs::write(dir.join(name), bytes)?;
+        written += 1;
+        Ok(())
+    };
+    for (id, pin, password) in PERSONS {
+        let state = state(id)?;
+        for (i, e) in evidence(&state, pin, password)?.iter().enumerate() {
+            put(
+                "evidence_document",
+                &format!("{id}-{}-{i}.json", e.route_name()),
+                e.to_json().as_bytes(),
+            )?;
+        }
+        for fid in 1..=8u16 {
+            if let Some(content) = file(&state, "input-support", fid).filter(|_| fid != 1) {
+                // EF 0001 holds the (fictional) Individual Number: no target reads it.
+                put("tlv", &format!("{id}-is-{fid:04X}"), content)?;
+            }
+        }
+        if let Some(content) = file(&state, "input-support", 2) {
+            put("basic_info", &format!("{id}-physical"), content)?;
+            if let Some(o) = object(content) {
+                put("basic_info", &format!("{id}-object"), &o)?;
+            }
+        }
+        if let Some(content) = file(&state, "input-support", 3) {
+            put("integrity_record", id, content)?;
+        }
+        if let Some(content) = file(&state, "input-support", 7) {
+            put("tlv", &format!("{id}-signed-key"), content)?;
+        }
+        for (fid, what) in [
+            (0x0001, "sign"),
+            (0x000A, "auth"),
+            (0x0002, "sign-root"),
+            (0x000B, "auth-root"),
+        ] {
+            if let Some(der) = file(&state, "jpki", fid).and_then(object) {
+                put("san", &format!("{id}-{what}"), &der)?;
+            }
+        }
+    }
+    let p01 = state("p01")?;
+    for (app, name) in [("input-support", "input-support"), ("face", "face")] {
+        if let Some(content) = file(&p01, app, 4) {
+            put("cv_certificate", name, content)?;
+            put("tlv", &format!("cv-{name}"), content)?;
+        }
+    }
+    for (i, apdu) in apdus().iter().enumerate() {
+        put("apdu_command", &format!("apdu-{i:02}"), apdu)?;
+    }
+    println!("wrote {written} seeds under {}", out.display());
+    Ok(())
+}
