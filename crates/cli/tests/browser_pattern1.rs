@@ -14,15 +14,16 @@ use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mynaid_server::config::{Config, DemoConfig, RelyingPartyConfig, RevocationConfig, TrustConfig, TrustModeConfig};
-use mynaid_server::service::Service;
+use mynaid_server::config::{Config, DemoConfig, RevocationConfig, TrustConfig, TrustModeConfig};
+use mynaid_server::oidc::config::{AuthMethod, OidcClientConfig, OidcConfig};
+use mynaid_server::service::{Purpose, Service};
 use mynaid_testkit::browser::{Browser, BrowserOptions, artifacts_dir};
 use mynaid_testkit::pcsc_stack::{EmulatorProcess, PcscStack, READER};
 use mynaid_testkit::{CardCopy, person};
 use serde_json::Value;
 
 const MYNAID: &str = env!("CARGO_BIN_EXE_mynaid");
-const API_KEY: &str = "browser-test-portal-key-5e7d9c3b1a2f";
+const CLIENT_SECRET: &str = "browser-test-portal-secret-5e7d9c3b1a2f";
 const WAIT: Duration = Duration::from_secs(15);
 
 /// The demo's server and portal on one random loopback port (as `mynaid demo` puts them
@@ -68,15 +69,26 @@ impl Demo {
                 cv_ca: vec![trust.join("cv-ca.json")],
                 revocation: RevocationConfig::RequireCrl,
             },
-            relying_parties: vec![RelyingPartyConfig {
-                id: "portal".into(),
-                name: "登録ポータル（デモ）".into(),
-                name_en: "Registration portal (demo)".into(),
-                origin: base.clone(),
-                api_key: API_KEY.into(),
-                return_urls: vec![format!("{base}/portal/return")],
-                accepted_routes: vec!["input_support".into(), "signature".into()],
-            }],
+            // The portal is an OpenID Connect client, as in `mynaid demo`.
+            oidc: OidcConfig {
+                clients: vec![OidcClientConfig {
+                    client_id: "portal".into(),
+                    name: "登録ポータル（デモ）".into(),
+                    name_en: "Registration portal (demo)".into(),
+                    origin: Some(base.clone()),
+                    redirect_uris: vec![format!("{base}/portal/callback")],
+                    scopes: ["name", "address", "birthdate", "gender"].map(String::from).to_vec(),
+                    purposes: vec![Purpose::VerifyIdentity, Purpose::LinkCard],
+                    auth_method: AuthMethod::ClientSecretBasic,
+                    client_secret: Some(CLIENT_SECRET.into()),
+                    jwks: None,
+                    jwks_file: None,
+                    id_token_ttl_secs: 300,
+                    access_token_ttl_secs: 300,
+                    accepted_routes: vec!["input_support".into(), "signature".into()],
+                }],
+                ..OidcConfig::default()
+            },
             demo: Some(DemoConfig {
                 cards_dir: fixtures.join("cards"),
             }),
@@ -87,7 +99,8 @@ impl Demo {
             .unwrap();
         let portal = mynaid_demo_portal::router(mynaid_demo_portal::PortalConfig {
             mynaid_url: base.clone(),
-            api_key: API_KEY.into(),
+            client_id: "portal".into(),
+            client_secret: CLIENT_SECRET.into(),
             portal_url: base.clone(),
         });
         let app = mynaid_server::app(svc.clone()).merge(portal);
@@ -124,6 +137,7 @@ impl Drop for Demo {
 fn open_reader_page(b: &Browser, demo: &Demo) -> String {
     b.goto(&format!("{}/portal", demo.base));
     b.click("verify-identity");
+    consent(b, "本人確認");
     b.wait_for_id("method-pc", WAIT);
     let page = b.html();
     assert!(
@@ -143,6 +157,36 @@ fn open_reader_page(b: &Browser, demo: &Demo) -> String {
     b.wait_for_text("status", "読み取りアプリの起動を待っています", WAIT);
     demo.wait_for_listening_page();
     link
+}
+
+/// The consent page of mynaid's OpenID Connect flow: it names the service and the purpose
+/// before the card is read; the person agrees.
+fn consent(b: &Browser, purpose: &str) {
+    b.wait_for_id("consent-allow", WAIT);
+    assert_eq!(b.text("consent-service"), "登録ポータル（デモ）");
+    assert!(
+        b.text("consent-purpose").contains(purpose),
+        "{}",
+        b.text("consent-purpose")
+    );
+    b.click("consent-allow");
+}
+
+/// From the consent page to the reader page: agree, choose the PC reader, read `p`'s card.
+fn agree_and_read(b: &Browser, demo: &Demo, purpose: &str, pin: &str) {
+    consent(b, purpose);
+    b.wait_for_id("method-pc", WAIT);
+    b.click("method-pc");
+    b.wait_for_id("launch", WAIT);
+    let link = b.attr("launch", "href").expect("#launch has a link");
+    b.wait_for_text("status", "読み取りアプリの起動を待っています", WAIT);
+    demo.wait_for_listening_page();
+    let out = read(&link, "input-support", &format!("{pin}\n"));
+    assert!(
+        out.status.success(),
+        "mynaid read: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// `mynaid read --link LINK --route ROUTE --pin-stdin --json --reader "Virtual PCD 00 00"`,
@@ -202,6 +246,42 @@ fn the_page_moves_on_by_itself_and_the_portal_shows_the_verified_name() {
     assert!(table.contains(&p.address), "{table}");
     assert!(table.contains(&p.birthdate), "{table}");
     assert!(table.contains("input_support"), "{table}");
+}
+
+#[test]
+fn the_portal_links_the_card_then_signs_in_with_it_through_openid_connect() {
+    let _stack = PcscStack::acquire();
+    let p = person("p01");
+    let card = p.card();
+    let _emu = serve(&card, &[]);
+    let demo = Demo::start(300);
+
+    // Link: the account keeps the card's identifier (the OIDC sub).
+    let b = Browser::start();
+    b.goto(&format!("{}/portal", demo.base));
+    assert!(b.text("linked").contains("未連携"));
+    b.click("link-card");
+    agree_and_read(&b, &demo, "連携", &p.pin);
+    b.wait_for_text("portal-message", "連携しました", Duration::from_secs(30));
+    assert!(b.url().ends_with("/portal"), "{}", b.url());
+    let linked = b.text("linked");
+    assert!(linked.contains("連携済み"), "{linked}");
+    drop(b);
+
+    // Another browser, a new empty account: declining sends it back with nothing.
+    let b = Browser::start();
+    b.goto(&format!("{}/portal", demo.base));
+    assert!(b.text("linked").contains("未連携"));
+    b.click("sign-in");
+    b.wait_for_id("consent-deny", WAIT);
+    b.click("consent-deny");
+    b.wait_for_text("portal-message", "完了しませんでした", WAIT);
+    assert!(b.text("linked").contains("未連携"));
+    // Signing in with the card finds the account it was linked to.
+    b.click("sign-in");
+    agree_and_read(&b, &demo, "連携", &p.pin);
+    b.wait_for_text("portal-message", "サインインしました", Duration::from_secs(30));
+    assert_eq!(b.text("linked"), linked, "signed in to the linked account");
 }
 
 #[test]

@@ -1,6 +1,15 @@
-//! The demo relying party: "a registration portal" with one account page that offers
-//! 'link my card' and 'verify my identity', talking to mynaid like any application would —
-//! over HTTP, with its API key.
+//! The demo relying party: "a registration portal" with one account page that offers 'link my
+//! card', 'sign in with my card' and 'verify my identity'. It is an ordinary OpenID Connect
+//! client of mynaid, built on the `openidconnect` crate: discovery, the authorization code flow
+//! with PKCE, `state` and `nonce`, client authentication `client_secret_basic`, the ID token
+//! checked against the provider's JWKS, the claims from UserInfo.
+//!
+//! * link my card: scope `openid` only, purpose `link_card`; the account keeps the `sub` (the
+//!   card's identifier for this portal, pairwise).
+//! * sign in with my card: the same request; the account whose linked `sub` matches is signed
+//!   in (the browser's cookie moves to it).
+//! * verify my identity: scopes `name address birthdate gender`, purpose `verify_identity`;
+//!   the account shows the verified claims and how they were verified.
 //!
 //! It keeps its accounts in memory: it exists to show the flows, not to be a product.
 
@@ -13,26 +22,66 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use maud::{DOCTYPE, Markup, html};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreGenderClaim, CoreProviderMetadata};
+use openidconnect::{
+    AdditionalClaims, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse, UserInfoClaims,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use tokio::sync::Mutex;
 
 /// How the portal reaches mynaid.
 #[derive(Debug, Clone)]
 pub struct PortalConfig {
-    /// mynaid's base URL, e.g. `http://127.0.0.1:8080`.
+    /// mynaid's issuer (its public URL), e.g. `http://127.0.0.1:8080`.
     pub mynaid_url: String,
-    /// The portal's API key at mynaid.
-    pub api_key: String,
-    /// The portal's own base URL (for the return address).
+    /// The portal's client id at mynaid.
+    pub client_id: String,
+    /// The portal's client secret (`client_secret_basic`).
+    pub client_secret: String,
+    /// The portal's own base URL (its redirect URI is `{portal_url}/portal/callback`).
     pub portal_url: String,
+}
+
+impl PortalConfig {
+    /// The redirect URI to register at mynaid.
+    pub fn redirect_uri(&self) -> String {
+        format!("{}/portal/callback", self.portal_url)
+    }
+}
+
+/// What the portal asked for, kept until the browser comes back.
+#[derive(Debug, Clone)]
+struct Pending {
+    action: Action,
+    nonce: String,
+    pkce_verifier: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Action {
+    LinkCard,
+    SignIn,
+    VerifyIdentity,
+}
+
+/// What UserInfo said, shown on the account page.
+#[derive(Debug, Clone, Default)]
+struct Verified {
+    name: String,
+    address: String,
+    birthdate: String,
+    gender: String,
+    how: String,
 }
 
 #[derive(Debug, Default)]
 struct Account {
     linked_card: Option<String>,
-    verified: Option<Value>,
-    pending: Vec<String>,
+    verified: Option<Verified>,
+    pending: HashMap<String, Pending>,
     message: Option<String>,
 }
 
@@ -46,17 +95,24 @@ struct Portal {
 
 /// The portal's routes, under `/portal`.
 pub fn router(config: PortalConfig) -> Router {
+    // openidconnect's advice: a client that follows no redirects (no SSRF through them).
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap_or_default();
     let portal = Portal {
         config,
-        http: reqwest::Client::new(),
+        http,
         accounts: Arc::default(),
     };
     Router::new()
         .route("/portal", get(account))
         .route("/portal/start", post(start))
-        .route("/portal/return", get(back))
+        .route("/portal/callback", get(callback))
         .with_state(portal)
 }
+
+const COOKIE: &str = "portal-account";
 
 fn account_id(headers: &HeaderMap) -> Option<String> {
     headers
@@ -65,8 +121,14 @@ fn account_id(headers: &HeaderMap) -> Option<String> {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == "portal-account")
+        .find(|(k, _)| *k == COOKIE)
         .map(|(_, v)| v.to_string())
+}
+
+fn set_account_cookie(resp: &mut Response, id: &str) {
+    if let Ok(v) = HeaderValue::from_str(&format!("{COOKIE}={id}; Path=/portal; HttpOnly; SameSite=Lax")) {
+        resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
 }
 
 fn page(title: &str, body: Markup) -> Markup {
@@ -107,22 +169,23 @@ async fn account(State(p): State<Portal>, headers: HeaderMap) -> Response {
             @if let Some(v) = &a.verified {
                 h2 { "確認された本人情報 / Verified identity" }
                 table class="face" id="verified" {
-                    tr { th { "氏名 / Name" } td id="verified-name" { (v["claims"]["name"].as_str().unwrap_or("")) } }
-                    tr { th { "住所 / Address" } td { (v["claims"]["address"].as_str().unwrap_or("")) } }
-                    tr { th { "生年月日 / Birth date" } td { (v["claims"]["birthdate"].as_str().unwrap_or("")) } }
-                    tr { th { "性別 / Sex" } td { (v["claims"]["gender"].as_str().unwrap_or("")) } }
-                    tr { th { "確認方法 / Verified by" } td { (v["claims"]["verification"]["route"].as_str().unwrap_or("")) } }
+                    tr { th { "氏名 / Name" } td id="verified-name" { (v.name) } }
+                    tr { th { "住所 / Address" } td id="verified-address" { (v.address) } }
+                    tr { th { "生年月日 / Birth date" } td id="verified-birthdate" { (v.birthdate) } }
+                    tr { th { "性別 / Sex" } td id="verified-gender" { (v.gender) } }
+                    tr { th { "確認方法 / Verified by" } td id="verified-how" { (v.how) } }
                 }
             }
             ul class="methods" {
-                li { form method="post" action="/portal/start" { input type="hidden" name="purpose" value="link_card"; button id="link-card" type="submit" { "マイナンバーカードを連携する / Link my card" } } }
-                li { form method="post" action="/portal/start" { input type="hidden" name="purpose" value="verify_identity"; button id="verify-identity" type="submit" { "本人確認をする / Verify my identity" } } }
+                li { form method="post" action="/portal/start" { input type="hidden" name="action" value="link_card"; button id="link-card" type="submit" { "マイナンバーカードを連携する / Link my card" } } }
+                li { form method="post" action="/portal/start" { input type="hidden" name="action" value="sign_in"; button id="sign-in" type="submit" { "マイナンバーカードでサインイン / Sign in with my card" } } }
+                li { form method="post" action="/portal/start" { input type="hidden" name="action" value="verify_identity"; button id="verify-identity" type="submit" { "本人確認をする / Verify my identity" } } }
             }
         },
     );
     let mut resp = body.into_response();
-    if new && let Ok(v) = HeaderValue::from_str(&format!("portal-account={id}; Path=/portal; HttpOnly; SameSite=Lax")) {
-        resp.headers_mut().insert(header::SET_COOKIE, v);
+    if new {
+        set_account_cookie(&mut resp, &id);
     }
     resp
 }
@@ -134,78 +197,232 @@ fn rand_u128() -> u128 {
     u128::from_be_bytes(b)
 }
 
+type Client = CoreClient<
+    openidconnect::EndpointSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointMaybeSet,
+    openidconnect::EndpointMaybeSet,
+>;
+
+/// Discovery, each time: a rotated signing key is picked up with the JWKS.
+async fn client(p: &Portal) -> Option<Client> {
+    let issuer = IssuerUrl::new(p.config.mynaid_url.clone()).ok()?;
+    let metadata = match CoreProviderMetadata::discover_async(issuer, &p.http).await {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::warn!(error = %e, "OpenID Connect discovery failed");
+            return None;
+        }
+    };
+    let redirect = RedirectUrl::new(p.config.redirect_uri()).ok()?;
+    Some(
+        CoreClient::from_provider_metadata(
+            metadata,
+            ClientId::new(p.config.client_id.clone()),
+            Some(ClientSecret::new(p.config.client_secret.clone())),
+        )
+        .set_redirect_uri(redirect),
+    )
+}
+
 #[derive(Deserialize)]
 struct Start {
-    purpose: String,
+    action: Action,
 }
 
 async fn start(State(p): State<Portal>, headers: HeaderMap, Form(f): Form<Start>) -> Response {
     let Some(id) = account_id(&headers) else {
         return Redirect::to("/portal").into_response();
     };
-    let resp = p
-        .http
-        .post(format!("{}/api/v1/sessions", p.config.mynaid_url))
-        .bearer_auth(&p.config.api_key)
-        .json(&json!({ "purpose": f.purpose, "return_url": format!("{}/portal/return", p.config.portal_url) }))
-        .send()
-        .await;
-    let created: Value = match resp {
-        Ok(r) if r.status().is_success() => r.json().await.unwrap_or_default(),
-        _ => return Redirect::to("/portal").into_response(),
+    let Some(client) = client(&p).await else {
+        return back_with(&p, &id, "mynaid に接続できません / mynaid cannot be reached").await;
     };
-    let (Some(session), Some(url)) = (created["session_id"].as_str(), created["browser_url"].as_str()) else {
-        return Redirect::to("/portal").into_response();
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let mut req = client
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .set_pkce_challenge(challenge);
+    req = match f.action {
+        Action::VerifyIdentity => ["name", "address", "birthdate", "gender"]
+            .into_iter()
+            .fold(req, |r, s| r.add_scope(Scope::new(s.into())))
+            .add_extra_param("purpose", "verify_identity"),
+        // The card's identifier (sub) is all that linking and signing in need.
+        Action::LinkCard | Action::SignIn => req.add_extra_param("purpose", "link_card"),
     };
-    p.accounts
-        .lock()
-        .await
-        .entry(id)
-        .or_default()
-        .pending
-        .push(session.to_string());
-    Redirect::to(url).into_response()
+    let (url, state, nonce) = req.url();
+    p.accounts.lock().await.entry(id).or_default().pending.insert(
+        state.secret().clone(),
+        Pending {
+            action: f.action,
+            nonce: nonce.secret().clone(),
+            pkce_verifier: verifier.secret().clone(),
+        },
+    );
+    Redirect::to(url.as_str()).into_response()
+}
+
+async fn back_with(p: &Portal, id: &str, message: &str) -> Response {
+    p.accounts.lock().await.entry(id.to_string()).or_default().message = Some(message.into());
+    Redirect::to("/portal").into_response()
 }
 
 #[derive(Deserialize)]
 struct Back {
-    session: String,
+    state: Option<String>,
+    code: Option<String>,
+    error: Option<String>,
 }
 
-async fn back(State(p): State<Portal>, headers: HeaderMap, Query(q): Query<Back>) -> Response {
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct VerifiedClaims {
+    verified_claims: Option<Value>,
+}
+impl AdditionalClaims for VerifiedClaims {}
+
+async fn callback(State(p): State<Portal>, headers: HeaderMap, Query(q): Query<Back>) -> Response {
     let Some(id) = account_id(&headers) else {
         return Redirect::to("/portal").into_response();
     };
-    let mut accounts = p.accounts.lock().await;
-    let a = accounts.entry(id).or_default();
-    // Only a session this browser started (no login CSRF).
-    if !a.pending.contains(&q.session) {
-        a.message = Some("この結果は受け付けられません / This result was not requested here".into());
-        return Redirect::to("/portal").into_response();
-    }
-    a.pending.retain(|s| s != &q.session);
-    let resp = p
-        .http
-        .get(format!("{}/api/v1/sessions/{}/result", p.config.mynaid_url, q.session))
-        .bearer_auth(&p.config.api_key)
-        .send()
+    // Only an answer to a request this browser made (state), once (no login CSRF).
+    let pending = {
+        let mut accounts = p.accounts.lock().await;
+        let a = accounts.entry(id.clone()).or_default();
+        q.state.as_ref().and_then(|s| a.pending.remove(s))
+    };
+    let Some(pending) = pending else {
+        return back_with(
+            &p,
+            &id,
+            "この結果は受け付けられません / This result was not requested here",
+        )
         .await;
-    let result: Value = match resp {
-        Ok(r) if r.status().is_success() => r.json().await.unwrap_or_default(),
-        _ => {
-            a.message = Some("マイナンバーカードを確認できませんでした / The card could not be verified".into());
-            return Redirect::to("/portal").into_response();
+    };
+    if let Some(e) = &q.error {
+        let m = if e == "access_denied" {
+            "手続きは完了しませんでした（同意しなかったか、カードを確認できませんでした） / Not completed (you declined, or the card could not be verified)"
+        } else {
+            "mynaid がリクエストを受け付けませんでした / mynaid refused the request"
+        };
+        return back_with(&p, &id, m).await;
+    }
+    let (Some(code), Some(client)) = (q.code.clone(), client(&p).await) else {
+        return back_with(&p, &id, "mynaid に接続できません / mynaid cannot be reached").await;
+    };
+    let failed = "マイナンバーカードを確認できませんでした / The card could not be verified";
+    let Ok(req) = client.exchange_code(AuthorizationCode::new(code)) else {
+        return back_with(&p, &id, failed).await;
+    };
+    let tokens = match req
+        .set_pkce_verifier(PkceCodeVerifier::new(pending.pkce_verifier.clone()))
+        .request_async(&p.http)
+        .await
+    {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::warn!(error = %e, "token request failed");
+            return back_with(&p, &id, failed).await;
         }
     };
-    match result["purpose"].as_str() {
-        Some("link_card") => {
-            a.linked_card = result["card_link_id"].as_str().map(str::to_string);
-            a.message = Some("マイナンバーカードを連携しました / Your card is linked".into());
-        }
+    let verifier = client.id_token_verifier();
+    let sub = match tokens
+        .id_token()
+        .map(|t| t.claims(&verifier, &Nonce::new(pending.nonce.clone())))
+    {
+        Some(Ok(c)) => c.subject().to_string(),
         _ => {
+            tracing::warn!("the ID token did not verify");
+            return back_with(&p, &id, failed).await;
+        }
+    };
+    match pending.action {
+        Action::LinkCard => {
+            let mut accounts = p.accounts.lock().await;
+            // One card, one account.
+            for a in accounts.values_mut() {
+                if a.linked_card.as_deref() == Some(sub.as_str()) {
+                    a.linked_card = None;
+                }
+            }
+            let a = accounts.entry(id).or_default();
+            a.linked_card = Some(sub);
+            a.message = Some("マイナンバーカードを連携しました / Your card is linked".into());
+            Redirect::to("/portal").into_response()
+        }
+        Action::SignIn => {
+            let mut accounts = p.accounts.lock().await;
+            let owner = accounts
+                .iter()
+                .find(|(_, a)| a.linked_card.as_deref() == Some(sub.as_str()))
+                .map(|(k, _)| k.clone());
+            match owner {
+                Some(owner) => {
+                    if let Some(a) = accounts.get_mut(&owner) {
+                        a.message = Some("マイナンバーカードでサインインしました / Signed in with your card".into());
+                    }
+                    let mut resp = Redirect::to("/portal").into_response();
+                    set_account_cookie(&mut resp, &owner);
+                    resp
+                }
+                None => {
+                    accounts.entry(id).or_default().message =
+                        Some("このカードが連携されたアカウントはありません / No account is linked to this card".into());
+                    Redirect::to("/portal").into_response()
+                }
+            }
+        }
+        Action::VerifyIdentity => {
+            let info: Result<UserInfoClaims<VerifiedClaims, CoreGenderClaim>, _> = match client.user_info(
+                tokens.access_token().clone(),
+                Some(openidconnect::SubjectIdentifier::new(sub)),
+            ) {
+                Ok(r) => r.request_async(&p.http).await.map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            let info = match info {
+                Ok(i) => i,
+                Err(e) => {
+                    tracing::warn!(error = %e, "UserInfo failed");
+                    return back_with(&p, &id, failed).await;
+                }
+            };
+            let verification = info
+                .additional_claims()
+                .verified_claims
+                .as_ref()
+                .map(|v| v["verification"].clone())
+                .unwrap_or_default();
+            let how = format!(
+                "{} ({}, {})",
+                verification["mynaid_route"].as_str().unwrap_or("-"),
+                verification["evidence"][0]["type"].as_str().unwrap_or("-"),
+                verification["time"].as_str().unwrap_or("-"),
+            );
+            let verified = Verified {
+                name: info
+                    .name()
+                    .and_then(|n| n.get(None))
+                    .map(|n| n.to_string())
+                    .unwrap_or_default(),
+                address: info
+                    .address()
+                    .and_then(|a| a.formatted.as_ref())
+                    .map(|a| a.to_string())
+                    .unwrap_or_default(),
+                birthdate: info.birthdate().map(|b| b.to_string()).unwrap_or_default(),
+                gender: info.gender().map(|g| g.as_str().to_string()).unwrap_or_default(),
+                how,
+            };
+            let mut accounts = p.accounts.lock().await;
+            let a = accounts.entry(id).or_default();
+            a.verified = Some(verified);
             a.message = Some("本人確認ができました / Your identity is verified".into());
-            a.verified = Some(result);
+            Redirect::to("/portal").into_response()
         }
     }
-    Redirect::to("/portal").into_response()
 }

@@ -34,6 +34,9 @@ pub struct Config {
     pub log_json: bool,
     /// Demo hints (the emulated cards' directory) shown on the pages.
     pub demo: Option<DemoConfig>,
+    /// OpenID Connect: signing keys and the registered clients (`[oidc]`, `[[oidc.clients]]`;
+    /// see `docs/oidc.md`).
+    pub oidc: crate::oidc::config::OidcConfig,
 }
 
 /// Trust anchors and revocation.
@@ -125,6 +128,7 @@ impl Default for Config {
             relying_parties: Vec::new(),
             log_json: false,
             demo: None,
+            oidc: crate::oidc::config::OidcConfig::default(),
         }
     }
 }

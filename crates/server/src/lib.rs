@@ -14,6 +14,7 @@ pub mod api;
 pub mod config;
 pub mod error;
 pub mod events;
+pub mod oidc;
 pub mod pages;
 pub mod secrets;
 pub mod service;
@@ -49,6 +50,9 @@ pub enum StartError {
     /// A key in the configuration is not valid.
     #[error("{0}")]
     Key(&'static str),
+    /// The OpenID Connect configuration is not valid.
+    #[error("oidc: {0}")]
+    Oidc(String),
     /// The database could not be opened.
     #[error(transparent)]
     Store(#[from] store::StoreError),
@@ -98,8 +102,11 @@ pub fn verifier(config: &Config) -> Result<Verifier, StartError> {
 
 /// Assembles the service from configuration: store opened and migrated, verifier built,
 /// keys decoded (or made up, with a warning, when not configured).
-pub async fn service(config: Config, clock: Clock) -> Result<Arc<Service>, StartError> {
+pub async fn service(mut config: Config, clock: Clock) -> Result<Arc<Service>, StartError> {
     let verifier = verifier(&config)?;
+    // OpenID Connect clients become relying parties of their verification sessions.
+    let oidc_clients = oidc::config::prepare(&mut config).map_err(StartError::Oidc)?;
+    let oidc_store: Arc<dyn oidc::store::OidcStore>;
     let url = config.database_url.as_str();
     let (store, events): (Arc<dyn Store>, EventHub) =
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -107,9 +114,12 @@ pub async fn service(config: Config, clock: Clock) -> Result<Arc<Service>, Start
             let events = events::pg_bus::start(pg.pool().clone())
                 .await
                 .map_err(store::StoreError::from)?;
+            oidc_store = Arc::new(pg.clone());
             (Arc::new(pg), events)
         } else if url.starts_with("sqlite:") {
-            (Arc::new(SqliteStore::open(url).await?), EventHub::default())
+            let sqlite = SqliteStore::open(url).await?;
+            oidc_store = Arc::new(sqlite.clone());
+            (Arc::new(sqlite), EventHub::default())
         } else {
             return Err(StartError::Key("database_url must start with sqlite: or postgres://"));
         };
@@ -130,15 +140,10 @@ pub async fn service(config: Config, clock: Clock) -> Result<Arc<Service>, Start
             Zeroizing::new(random::<32>().to_vec())
         }
     };
-    Ok(Arc::new(Service::new(
-        config,
-        store,
-        verifier,
-        result_key,
-        link_secret,
-        events,
-        clock,
-    )))
+    let oidc = oidc::Backend::new(&config, oidc_clients, oidc_store).map_err(StartError::Oidc)?;
+    let mut svc = Service::new(config, store, verifier, result_key, link_secret, events, clock);
+    svc.oidc = Some(Arc::new(oidc));
+    Ok(Arc::new(svc))
 }
 
 /// The HTTP application. A function of the service, so tests drive it without a socket.
@@ -146,6 +151,7 @@ pub fn app(svc: Arc<Service>) -> Router {
     Router::new()
         .merge(api::routes())
         .merge(pages::routes())
+        .merge(oidc::routes(&svc))
         .with_state(svc)
         // Evidence is at most 16 KiB; nothing this server takes is larger.
         .layer(DefaultBodyLimit::max(64 * 1024))

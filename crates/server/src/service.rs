@@ -235,6 +235,8 @@ pub struct Service {
     relying_parties: HashMap<String, RelyingPartyConfig>,
     events: EventHub,
     clock: Clock,
+    /// The OpenID Connect provider (its tables and clients), set by [`crate::service()`].
+    pub(crate) oidc: Option<Arc<crate::oidc::Backend>>,
 }
 
 impl std::fmt::Debug for Service {
@@ -277,6 +279,7 @@ impl Service {
             relying_parties,
             events,
             clock,
+            oidc: None,
         }
     }
 

@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
-use mynaid_server::config::{Config, DemoConfig, RelyingPartyConfig, RevocationConfig, TrustConfig, TrustModeConfig};
+use mynaid_server::config::{Config, DemoConfig, RevocationConfig, TrustConfig, TrustModeConfig};
+use mynaid_server::oidc::config::{AuthMethod, OidcClientConfig, OidcConfig};
+use mynaid_server::service::Purpose;
 
 use crate::commands::serve::{runtime_block_on, shutdown_signal};
 use crate::exit;
@@ -25,8 +27,9 @@ pub(crate) struct DemoArgs {
     listen: SocketAddr,
 }
 
-/// The demo's configuration: test roots, the generated CRLs and CV CA, one relying party.
-pub(crate) fn demo_config(dir: &Path, listen: SocketAddr, api_key: &str) -> Config {
+/// The demo's configuration: test roots, the generated CRLs and CV CA, and the portal as an
+/// OpenID Connect client (`client_secret_basic`).
+pub(crate) fn demo_config(dir: &Path, listen: SocketAddr, client_secret: &str) -> Config {
     let base = format!("http://{listen}");
     let trust = dir.join("trust");
     let crl = dir.join("crl");
@@ -47,19 +50,34 @@ pub(crate) fn demo_config(dir: &Path, listen: SocketAddr, api_key: &str) -> Conf
             cv_ca: vec![trust.join("cv-ca.json")],
             revocation: RevocationConfig::RequireCrl,
         },
-        relying_parties: vec![RelyingPartyConfig {
-            id: "portal".into(),
-            name: "登録ポータル（デモ）".into(),
-            name_en: "Registration portal (demo)".into(),
-            origin: base.clone(),
-            api_key: api_key.into(),
-            return_urls: vec![format!("{base}/portal/return")],
-            accepted_routes: vec!["input_support".into(), "signature".into()],
-        }],
+        oidc: OidcConfig {
+            clients: vec![portal_client(&base, client_secret)],
+            ..OidcConfig::default()
+        },
         demo: Some(DemoConfig {
             cards_dir: dir.join("cards"),
         }),
         ..Config::default()
+    }
+}
+
+/// The demo portal as an OpenID Connect client of the server at `base`.
+pub(crate) fn portal_client(base: &str, client_secret: &str) -> OidcClientConfig {
+    OidcClientConfig {
+        client_id: "portal".into(),
+        name: "登録ポータル（デモ）".into(),
+        name_en: "Registration portal (demo)".into(),
+        origin: Some(base.into()),
+        redirect_uris: vec![format!("{base}/portal/callback")],
+        scopes: ["name", "address", "birthdate", "gender"].map(String::from).to_vec(),
+        purposes: vec![Purpose::VerifyIdentity, Purpose::LinkCard],
+        auth_method: AuthMethod::ClientSecretBasic,
+        client_secret: Some(client_secret.into()),
+        jwks: None,
+        jwks_file: None,
+        id_token_ttl_secs: 300,
+        access_token_ttl_secs: 300,
+        accepted_routes: vec!["input_support".into(), "signature".into()],
     }
 }
 
@@ -78,8 +96,8 @@ pub(crate) fn run(args: DemoArgs) -> ExitCode {
     if getrandom::fill(&mut key).is_err() {
         return ExitCode::from(exit::FAILURE);
     }
-    let api_key: String = key.iter().map(|b| format!("{b:02x}")).collect();
-    let config = demo_config(&args.dir, args.listen, &api_key);
+    let client_secret: String = key.iter().map(|b| format!("{b:02x}")).collect();
+    let config = demo_config(&args.dir, args.listen, &client_secret);
     crate::init_logging(false);
     print_welcome(&args.dir, args.listen);
     let listen = args.listen;
@@ -87,7 +105,8 @@ pub(crate) fn run(args: DemoArgs) -> ExitCode {
         let svc = mynaid_server::service(config, mynaid_server::service::system_clock()).await?;
         let portal = mynaid_demo_portal::router(mynaid_demo_portal::PortalConfig {
             mynaid_url: format!("http://{listen}"),
-            api_key,
+            client_id: "portal".into(),
+            client_secret,
             portal_url: format!("http://{listen}"),
         });
         let app = mynaid_server::app(svc).merge(portal);
@@ -115,6 +134,12 @@ fn print_welcome(dir: &Path, listen: SocketAddr) {
         "1. ブラウザで http://{listen}/portal を開き、「本人確認をする」か「マイナンバーカードを連携する」を選びます。"
     );
     println!("   Open http://{listen}/portal in a browser and choose 'Verify my identity' or 'Link my card'.");
+    println!(
+        "   ポータルは OpenID Connect で mynaid につながります。同意画面で「同意してカードを読み取る」を押します。"
+    );
+    println!(
+        "   The portal signs in through OpenID Connect: on mynaid's consent page, choose 'Agree and read my card'."
+    );
     println!("2. 「パソコンとICカードリーダーで読み取る」を選ぶと、ページに読み取りアプリのコマンドが表示されます。");
     println!("   Choose 'Read with this PC and an IC card reader': the page shows the reader app's command.");
     println!(

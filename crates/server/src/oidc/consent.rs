@@ -1,0 +1,117 @@
+//! The pages of the OpenID Connect flow: the consent page (before the card is read) and the
+//! error page for requests that cannot be sent back (unknown client, unregistered redirect
+//! URI). Japanese first, with an English switch, in the frame and style of the other pages.
+
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use maud::{DOCTYPE, Markup, html};
+
+use super::config::Client;
+use crate::pages::Lang;
+use crate::service::Purpose;
+
+pub(super) fn t<'a>(lang: Lang, ja: &'a str, en: &'a str) -> &'a str {
+    match lang {
+        Lang::Ja => ja,
+        Lang::En => en,
+    }
+}
+
+fn frame(lang: Lang, title: &str, here: &str, body: Markup) -> Markup {
+    let (other_label, other_href, other_lang) = match lang {
+        Lang::Ja => ("English", format!("{here}?lang=en"), "en"),
+        Lang::En => ("日本語", format!("{here}?lang=ja"), "ja"),
+    };
+    html! {
+        (DOCTYPE)
+        html lang=(t(lang, "ja", "en")) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " — mynaid" }
+                link rel="stylesheet" href="/static/style.css";
+            }
+            body {
+                header {
+                    strong { "mynaid" }
+                    a href=(other_href) lang=(other_lang) { (other_label) }
+                }
+                main { (body) }
+                footer class="muted" {
+                    (t(lang, "マイナンバーカードの券面情報を確認します。個人番号（12桁）は読み取りません。",
+                        "Reads and verifies the card face of your My Number Card. The 12-digit Individual Number is never read."))
+                }
+            }
+        }
+    }
+}
+
+/// A request that cannot go back to the client: said on a page, never redirected.
+pub(super) fn error_page(lang: Lang, status: StatusCode, ja: &str, en: &str) -> Response {
+    let body = frame(
+        lang,
+        t(lang, "エラー", "Error"),
+        "/",
+        html! {
+            h1 { (t(lang, "手続きを始められません", "The procedure cannot start")) }
+            p class="status bad" role="alert" id="oidc-error" { (t(lang, ja, en)) }
+            p { (t(lang, "手続きをしていたサービスの画面に戻り、最初からやり直してください。",
+                   "Go back to the service you came from and start again.")) }
+        },
+    );
+    (status, [(header::CACHE_CONTROL, "no-store")], body).into_response()
+}
+
+/// What each scope releases, in words.
+fn scope_words(lang: Lang, scope: &str) -> Option<&'static str> {
+    Some(match (scope, lang) {
+        ("name", Lang::Ja) => "氏名",
+        ("name", Lang::En) => "Your name",
+        ("address", Lang::Ja) => "住所",
+        ("address", Lang::En) => "Your address",
+        ("birthdate", Lang::Ja) => "生年月日",
+        ("birthdate", Lang::En) => "Your date of birth",
+        ("gender", Lang::Ja) => "性別",
+        ("gender", Lang::En) => "Your sex",
+        _ => return None,
+    })
+}
+
+/// The consent page: who asks, for what, why; agree (the card is read next) or decline.
+pub(super) fn consent(lang: Lang, request_id: &str, client: &Client, scopes: &[String], purpose: Purpose) -> Response {
+    let here = format!("/oidc/consent/{request_id}");
+    let name = t(lang, &client.config.name, &client.config.name_en).to_string();
+    let claims: Vec<&str> = scopes.iter().filter_map(|s| scope_words(lang, s)).collect();
+    let body = frame(
+        lang,
+        t(lang, "情報提供の確認", "Sharing your information"),
+        &here,
+        html! {
+            h1 { (t(lang, "次のサービスに情報を提供しますか", "Share your information with this service?")) }
+            dl class="who" {
+                dt { (t(lang, "情報を求めているサービス", "Service asking")) } dd id="consent-service" { (name) }
+                dt { (t(lang, "サービスのアドレス", "Service address")) } dd id="consent-origin" { (client.origin) }
+                dt { (t(lang, "目的", "Purpose")) } dd id="consent-purpose" { (t(lang, purpose.ja(), purpose.en())) }
+            }
+            h2 id="claims-title" { (t(lang, "提供される情報", "What the service will receive")) }
+            ul id="consent-claims" aria-labelledby="claims-title" {
+                @for c in &claims { li { (c) } }
+                li { (t(lang, "このサービス専用の利用者識別子（個人番号ではありません）", "An identifier for you that only this service gets (not your Individual Number)")) }
+                @if !claims.is_empty() {
+                    li { (t(lang, "これらがマイナンバーカードで確認されたことと、その確認方法", "That these were verified with your My Number Card, and how")) }
+                }
+            }
+            p {
+                (t(lang, "同意すると、次の画面でマイナンバーカードを読み取ります。カードで確認できた情報だけが、上のサービスに渡されます。",
+                   "If you agree, your My Number Card is read on the next page. Only the information the card confirms goes to the service above."))
+            }
+            form method="post" action=(format!("{here}{}", if lang == Lang::En { "?lang=en" } else { "" })) {
+                ul class="methods" {
+                    li { button type="submit" name="decision" value="allow" id="consent-allow" { (t(lang, "同意してカードを読み取る", "Agree and read my card")) } }
+                    li { button type="submit" name="decision" value="deny" id="consent-deny" class="secondary" { (t(lang, "同意しない（サービスに戻る）", "Do not agree (back to the service)")) } }
+                }
+            }
+        },
+    );
+    (StatusCode::OK, [(header::CACHE_CONTROL, "no-store")], body).into_response()
+}

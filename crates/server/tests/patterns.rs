@@ -1,0 +1,337 @@
+//! Patterns 2 (PC + smartphone) and 3 (smartphone only) in process, and the attacks they must
+//! withstand: a relayed QR code, wrong confirmation codes, expired handles, a result handle
+//! opened in another browser, replayed evidence and evidence for another session.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Method, StatusCode};
+use common::{BrowserSession, Resp, Route, Server, Sse, between, html_unescape, read_card};
+use serde_json::{Value, json};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+/// What the pattern 2 or 3 page showed.
+struct PhonePage {
+    /// The app link (`…/app/read#h=…&o=…`).
+    link: String,
+    /// The handle in it.
+    handle: String,
+    /// The PC code (pattern 2).
+    pc_code: Option<String>,
+    html: String,
+}
+
+async fn choose(s: &Server, b: &BrowserSession, pattern: &str) -> PhonePage {
+    let r = s
+        .call(
+            Method::POST,
+            &format!("/s/{}/{pattern}", b.id),
+            None,
+            Some(&b.cookie),
+            Body::empty(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let html = r.text();
+    let link = if pattern == "phone" {
+        html_unescape(&between(&html, "id=\"app-link\"", ">", "</pre>"))
+    } else {
+        html_unescape(&between(&html, "id=\"open-app\"", "href=\"", "\""))
+    };
+    let handle = link.split("#h=").nth(1).unwrap().split('&').next().unwrap().to_string();
+    let pc_code = html
+        .contains("id=\"pc-code\"")
+        .then(|| between(&html, "id=\"pc-code\"", ">", "<"));
+    PhonePage {
+        link,
+        handle,
+        pc_code,
+        html,
+    }
+}
+
+async fn confirm(s: &Server, b: &BrowserSession, code: &str, cookie: Option<&str>) -> Resp {
+    let req = axum::http::Request::builder()
+        .method(Method::POST)
+        .uri(format!("/s/{}/confirm", b.id))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("accept", "application/json");
+    let req = match cookie {
+        Some(c) => req.header("cookie", c),
+        None => req,
+    };
+    s.send(req.body(Body::from(format!("code={code}"))).unwrap()).await
+}
+
+async fn return_with(s: &Server, result_handle: &str, cookie: Option<&str>) -> Resp {
+    let req = axum::http::Request::builder()
+        .method(Method::POST)
+        .uri("/return")
+        .header("content-type", "application/json")
+        .header("accept", "application/json");
+    let req = match cookie {
+        Some(c) => req.header("cookie", c),
+        None => req,
+    };
+    s.send(
+        req.body(Body::from(json!({ "result_handle": result_handle }).to_string()))
+            .unwrap(),
+    )
+    .await
+}
+
+async fn next_state(sse: &mut Sse) -> Value {
+    sse.next(WAIT).await.expect("an event")
+}
+
+/// Redeems the page's handle as the phone app and submits evidence for `person`.
+async fn phone_reads(s: &Server, page: &PhonePage, person: &str) -> (Value, Resp) {
+    let r = s.redeem(&page.handle).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let answer = r.json();
+    let token = answer["submission_token"].as_str().unwrap().to_string();
+    let evidence = read_card(person, Route::InputSupport, &answer);
+    let submitted = s.submit(&page.handle, &token, evidence).await;
+    (answer, submitted)
+}
+
+#[tokio::test]
+async fn pattern_2_releases_the_result_only_after_the_code_is_typed_on_the_pc() {
+    let s = Server::start().await;
+    let b = s.browser("verify_identity").await;
+    let page = choose(&s, &b, "phone").await;
+    assert!(page.html.contains("<svg"), "the QR code is rendered as SVG");
+    assert!(
+        page.link.starts_with("https://id.example.jp/app/read#h="),
+        "{}",
+        page.link
+    );
+    assert!(
+        page.link.contains("&o=https%3A%2F%2Fportal.example.jp"),
+        "{}",
+        page.link
+    );
+    let mut sse = Sse::open(&s, &b).await;
+    assert_eq!(next_state(&mut sse).await["state"], "waiting");
+
+    let (answer, submitted) = phone_reads(&s, &page, "p02").await;
+    assert_eq!(answer["pattern"], "cross_device");
+    assert_eq!(
+        answer["pc_code"].as_str(),
+        page.pc_code.as_deref(),
+        "the phone shows the PC's code"
+    );
+    assert_eq!(next_state(&mut sse).await["state"], "reading");
+    assert_eq!(submitted.status, StatusCode::OK, "{}", submitted.text());
+    let code = submitted.json()["confirmation_code"].as_str().unwrap().to_string();
+    assert_eq!(code.len(), 6);
+    assert!(submitted.json()["return_url"].is_null());
+    assert_eq!(next_state(&mut sse).await["state"], "confirm_needed");
+
+    // Verified but not released: the relying party gets nothing yet.
+    s.result(common::API_KEY, &b.id)
+        .await
+        .assert_error(StatusCode::CONFLICT, "result_not_ready");
+    // The code needs this browser's cookie.
+    confirm(&s, &b, &code, None)
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "unauthorized");
+    let wrong = if code == "000000" { "000001" } else { "000000" };
+    let r = confirm(&s, &b, wrong, Some(&b.cookie)).await;
+    r.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "wrong_confirmation_code");
+    assert!(r.json()["error"]["message"]["ja"].as_str().unwrap().contains("あと4回"));
+    let r = confirm(&s, &b, &format!("{} {}", &code[..3], &code[3..]), Some(&b.cookie)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(next_state(&mut sse).await["state"], "verified");
+    let result = s.result(common::API_KEY, &b.id).await;
+    assert_eq!(result.status, StatusCode::OK);
+    assert_eq!(result.json()["claims"]["name"], mynaid_testkit::person("p02").name);
+    // A code works once.
+    confirm(&s, &b, &code, Some(&b.cookie))
+        .await
+        .assert_error(StatusCode::CONFLICT, "session_finished");
+}
+
+#[tokio::test]
+async fn a_relayed_qr_code_is_refused_and_the_pc_page_is_told() {
+    let s = Server::start().await;
+    let b = s.browser("verify_identity").await;
+    let page = choose(&s, &b, "phone").await;
+    let mut sse = Sse::open(&s, &b).await;
+    assert_eq!(next_state(&mut sse).await["state"], "waiting");
+    assert_eq!(s.redeem(&page.handle).await.status, StatusCode::OK);
+    assert_eq!(next_state(&mut sse).await["state"], "reading");
+    // A second phone (the attacker's victim, or the attacker) scans the same code.
+    s.redeem(&page.handle)
+        .await
+        .assert_error(StatusCode::CONFLICT, "handle_already_used");
+    let ev = next_state(&mut sse).await;
+    assert_eq!(
+        (ev["state"].as_str(), ev["status"].as_str()),
+        (Some("reader"), Some("second_redeem"))
+    );
+}
+
+#[tokio::test]
+async fn wrong_confirmation_codes_are_limited() {
+    let s = Server::start().await;
+    let b = s.browser("verify_identity").await;
+    let page = choose(&s, &b, "phone").await;
+    let (_, submitted) = phone_reads(&s, &page, "p01").await;
+    let code = submitted.json()["confirmation_code"].as_str().unwrap().to_string();
+    let wrong = |i: u32| format!("{:06}", (code.parse::<u32>().unwrap() + 1 + i) % 1_000_000);
+    for i in 0..4 {
+        confirm(&s, &b, &wrong(i), Some(&b.cookie))
+            .await
+            .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "wrong_confirmation_code");
+    }
+    // The fifth wrong code ends the session and deletes the result.
+    confirm(&s, &b, &wrong(4), Some(&b.cookie))
+        .await
+        .assert_error(StatusCode::GONE, "confirmation_failed");
+    let row = s.state(&b.id).await;
+    assert_eq!(row.error_code.as_deref(), Some("confirmation_failed"));
+    assert!(row.result.is_none(), "the result is deleted");
+    // Even the right code is refused now.
+    assert_ne!(confirm(&s, &b, &code, Some(&b.cookie)).await.status, StatusCode::OK);
+    assert_ne!(s.result(common::API_KEY, &b.id).await.status, StatusCode::OK);
+    // Malformed codes do not count and do not reach the store.
+    let b2 = s.browser("verify_identity").await;
+    let page2 = choose(&s, &b2, "phone").await;
+    phone_reads(&s, &page2, "p01").await;
+    for bad in ["12345", "1234567", "abcdef", "12 34 5x"] {
+        confirm(&s, &b2, bad, Some(&b2.cookie))
+            .await
+            .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "wrong_confirmation_code");
+    }
+    assert_eq!(s.state(&b2.id).await.confirm_attempts, 0);
+}
+
+#[tokio::test]
+async fn an_expired_handle_is_refused_and_a_refresh_kills_the_old_one() {
+    let s = Server::start().await;
+    let b = s.browser("verify_identity").await;
+    let old = choose(&s, &b, "phone").await;
+    let new = choose(&s, &b, "phone").await;
+    assert_ne!(old.handle, new.handle);
+    assert_ne!(old.pc_code, None);
+    s.redeem(&old.handle)
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "handle_unknown");
+    s.advance(301);
+    s.redeem(&new.handle)
+        .await
+        .assert_error(StatusCode::GONE, "session_expired");
+    // The confirmation code expires too.
+    let b = s.browser("verify_identity").await;
+    let page = choose(&s, &b, "phone").await;
+    let (_, submitted) = phone_reads(&s, &page, "p01").await;
+    let code = submitted.json()["confirmation_code"].as_str().unwrap().to_string();
+    s.advance(301);
+    let r = confirm(&s, &b, &code, Some(&b.cookie)).await;
+    assert_ne!(
+        r.status,
+        StatusCode::OK,
+        "an expired code releases nothing: {}",
+        r.text()
+    );
+    assert_ne!(s.result(common::API_KEY, &b.id).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn pattern_3_returns_the_result_only_to_the_browser_that_started() {
+    let s = Server::start().await;
+    let b = s.browser("link_card").await;
+    let other = s.browser("link_card").await;
+    let page = choose(&s, &b, "same").await;
+    let (answer, submitted) = phone_reads(&s, &page, "p03").await;
+    assert_eq!(answer["pattern"], "same_device");
+    assert!(answer["pc_code"].is_null());
+    assert_eq!(submitted.status, StatusCode::OK, "{}", submitted.text());
+    let v = submitted.json();
+    let url = v["return_url"].as_str().unwrap();
+    assert!(url.starts_with("https://id.example.jp/return#"), "{url}");
+    let result_handle = url.split('#').nth(1).unwrap();
+    // Another browser: no cookie, or another session's cookie.
+    return_with(&s, result_handle, None)
+        .await
+        .assert_error(StatusCode::FORBIDDEN, "other_browser");
+    return_with(&s, result_handle, Some(&other.cookie))
+        .await
+        .assert_error(StatusCode::FORBIDDEN, "other_browser");
+    s.result(common::API_KEY, &b.id)
+        .await
+        .assert_error(StatusCode::CONFLICT, "result_not_ready");
+    // The browser that started.
+    let r = return_with(&s, result_handle, Some(&b.cookie)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["next"], format!("/s/{}/done", b.id));
+    let result = s.result(common::API_KEY, &b.id).await;
+    assert_eq!(result.status, StatusCode::OK);
+    assert_eq!(result.json()["purpose"], "link_card");
+    // A result handle works once.
+    assert_ne!(
+        return_with(&s, result_handle, Some(&b.cookie)).await.status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn pattern_3_in_another_browser_continues_with_the_code() {
+    let s = Server::start().await;
+    let b = s.browser("verify_identity").await;
+    let page = choose(&s, &b, "same").await;
+    let (_, submitted) = phone_reads(&s, &page, "p01").await;
+    let v = submitted.json();
+    let result_handle = v["return_url"].as_str().unwrap().split('#').nth(1).unwrap().to_string();
+    return_with(&s, &result_handle, None)
+        .await
+        .assert_error(StatusCode::FORBIDDEN, "other_browser");
+    // Back in the first browser, the code the app showed releases it.
+    let code = v["confirmation_code"].as_str().unwrap();
+    assert_eq!(confirm(&s, &b, code, Some(&b.cookie)).await.status, StatusCode::OK);
+    assert_eq!(s.result(common::API_KEY, &b.id).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn replayed_and_cross_session_evidence_is_refused() {
+    let s = Server::start().await;
+    let a = s.browser("verify_identity").await;
+    let page_a = choose(&s, &a, "phone").await;
+    let r = s.redeem(&page_a.handle).await;
+    let answer_a = r.json();
+    let token_a = answer_a["submission_token"].as_str().unwrap().to_string();
+    let evidence_a = read_card("p01", Route::InputSupport, &answer_a);
+    assert_eq!(
+        s.submit(&page_a.handle, &token_a, evidence_a.clone()).await.status,
+        StatusCode::OK
+    );
+    // Replayed to the same session.
+    s.submit(&page_a.handle, &token_a, evidence_a.clone())
+        .await
+        .assert_error(StatusCode::CONFLICT, "session_finished");
+    // Sent to another session (with that session's own handle and token).
+    let b = s.browser("verify_identity").await;
+    let page_b = choose(&s, &b, "phone").await;
+    let answer_b = s.redeem(&page_b.handle).await.json();
+    let token_b = answer_b["submission_token"].as_str().unwrap().to_string();
+    s.submit(&page_b.handle, &token_b, evidence_a)
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "signature_mismatch");
+    assert_eq!(s.state(&b.id).await.error_code.as_deref(), Some("signature_mismatch"));
+}
+
+#[tokio::test]
+async fn the_app_link_opened_in_a_browser_explains_how_to_get_the_app() {
+    let s = Server::start().await;
+    let r = s.get("/app/read", None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.text().contains("mynaidアプリが必要です"));
+    let r = s.get("/app/read?lang=en", None).await;
+    assert!(r.text().contains("The mynaid app is needed"));
+}

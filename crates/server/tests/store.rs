@@ -1,0 +1,307 @@
+//! The store's behaviour, run against both engines: SQLite (a file) and PostgreSQL (a fresh
+//! database on the server at `MYNAID_TEST_POSTGRES`, default
+//! `postgres://postgres@127.0.0.1:5432/test`, created for the test and dropped after).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use mynaid_server::store::postgres::PgStore;
+use mynaid_server::store::sqlite::SqliteStore;
+use mynaid_server::store::{Confirmation, NewSession, Redeem, Release, State, Store};
+use sqlx::{Connection, Executor, PgConnection};
+
+const NOW: i64 = 1_795_737_600;
+
+fn postgres_url() -> String {
+    std::env::var("MYNAID_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// A fresh PostgreSQL database, dropped when this is dropped.
+pub struct PgDatabase {
+    admin: String,
+    name: String,
+    /// Its URL.
+    pub url: String,
+}
+
+impl PgDatabase {
+    /// Creates it on the server of `MYNAID_TEST_POSTGRES` (default: the local `test` database's server).
+    pub async fn create() -> PgDatabase {
+        let admin = postgres_url();
+        let mut bytes = [0u8; 8];
+        getrandom_bytes(&mut bytes);
+        let name = format!("mynaid_test_{}", hex(&bytes));
+        let mut c = PgConnection::connect(&admin)
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL at {admin} (scripts/lib/postgres.sh starts one): {e}"));
+        c.execute(format!("CREATE DATABASE {name}").as_str()).await.unwrap();
+        let url = match admin.rsplit_once('/') {
+            Some((base, _)) => format!("{base}/{name}"),
+            None => unreachable!(),
+        };
+        PgDatabase { admin, name, url }
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let (admin, name) = (self.admin.clone(), self.name.clone());
+        // Drop it from a separate thread with its own runtime: Drop cannot await.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                if let Ok(mut c) = PgConnection::connect(&admin).await {
+                    let _ = c
+                        .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+fn getrandom_bytes(b: &mut [u8]) {
+    use std::hash::{BuildHasher, Hasher};
+    for chunk in b.chunks_mut(8) {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos(),
+        );
+        chunk.copy_from_slice(&h.finish().to_be_bytes()[..chunk.len()]);
+    }
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn session(id: &str, handle: &[u8]) -> NewSession {
+    NewSession {
+        id: id.into(),
+        relying_party: "portal".into(),
+        purpose: "verify_identity".into(),
+        origin: "https://portal.example.jp".into(),
+        binding: vec![1; 16],
+        challenge: vec![2; 32],
+        accepted: "input_support,signature".into(),
+        return_url: None,
+        browser_hash: vec![3; 32],
+        handle_hash: handle.to_vec(),
+        created_at: NOW,
+        expires_at: NOW + 300,
+    }
+}
+
+/// Every behaviour the service relies on, against one store.
+async fn suite(store: Arc<dyn Store>) {
+    // Create and read back.
+    store.create(&session("s1", b"h1")).await.unwrap();
+    let s = store.get("s1").await.unwrap().unwrap();
+    assert_eq!(
+        (s.state, s.challenge.as_deref()),
+        (State::Created, Some(&[2u8; 32][..]))
+    );
+    assert!(store.get("nope").await.unwrap().is_none());
+    assert!(store.create(&session("s1", b"h1x")).await.is_err(), "ids are unique");
+
+    // 100 concurrent redeems of one handle: exactly one wins.
+    let tasks: Vec<_> = (0..100)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .redeem(b"h1", format!("sub{i}").as_bytes(), NOW + 1)
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut won = 0;
+    let mut refused = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Redeem::Redeemed(s) => {
+                won += 1;
+                assert_eq!(s.state, State::HandleRedeemed);
+            }
+            Redeem::AlreadyRedeemed(_) => refused += 1,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!((won, refused), (1, 99));
+    assert!(matches!(
+        store.redeem(b"unknown", b"x", NOW).await.unwrap(),
+        Redeem::Unknown
+    ));
+
+    // A refresh kills the old handle, resets the state and gives a new challenge.
+    assert!(
+        store
+            .refresh_handle("s1", b"h2", &[9; 32], NOW + 600, "cross_device", "K7Q2")
+            .await
+            .unwrap()
+    );
+    assert!(matches!(
+        store.redeem(b"h1", b"x", NOW + 2).await.unwrap(),
+        Redeem::Unknown
+    ));
+    let s = store.get("s1").await.unwrap().unwrap();
+    assert_eq!(
+        (s.state, s.pattern.as_deref(), s.pc_code.as_deref()),
+        (State::Created, Some("cross_device"), Some("K7Q2"))
+    );
+    assert!(s.submission_hash.is_none());
+    assert!(matches!(
+        store.redeem(b"h2", b"t2", NOW + 3).await.unwrap(),
+        Redeem::Redeemed(_)
+    ));
+
+    // Evidence: once, consuming the challenge, held for confirmation.
+    let release = Release::OnConfirmation {
+        code_hash: b"code".to_vec(),
+        expires_at: NOW + 900,
+        result_handle_hash: None,
+    };
+    assert!(
+        store
+            .complete_evidence("s1", b"sealed", &release, NOW + 4)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .complete_evidence("s1", b"again", &release, NOW + 4)
+            .await
+            .unwrap(),
+        "only once"
+    );
+    let s = store.get("s1").await.unwrap().unwrap();
+    assert_eq!(
+        (s.state, s.challenge, s.released),
+        (State::EvidenceVerified, None, false)
+    );
+    assert_eq!(
+        store.take_result("s1", NOW + 5).await.unwrap(),
+        None,
+        "not released yet"
+    );
+    assert!(
+        !store
+            .refresh_handle("s1", b"h3", &[9; 32], NOW + 600, "pc_reader", "X")
+            .await
+            .unwrap()
+    );
+
+    // Confirmation: wrong codes are counted; the right one releases; then it is spent.
+    assert_eq!(
+        store.confirm("s1", b"nope", 5, NOW + 5).await.unwrap(),
+        Confirmation::Wrong { attempts_left: 4 }
+    );
+    assert_eq!(
+        store.confirm("s1", b"code", 5, NOW + 5).await.unwrap(),
+        Confirmation::Released
+    );
+    assert_eq!(
+        store.confirm("s1", b"code", 5, NOW + 5).await.unwrap(),
+        Confirmation::NotPending
+    );
+    assert_eq!(
+        store.take_result("s1", NOW + 6).await.unwrap().as_deref(),
+        Some(&b"sealed"[..])
+    );
+    assert_eq!(
+        store.take_result("s1", NOW + 6).await.unwrap(),
+        None,
+        "a result is taken once"
+    );
+    assert_eq!(store.get("s1").await.unwrap().unwrap().state, State::Completed);
+
+    // Too many wrong codes lock the session and delete the result.
+    store.create(&session("s2", b"h20")).await.unwrap();
+    store.redeem(b"h20", b"t", NOW).await.unwrap();
+    store.complete_evidence("s2", b"sealed2", &release, NOW).await.unwrap();
+    for left in (1..5).rev() {
+        assert_eq!(
+            store.confirm("s2", b"bad", 5, NOW).await.unwrap(),
+            Confirmation::Wrong { attempts_left: left }
+        );
+    }
+    assert_eq!(store.confirm("s2", b"bad", 5, NOW).await.unwrap(), Confirmation::Locked);
+    let s = store.get("s2").await.unwrap().unwrap();
+    assert_eq!(
+        (s.state, s.error_code.as_deref(), s.result),
+        (State::Failed, Some("confirmation_failed"), None)
+    );
+    assert_ne!(
+        store.confirm("s2", b"code", 5, NOW).await.unwrap(),
+        Confirmation::Released
+    );
+
+    // Pattern 3: the result handle finds the session; release once.
+    store.create(&session("s3", b"h30")).await.unwrap();
+    store.redeem(b"h30", b"t", NOW).await.unwrap();
+    let r3 = Release::OnConfirmation {
+        code_hash: b"c3".to_vec(),
+        expires_at: NOW + 900,
+        result_handle_hash: Some(b"rh3".to_vec()),
+    };
+    store.complete_evidence("s3", b"sealed3", &r3, NOW).await.unwrap();
+    assert_eq!(store.by_result_handle(b"rh3").await.unwrap().unwrap().id, "s3");
+    assert!(store.release("s3", NOW + 1).await.unwrap());
+    assert!(!store.release("s3", NOW + 1).await.unwrap());
+    assert!(
+        store.by_result_handle(b"rh3").await.unwrap().is_none(),
+        "the result handle is spent"
+    );
+
+    // Expiry: a late redeem and late evidence are refused.
+    store.create(&session("s4", b"h40")).await.unwrap();
+    assert!(matches!(
+        store.redeem(b"h40", b"t", NOW + 301).await.unwrap(),
+        Redeem::Expired(_)
+    ));
+    store.create(&session("s5", b"h50")).await.unwrap();
+    store.redeem(b"h50", b"t", NOW).await.unwrap();
+    assert!(
+        !store
+            .complete_evidence("s5", b"late", &Release::Now, NOW + 301)
+            .await
+            .unwrap()
+    );
+    // Failing; reader status only while redeemed.
+    store.set_reader_status("s5", "pin_wrong").await.unwrap();
+    assert_eq!(
+        store.get("s5").await.unwrap().unwrap().reader_status.as_deref(),
+        Some("pin_wrong")
+    );
+    assert!(store.fail("s5", "signature_mismatch", NOW).await.unwrap());
+    assert!(!store.fail("s5", "again", NOW).await.unwrap());
+    // Purge removes ended sessions.
+    let purged = store.purge(NOW + 10_000).await.unwrap();
+    assert_eq!(purged, 5);
+    assert!(store.get("s1").await.unwrap().is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&format!("sqlite://{}", dir.path().join("t.db").display()))
+        .await
+        .unwrap();
+    suite(Arc::new(store)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_store() {
+    let db = PgDatabase::create().await;
+    let store = PgStore::open(&db.url).await.unwrap();
+    suite(Arc::new(store)).await;
+}
