@@ -20,7 +20,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root/fuzz"
 
 # FUZZ_TARGETS="san tlv" runs only those.
-read -r -a targets <<<"${FUZZ_TARGETS:-evidence_document cv_certificate integrity_record basic_info san apdu_command tlv}"
+read -r -a targets <<<"${FUZZ_TARGETS:-evidence_document cv_certificate integrity_record basic_info san apdu_command tlv link card_responses server_answers}"
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "== installing cargo-fuzz"
@@ -36,7 +36,7 @@ else
 fi
 
 echo "== seed corpora (fuzz/corpus, from fixtures/testpki)"
-cargo run --quiet --release --example seeds -- corpus
+cargo run --quiet --example seeds -- corpus
 
 echo "== building the targets"
 "${fuzz[@]}" build

@@ -11,7 +11,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use mynaid_apdu::tlv;
+use mynaid_card::transport::{CardTransport, Exchange, TransportError};
 use mynaid_card::{LastTry, Pin, PinKind, Session, routes};
+use mynaid_device::Credential;
 use mynaid_emulator::state::CardState;
 use mynaid_emulator::transport::InProcessTransport;
 use mynaid_emulator::{Card, Persistence};
@@ -119,6 +121,140 @@ fn apdus() -> Vec<Vec<u8>> {
     ]
 }
 
+/// Records every response of a card in the `card_responses` input format: a 2-byte
+/// little-endian length, then the response.
+struct Recorder<T> {
+    inner: T,
+    script: Vec<u8>,
+}
+
+impl<T: CardTransport> CardTransport for Recorder<T> {
+    fn transmit(&mut self, command: &[u8], exchange: Exchange) -> std::result::Result<Vec<u8>, TransportError> {
+        let response = self.inner.transmit(command, exchange)?;
+        let len = u16::try_from(response.len()).unwrap_or(u16::MAX);
+        self.script.extend_from_slice(&len.to_le_bytes());
+        self.script.extend_from_slice(&response);
+        Ok(response)
+    }
+
+    fn capabilities(&self) -> mynaid_card::transport::Capabilities {
+        self.inner.capabilities()
+    }
+}
+
+/// Conversations of the emulated card with the apps' code, as `card_responses` inputs:
+/// the selector byte (operation, extended length, last try confirmed), then the responses.
+fn conversations(state: &CardState, pin: &str, password: Option<&str>) -> Result<Vec<(String, Vec<u8>)>> {
+    let mut out = Vec::new();
+    for extended in [false, true] {
+        for (credential, secret) in [
+            (Credential::InputSupportPin, Some(pin)),
+            (Credential::SignaturePassword, password),
+        ] {
+            let card = Card::from_state(state.clone(), Persistence::None)?;
+            let transport = if extended {
+                InProcessTransport::extended(card)
+            } else {
+                InProcessTransport::new(card)
+            };
+            let mut recorder = Recorder {
+                inner: transport,
+                script: Vec::new(),
+            };
+            let signature = u8::from(credential == Credential::SignaturePassword);
+            let mut select = signature | if extended { 4 } else { 0 } | 8;
+            let name = match secret {
+                Some(secret) => {
+                    select |= 2;
+                    let pin = Pin::new(credential.pin_kind(), secret)?;
+                    // Errors (a blocked password) are conversations too.
+                    let _ = mynaid_device::read(
+                        &mut recorder,
+                        credential,
+                        &pin,
+                        LastTry::Confirmed,
+                        &[0x5A; 32],
+                        &mut |_| {},
+                    );
+                    format!("read-{}-{extended}", credential.wire())
+                }
+                None => {
+                    let _ = mynaid_device::pin_status(&mut recorder, credential);
+                    format!("status-{}-{extended}", credential.wire())
+                }
+            };
+            let mut input = vec![select];
+            input.extend_from_slice(&recorder.script);
+            out.push((name, input));
+        }
+    }
+    Ok(out)
+}
+
+/// Both link forms, as the server's pages write them, and near misses.
+fn links() -> Vec<String> {
+    let h = "Zq3kR8vN2xW5bT7yL1mC4dFh";
+    vec![
+        format!("mynaid://read?server=http%3A%2F%2F127.0.0.1%3A8080&handle={h}"),
+        format!("mynaid://read?server=https%3A%2F%2Fid.example.jp&handle={h}"),
+        format!("https://id.example.jp/app/read#h={h}&o=https%3A%2F%2Fportal.example.jp"),
+        format!("http://127.0.0.1:8080/app/read#h={h}&o=http%3A%2F%2F127.0.0.1%3A8080"),
+        format!("http://localhost:8080/app/read#o=http%3A%2F%2Flocalhost%3A8080&h={h}"),
+        format!("mynaid://read?handle={h}&server=https%3A%2F%2F%5B%3A%3A1%5D%3A8443"),
+        format!("mynaid://read?server=http%3A%2F%2Fevil.example&handle={h}"),
+        format!("https://id.example.jp/app/read#h={h}"),
+    ]
+}
+
+/// Answers of the server to redeem (selector bit 1 clear) and evidence (set) requests: the
+/// selector byte, the HTTP status (big-endian), the body.
+fn answers() -> Vec<(String, Vec<u8>)> {
+    let h = "abcdefghijklmnopqrstuvwx";
+    let redeem = |origin: &str| {
+        format!(
+            r#"{{"origin":"{origin}","service_name":{{"ja":"登録ポータル","en":"Portal"}},"purpose":"verify_identity","purpose_text":{{"ja":"本人確認","en":"Verify your identity"}},"challenge":"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE","session_binding":"AgICAgICAgICAgICAgICAg","expires_at":1795737900,"accepted_credentials":["input_support","signature"],"min_reader_version":"0.1.0","submission_token":"c3VibWlzc2lvbi10b2tlbi0wMTIzNDU2Nzg5","evidence_url":"https://id.example.jp/api/v1/handles/{h}/evidence","status_url":"https://id.example.jp/api/v1/handles/{h}/status","pattern":"cross_device","pc_code":"K7Q2"}}"#
+        )
+    };
+    let error = r#"{"error":{"code":"handle_already_used","message":{"ja":"使用済み","en":"Already used"}}}"#;
+    let mut out = Vec::new();
+    let mut put = |name: &str, select: u8, status: u16, body: &str| {
+        let mut input = vec![select];
+        input.extend_from_slice(&status.to_be_bytes());
+        input.extend_from_slice(body.as_bytes());
+        out.push((name.to_owned(), input));
+    };
+    put("redeem-reader", 0, 200, &redeem("https://portal.example.jp"));
+    put("redeem-app", 1, 200, &redeem("https://portal.example.jp"));
+    put("redeem-app-other-origin", 1, 200, &redeem("https://evil.example"));
+    put("redeem-409", 1, 409, error);
+    put(
+        "redeem-503",
+        0,
+        503,
+        r#"{"error":{"code":"storage_unavailable","message":{"ja":"j","en":"e"}}}"#,
+    );
+    put("evidence-pc", 2, 200, r#"{"status":"verified"}"#);
+    put(
+        "evidence-cross",
+        2,
+        200,
+        r#"{"status":"verified","confirmation_code":"123456"}"#,
+    );
+    put(
+        "evidence-same",
+        3,
+        200,
+        r#"{"status":"verified","confirmation_code":"123456","return_url":"https://id.example.jp/return#Zq3kR8vN2xW5bT7yL1mC4dFh"}"#,
+    );
+    put(
+        "evidence-422",
+        2,
+        422,
+        r#"{"error":{"code":"signature_mismatch","message":{"ja":"j","en":"e"}}}"#,
+    );
+    out
+}
+
 fn main() -> Result<()> {
     let out = std::env::args()
         .nth(1)
@@ -175,6 +311,17 @@ fn main() -> Result<()> {
             put("cv_certificate", name, content)?;
             put("tlv", &format!("cv-{name}"), content)?;
         }
+    }
+    for (id, pin, password) in [PERSONS[0], PERSONS[3], PERSONS[6]] {
+        for (name, input) in conversations(&state(id)?, pin, password)? {
+            put("card_responses", &format!("{id}-{name}"), &input)?;
+        }
+    }
+    for (i, link) in links().iter().enumerate() {
+        put("link", &format!("link-{i:02}"), link.as_bytes())?;
+    }
+    for (name, input) in answers() {
+        put("server_answers", &name, &input)?;
     }
     for (i, apdu) in apdus().iter().enumerate() {
         put("apdu_command", &format!("apdu-{i:02}"), apdu)?;

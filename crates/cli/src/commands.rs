@@ -7,6 +7,7 @@ pub(crate) mod install_handler;
 pub(crate) mod phone;
 pub(crate) mod pki;
 pub(crate) mod progress;
+pub(crate) mod purge;
 pub(crate) mod read;
 pub(crate) mod reading;
 pub(crate) mod serve;

@@ -2,6 +2,7 @@
 //!
 //! * `mynaid demo`: the server, a demo relying party and emulated cards, on 127.0.0.1:8080.
 //! * `mynaid serve`: the server with a configuration file.
+//! * `mynaid purge`: delete ended sessions past the configured retention.
 //! * `mynaid install-handler`: make `mynaid://` links open the reader app.
 //! * `mynaid read`: the PC reader app — reads a My Number Card (an emulated one with
 //!   `--emulator`) with the 4-digit PIN or the signature password.
@@ -35,6 +36,8 @@ enum Command {
     Demo(commands::demo::DemoArgs),
     /// Run the server with a configuration file.
     Serve(commands::serve::ServeArgs),
+    /// Delete ended sessions and results past the configured retention (retention_secs).
+    Purge(commands::purge::PurgeArgs),
     /// Register the reader app as the handler of mynaid:// links (Linux desktops).
     InstallHandler(commands::install_handler::InstallHandlerArgs),
     /// Read a My Number Card (the PC reader app).
@@ -91,6 +94,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Demo(args) => commands::demo::run(args),
         Command::Serve(args) => commands::serve::run(args),
+        Command::Purge(args) => commands::purge::run(args),
         Command::InstallHandler(args) => commands::install_handler::run(args),
         Command::Read(args) => commands::read::run(args),
         Command::Emulator(args) => commands::emulator::run(args),

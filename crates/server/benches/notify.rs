@@ -8,49 +8,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../tests/common/mod.rs"]
+#[allow(missing_docs)]
+mod common;
+
 use std::time::{Duration, Instant};
 
 use mynaid_card::transport::CardTransport;
 use mynaid_device::{Credential, Link, Offer};
 use mynaid_emulator::transport::InProcessTransport;
-use mynaid_server::config::{Config, RelyingPartyConfig, TrustConfig, TrustModeConfig};
 use mynaid_testkit::reqwest::{Client, Response, redirect};
-
-const KEY: &str = "bench-portal-key-0123456789abcdef";
-
-fn config(base: &str, addr: std::net::SocketAddr, db: &std::path::Path) -> Config {
-    let f = mynaid_testkit::fixtures_dir();
-    Config {
-        listen: addr,
-        public_url: base.into(),
-        database_url: format!("sqlite://{}", db.display()),
-        result_key: Some("ERERERERERERERERERERERERERERERERERERERERERE=".into()),
-        link_secret: Some("IiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiI=".into()),
-        trust: TrustConfig {
-            mode: TrustModeConfig::Test,
-            roots: ["sign-root-g1", "sign-root-g2", "auth-root-g1", "auth-root-g2"]
-                .iter()
-                .map(|r| f.join(format!("trust/jpki-{r}.der")))
-                .collect(),
-            crls: ["sign-g1", "sign-g2", "auth-g1", "auth-g2"]
-                .iter()
-                .map(|c| f.join(format!("crl/jpki-{c}.crl")))
-                .collect(),
-            cv_ca: vec![f.join("trust/cv-ca.json")],
-            ..TrustConfig::default()
-        },
-        relying_parties: vec![RelyingPartyConfig {
-            id: "portal".into(),
-            name: "ポータル".into(),
-            name_en: "Portal".into(),
-            origin: "https://portal.example.jp".into(),
-            api_key: KEY.into(),
-            return_urls: vec![],
-            accepted_routes: vec!["input_support".into(), "signature".into()],
-        }],
-        ..Config::default()
-    }
-}
 
 fn between<'a>(text: &'a str, after: &str, open: &str, close: &str) -> &'a str {
     let rest = &text[text.find(after).unwrap() + after.len()..];
@@ -86,12 +53,13 @@ async fn main() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let base = format!("http://{addr}");
-    let svc = mynaid_server::service(
-        config(&base, addr, &dir.path().join("db")),
-        mynaid_server::service::system_clock(),
-    )
-    .await
-    .unwrap();
+    let mut config = common::test_config(&base, &format!("sqlite://{}", dir.path().join("db").display()));
+    config.listen = addr;
+    // Every request comes from 127.0.0.1: no per-address rate limit here.
+    config.limits.per_address_burst = 0;
+    let svc = mynaid_server::service(config, mynaid_server::service::system_clock())
+        .await
+        .unwrap();
     tokio::spawn(mynaid_server::serve(svc, listener, std::future::pending()));
     let http = Client::builder().redirect(redirect::Policy::none()).build().unwrap();
     let p = mynaid_testkit::person("p01");
@@ -103,7 +71,7 @@ async fn main() {
     for _ in 0..sessions {
         let created: serde_json::Value = http
             .post(format!("{base}/api/v1/sessions"))
-            .bearer_auth(KEY)
+            .bearer_auth(common::API_KEY)
             .json(&serde_json::json!({ "purpose": "verify_identity" }))
             .send()
             .await
@@ -120,9 +88,12 @@ async fn main() {
             .next()
             .unwrap()
             .to_string();
+        let browser_token = cookie.split_once('=').map_or("", |(_, v)| v);
         let page = http
             .post(format!("{base}/s/{id}/phone"))
             .header("cookie", &cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("csrf={}", mynaid_server::pages::form_token(id, browser_token)))
             .send()
             .await
             .unwrap()

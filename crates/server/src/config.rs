@@ -37,6 +37,50 @@ pub struct Config {
     /// OpenID Connect: signing keys and the registered clients (`[oidc]`, `[[oidc.clients]]`;
     /// see `docs/oidc.md`).
     pub oidc: crate::oidc::config::OidcConfig,
+    /// Rate limits on redeeming handles, submitting evidence and typing confirmation codes
+    /// (`[limits]`; see `docs/reliability.md`).
+    pub limits: LimitsConfig,
+    /// How long ended sessions are kept, in seconds: a verified result that was never taken
+    /// is deleted this long after its session's time limit, a finished (taken, failed)
+    /// session this long after it ended. A taken result is deleted at once.
+    pub retention_secs: u64,
+    /// How often `serve` deletes what is past `retention_secs`, in seconds (0: never; run
+    /// `mynaid purge` instead).
+    pub purge_interval_secs: u64,
+}
+
+/// Rate limits: token buckets kept in memory by each instance, one per handle (or session)
+/// and one per client address. `burst` requests at once, then `per_minute` a minute; a
+/// `burst` of 0 turns that limit off.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Requests at once for one handle or session (redeem, evidence, confirmation code).
+    pub per_handle_burst: u32,
+    /// Requests a minute for one handle or session, after the burst.
+    pub per_handle_per_minute: u32,
+    /// Requests at once from one client address (redeem, evidence, confirmation code
+    /// together).
+    pub per_address_burst: u32,
+    /// Requests a minute from one client address, after the burst.
+    pub per_address_per_minute: u32,
+    /// The header a trusted reverse proxy puts the client address in (for example
+    /// `x-forwarded-for`; its last entry is used). Unset: the address of the connection.
+    /// Set it only when every request comes through that proxy: otherwise a client chooses
+    /// its own address.
+    pub client_address_header: Option<String>,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            per_handle_burst: 10,
+            per_handle_per_minute: 10,
+            per_address_burst: 120,
+            per_address_per_minute: 600,
+            client_address_header: None,
+        }
+    }
 }
 
 /// Trust anchors and revocation.
@@ -129,6 +173,9 @@ impl Default for Config {
             log_json: false,
             demo: None,
             oidc: crate::oidc::config::OidcConfig::default(),
+            limits: LimitsConfig::default(),
+            retention_secs: 3600,
+            purge_interval_secs: 60,
         }
     }
 }
@@ -215,6 +262,12 @@ impl Config {
             self.log_json = matches!(v.as_str(), "1" | "true" | "yes");
         }
         Ok(())
+    }
+
+    /// Whether people reach this server over HTTPS (`public_url`): cookies get `Secure` and
+    /// the `__Host-` prefix, responses `Strict-Transport-Security`.
+    pub fn is_https(&self) -> bool {
+        self.public_url.starts_with("https://")
     }
 
     /// The origin of `public_url` (scheme://host[:port]).

@@ -146,6 +146,28 @@ impl ApiError {
         )
     }
 
+    /// Too many requests for this handle or from this address; `retry_after` seconds until
+    /// the next one is accepted (also in the `Retry-After` header, see [`RateLimited`]).
+    pub fn rate_limited(retry_after: u64) -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("短い時間に多くの操作がありました。{retry_after}秒ほど待ってからもう一度お試しください。"),
+            format!("Too many attempts in a short time. Wait about {retry_after} seconds and try again."),
+        )
+    }
+
+    /// A form without this page's token, or a post from another site: refused, nothing
+    /// changed.
+    pub fn forbidden_request() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "request_forbidden",
+            "このリクエストは受け付けられません。手続きの画面を開き直してから、もう一度操作してください。",
+            "This request cannot be accepted. Reload the procedure page and try again.",
+        )
+    }
+
     /// The storage is unavailable; nothing was changed.
     pub fn unavailable() -> Self {
         Self::new(
@@ -204,6 +226,23 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         tracing::error!(error = %e, "storage failure");
         ApiError::unavailable()
+    }
+}
+
+/// A [`ApiError::rate_limited`] answer with its `Retry-After` header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimited {
+    /// Seconds until the next request is accepted (at least 1).
+    pub retry_after: u64,
+}
+
+impl IntoResponse for RateLimited {
+    fn into_response(self) -> Response {
+        let secs = self.retry_after.max(1);
+        let mut resp = ApiError::rate_limited(secs).into_response();
+        resp.headers_mut()
+            .insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(secs));
+        resp
     }
 }
 

@@ -14,6 +14,8 @@ pub mod api;
 pub mod config;
 pub mod error;
 pub mod events;
+pub mod hardening;
+pub mod limits;
 pub mod oidc;
 pub mod pages;
 pub mod secrets;
@@ -22,9 +24,9 @@ pub mod store;
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, header};
+use axum::{Router, middleware};
 use mynaid_evidence::{CrlSet, CvCaKey, RevocationPolicy, TrustStore, Verifier};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
@@ -100,29 +102,51 @@ pub fn verifier(config: &Config) -> Result<Verifier, StartError> {
     Ok(Verifier::new(trust, crls, policy, cv))
 }
 
+/// Opens (and migrates) the configured database.
+async fn open_store(
+    url: &str,
+) -> Result<(Arc<dyn Store>, Arc<dyn oidc::store::OidcStore>, Option<PgStore>), StartError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let pg = PgStore::open(url).await?;
+        Ok((Arc::new(pg.clone()), Arc::new(pg.clone()), Some(pg)))
+    } else if url.starts_with("sqlite:") {
+        let sqlite = SqliteStore::open(url).await?;
+        Ok((Arc::new(sqlite.clone()), Arc::new(sqlite), None))
+    } else {
+        Err(StartError::Key("database_url must start with sqlite: or postgres://"))
+    }
+}
+
+/// Deletes from the configured database what is past `retention_secs` at `now` (what
+/// `mynaid purge` runs); answers how many sessions went.
+pub async fn purge(config: &Config, now: i64) -> Result<u64, StartError> {
+    let (store, oidc_store, _) = open_store(&config.database_url).await?;
+    let retention = i64::try_from(config.retention_secs).unwrap_or(i64::MAX);
+    let n = store.purge(now.saturating_sub(retention)).await?;
+    // The OpenID Connect rows as the callback purges them: codes are kept a day after
+    // their tokens went, to recognise a replayed code.
+    oidc_store
+        .purge(
+            now - 60,
+            i64::try_from(config.oidc.code_ttl_secs).unwrap_or(600) + 86_400,
+        )
+        .await?;
+    Ok(n)
+}
+
 /// Assembles the service from configuration: store opened and migrated, verifier built,
 /// keys decoded (or made up, with a warning, when not configured).
 pub async fn service(mut config: Config, clock: Clock) -> Result<Arc<Service>, StartError> {
     let verifier = verifier(&config)?;
     // OpenID Connect clients become relying parties of their verification sessions.
     let oidc_clients = oidc::config::prepare(&mut config).map_err(StartError::Oidc)?;
-    let oidc_store: Arc<dyn oidc::store::OidcStore>;
-    let url = config.database_url.as_str();
-    let (store, events): (Arc<dyn Store>, EventHub) =
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let pg = PgStore::open(url).await?;
-            let events = events::pg_bus::start(pg.pool().clone())
-                .await
-                .map_err(store::StoreError::from)?;
-            oidc_store = Arc::new(pg.clone());
-            (Arc::new(pg), events)
-        } else if url.starts_with("sqlite:") {
-            let sqlite = SqliteStore::open(url).await?;
-            oidc_store = Arc::new(sqlite.clone());
-            (Arc::new(sqlite), EventHub::default())
-        } else {
-            return Err(StartError::Key("database_url must start with sqlite: or postgres://"));
-        };
+    let (store, oidc_store, pg) = open_store(&config.database_url).await?;
+    let events = match pg {
+        Some(pg) => events::pg_bus::start(pg.pool().clone())
+            .await
+            .map_err(store::StoreError::from)?,
+        None => EventHub::default(),
+    };
     let result_key = match &config.result_key {
         Some(k) => decode_key(k, 32)
             .filter(|k| k.len() == 32)
@@ -148,11 +172,15 @@ pub async fn service(mut config: Config, clock: Clock) -> Result<Arc<Service>, S
 
 /// The HTTP application. A function of the service, so tests drive it without a socket.
 pub fn app(svc: Arc<Service>) -> Router {
+    let hardening = hardening::Hardening::new(svc.config());
+    let limits = limits::Limits::new(&svc.config().limits);
     Router::new()
         .merge(api::routes())
         .merge(pages::routes())
         .merge(oidc::routes(&svc))
         .with_state(svc)
+        .layer(middleware::from_fn_with_state(limits, limits::middleware))
+        .layer(middleware::from_fn_with_state(hardening, hardening::middleware))
         // Evidence is at most 16 KiB; nothing this server takes is larger.
         .layer(DefaultBodyLimit::max(64 * 1024))
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -172,11 +200,32 @@ pub fn app(svc: Arc<Service>) -> Router {
         )
 }
 
-/// Serves until `shutdown` resolves.
+/// Serves until `shutdown` resolves; meanwhile deletes what is past `retention_secs` every
+/// `purge_interval_secs`. The connection's address reaches the rate limits.
 pub async fn serve(
     svc: Arc<Service>,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(svc)).with_graceful_shutdown(shutdown).await
+    let purging = (svc.config().purge_interval_secs > 0).then(|| tokio::spawn(purge_task(svc.clone())));
+    let app = app(svc).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    if let Some(p) = purging {
+        p.abort();
+    }
+    served
+}
+
+/// Every `purge_interval_secs`: [`Service::purge`].
+async fn purge_task(svc: Arc<Service>) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(svc.config().purge_interval_secs));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        match svc.purge().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(sessions = n, "purged ended sessions"),
+            Err(e) => tracing::warn!(code = e.code, "purge failed; trying again later"),
+        }
+    }
 }

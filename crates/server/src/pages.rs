@@ -3,7 +3,8 @@
 //! (SSE), and the result page.
 //!
 //! The browser proves it is the one the session was created for with a cookie holding the
-//! browser token (`__Host-` prefixed over HTTPS; `SameSite=Lax`, `HttpOnly`).
+//! browser token (`__Host-` prefixed over HTTPS; `SameSite=Lax`, `HttpOnly`). Every form
+//! that posts carries a token derived from that cookie ([`form_token`]).
 
 use std::sync::Arc;
 
@@ -19,6 +20,12 @@ mod phone;
 mod session;
 
 pub use layout::Lang;
+
+/// The token the forms of a session's pages carry (their hidden `csrf` field), bound to the
+/// session and the browser's cookie (`browser_token`): see [`crate::hardening`].
+pub fn form_token(session_id: &str, browser_token: &str) -> String {
+    crate::hardening::csrf_token(layout::CSRF_SCOPE, session_id, browser_token)
+}
 
 /// The page routes.
 pub fn routes() -> Router<Arc<Service>> {

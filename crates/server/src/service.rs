@@ -720,6 +720,15 @@ impl Service {
         serde_json::from_slice(&plain).map_err(|_| ApiError::unavailable())
     }
 
+    /// Deletes the sessions that ended (or ran out of time) more than `retention_secs` ago,
+    /// with their results; answers how many.
+    pub async fn purge(&self) -> Result<u64, ApiError> {
+        let before = self
+            .now()
+            .saturating_sub(i64::try_from(self.config.retention_secs).unwrap_or(i64::MAX));
+        Ok(self.store.purge(before).await?)
+    }
+
     /// A session by id, for pages and tests.
     pub async fn session(&self, id: &str) -> Result<Option<SessionRow>, ApiError> {
         Ok(self.store.get(id).await?)

@@ -258,7 +258,7 @@ async fn a_newer_handle_kills_the_older_one() {
             &format!("/s/{}/pc", b.id),
             None,
             Some(&b.cookie),
-            Body::empty(),
+            b.form(""),
         )
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT);

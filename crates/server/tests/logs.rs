@@ -13,7 +13,6 @@ use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use axum::body::Body;
 use axum::http::{Method, StatusCode};
 use common::*;
 use tracing::field::{Field, Visit};
@@ -206,7 +205,7 @@ async fn no_log_line_holds_personal_data() {
             &format!("/s/{}/pc", flow.id()),
             None,
             Some(&flow.browser.cookie),
-            Body::empty(),
+            flow.browser.form(""),
         )
         .await;
 

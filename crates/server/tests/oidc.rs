@@ -266,10 +266,21 @@ async fn to_consent(op: &Op, b: &reqwest::Client, auth_url: &str) -> (String, St
     (consent, r.text().await.unwrap())
 }
 
+/// The hidden form token of the consent page at `url` (for this browser).
+async fn consent_token(b: &reqwest::Client, url: &str) -> String {
+    common::form_token_of(&b.get(url).send().await.unwrap().text().await.unwrap())
+}
+
 /// Agrees on the consent page, goes through the procedure page (pattern 1), reads `person`'s
 /// card in process, and comes back: returns the final redirect to the client.
 async fn consent_and_read(op: &Op, b: &reqwest::Client, consent_url: &str, person: &str) -> String {
-    let r = b.post(consent_url).form(&[("decision", "allow")]).send().await.unwrap();
+    let csrf = consent_token(b, consent_url).await;
+    let r = b
+        .post(consent_url)
+        .form(&[("decision", "allow"), ("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", r.text().await.unwrap());
     let start = location(&r);
     assert!(start.starts_with("/s/") && start.contains("/start?t="), "{start}");
@@ -282,6 +293,7 @@ async fn consent_and_read(op: &Op, b: &reqwest::Client, consent_url: &str, perso
     // Pattern 1: the PC reader page gives the reader app its one-time handle.
     let page = b
         .post(format!("{}/s/{id}/pc", op.base))
+        .form(&[("csrf", common::form_token_of(&html))])
         .send()
         .await
         .unwrap()
@@ -667,14 +679,43 @@ async fn declining_consent_returns_access_denied_with_state() {
     let op = Op::start().await;
     let rp = new_rp(&op, JWT_CLIENT, &["name"], &[]).await;
     let b = browser();
-    let (consent, _) = to_consent(&op, &b, &rp.auth_url).await;
-    let r = b.post(&consent).form(&[("decision", "deny")]).send().await.unwrap();
+    let (consent, html) = to_consent(&op, &b, &rp.auth_url).await;
+    let csrf = common::form_token_of(&html);
+    // The page's form may go (and be redirected) to the client, nowhere else.
+    let page = b.get(&consent).send().await.unwrap();
+    let csp = page.headers()[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(csp.contains("form-action 'self' https://rp.example.jp;"), "{csp}");
+    // Without the form's token (a forged post), nothing is decided.
+    for bad in ["", "x", &csrf[1..]] {
+        let r = b
+            .post(&consent)
+            .form(&[("decision", "deny"), ("csrf", bad)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        assert!(r.headers().get(header::LOCATION).is_none());
+    }
+    let r = b
+        .post(&consent)
+        .form(&[("decision", "deny"), ("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let q = query_of(&location(&r));
     assert_eq!(q["error"], "access_denied");
     assert_eq!(&q["state"], rp.csrf.secret());
     // Declined is final: agreeing afterwards does not start a session.
-    let r = b.post(&consent).form(&[("decision", "allow")]).send().await.unwrap();
+    let r = b
+        .post(&consent)
+        .form(&[("decision", "allow"), ("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::CONFLICT);
 
     // Another browser (no cookie) cannot act on someone's consent page.
@@ -694,8 +735,13 @@ async fn the_callback_belongs_to_the_browser_that_consented() {
     let op = Op::start().await;
     let rp = new_rp(&op, JWT_CLIENT, &["name"], &[]).await;
     let b = browser();
-    let (consent, _) = to_consent(&op, &b, &rp.auth_url).await;
-    let r = b.post(&consent).form(&[("decision", "allow")]).send().await.unwrap();
+    let (consent, html) = to_consent(&op, &b, &rp.auth_url).await;
+    let r = b
+        .post(&consent)
+        .form(&[("decision", "allow"), ("csrf", &common::form_token_of(&html))])
+        .send()
+        .await
+        .unwrap();
     let start = location(&r);
     let session = start.split('/').nth(2).unwrap().to_string();
     // Someone else's browser with the session id: a page, not a redirect with a code.

@@ -319,7 +319,7 @@ async fn an_expired_session_says_so_on_the_live_status_and_the_result_page() {
             &format!("/s/{}/pc", b.id),
             None,
             Some(&b.cookie),
-            Body::empty(),
+            b.form(""),
         )
         .await;
     assert_eq!(r.status, StatusCode::GONE);
@@ -369,9 +369,12 @@ async fn a_whole_session_against_a_real_server_over_http() {
         .unwrap()
         .to_string();
     assert!(cookie.starts_with(&format!("mynaid-{id}=")));
+    let (_, browser_token) = cookie.split_once('=').unwrap();
     let page = http
         .post(format!("{base}/s/{id}/pc"))
         .header(header::COOKIE, &cookie)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(format!("csrf={}", mynaid_server::pages::form_token(&id, browser_token)))
         .send()
         .await
         .unwrap();

@@ -33,7 +33,7 @@ async fn choose(s: &Server, b: &BrowserSession, pattern: &str) -> PhonePage {
             &format!("/s/{}/{pattern}", b.id),
             None,
             Some(&b.cookie),
-            Body::empty(),
+            b.form(""),
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
@@ -65,7 +65,8 @@ async fn confirm(s: &Server, b: &BrowserSession, code: &str, cookie: Option<&str
         Some(c) => req.header("cookie", c),
         None => req,
     };
-    s.send(req.body(Body::from(format!("code={code}"))).unwrap()).await
+    s.send(req.body(Body::from(b.form(&format!("code={code}")))).unwrap())
+        .await
 }
 
 async fn return_with(s: &Server, result_handle: &str, cookie: Option<&str>) -> Resp {

@@ -4,84 +4,17 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::sync::Arc;
+
+use common::PgDatabase;
 
 use mynaid_server::store::postgres::PgStore;
 use mynaid_server::store::sqlite::SqliteStore;
 use mynaid_server::store::{Confirmation, NewSession, Redeem, Release, State, Store};
-use sqlx::{Connection, Executor, PgConnection};
 
 const NOW: i64 = 1_795_737_600;
-
-fn postgres_url() -> String {
-    std::env::var("MYNAID_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-}
-
-/// A fresh PostgreSQL database, dropped when this is dropped.
-pub struct PgDatabase {
-    admin: String,
-    name: String,
-    /// Its URL.
-    pub url: String,
-}
-
-impl PgDatabase {
-    /// Creates it on the server of `MYNAID_TEST_POSTGRES` (default: the local `test` database's server).
-    pub async fn create() -> PgDatabase {
-        let admin = postgres_url();
-        let mut bytes = [0u8; 8];
-        getrandom_bytes(&mut bytes);
-        let name = format!("mynaid_test_{}", hex(&bytes));
-        let mut c = PgConnection::connect(&admin)
-            .await
-            .unwrap_or_else(|e| panic!("PostgreSQL at {admin} (scripts/lib/postgres.sh starts one): {e}"));
-        c.execute(format!("CREATE DATABASE {name}").as_str()).await.unwrap();
-        let url = match admin.rsplit_once('/') {
-            Some((base, _)) => format!("{base}/{name}"),
-            None => unreachable!(),
-        };
-        PgDatabase { admin, name, url }
-    }
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        let (admin, name) = (self.admin.clone(), self.name.clone());
-        // Drop it from a separate thread with its own runtime: Drop cannot await.
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async {
-                if let Ok(mut c) = PgConnection::connect(&admin).await {
-                    let _ = c
-                        .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
-                        .await;
-                }
-            });
-        })
-        .join();
-    }
-}
-
-fn getrandom_bytes(b: &mut [u8]) {
-    use std::hash::{BuildHasher, Hasher};
-    for chunk in b.chunks_mut(8) {
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u128(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos(),
-        );
-        chunk.copy_from_slice(&h.finish().to_be_bytes()[..chunk.len()]);
-    }
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
 
 fn session(id: &str, handle: &[u8]) -> NewSession {
     NewSession {

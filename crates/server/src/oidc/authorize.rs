@@ -343,12 +343,28 @@ pub(super) async fn consent_page(
             "Service not found.",
         );
     };
-    consent::consent(lang, &id, client, &params.scopes, params.purpose)
+    let secret = cookie(&headers, &cookie_name(&o, &id)).unwrap_or_default();
+    let csrf = crate::hardening::csrf_token(CONSENT_CSRF_SCOPE, &id, &secret);
+    consent::consent(
+        lang,
+        &consent::ConsentPage {
+            request_id: &id,
+            client,
+            scopes: &params.scopes,
+            purpose: params.purpose,
+            csrf: &csrf,
+            redirect_uri: &params.redirect_uri,
+        },
+    )
 }
+
+const CONSENT_CSRF_SCOPE: &str = "oidc-consent";
 
 #[derive(Deserialize)]
 pub(super) struct Decision {
     decision: String,
+    #[serde(default)]
+    csrf: Option<String>,
 }
 
 pub(super) async fn consent_decision(
@@ -363,6 +379,12 @@ pub(super) async fn consent_decision(
         Err((status, ja, en)) => return consent::error_page(chosen_lang(&q, false), status, ja, en),
     };
     let lang = chosen_lang(&q, params.en);
+    let secret = cookie(&headers, &cookie_name(&o, &id)).unwrap_or_default();
+    if !crate::hardening::csrf_valid(CONSENT_CSRF_SCOPE, &id, &secret, d.csrf.as_deref()) {
+        tracing::warn!("consent form without its token refused");
+        let e = crate::error::ApiError::forbidden_request();
+        return consent::error_page(lang, e.status, &e.ja, &e.en);
+    }
     let issuer = o.be.issuer();
     let now = o.svc.now();
     let moved_on = || {

@@ -77,8 +77,21 @@ fn scope_words(lang: Lang, scope: &str) -> Option<&'static str> {
     })
 }
 
+/// What the consent page shows and where its form leads.
+pub(super) struct ConsentPage<'a> {
+    pub(super) request_id: &'a str,
+    pub(super) client: &'a Client,
+    pub(super) scopes: &'a [String],
+    pub(super) purpose: Purpose,
+    /// The form's token (bound to this browser's request cookie).
+    pub(super) csrf: &'a str,
+    /// Where "do not agree" redirects the form to.
+    pub(super) redirect_uri: &'a str,
+}
+
 /// The consent page: who asks, for what, why; agree (the card is read next) or decline.
-pub(super) fn consent(lang: Lang, request_id: &str, client: &Client, scopes: &[String], purpose: Purpose) -> Response {
+pub(super) fn consent(lang: Lang, p: &ConsentPage<'_>) -> Response {
+    let (request_id, client, scopes, purpose) = (p.request_id, p.client, p.scopes, p.purpose);
     let here = format!("/oidc/consent/{request_id}");
     let name = t(lang, &client.config.name, &client.config.name_en).to_string();
     let claims: Vec<&str> = scopes.iter().filter_map(|s| scope_words(lang, s)).collect();
@@ -106,6 +119,7 @@ pub(super) fn consent(lang: Lang, request_id: &str, client: &Client, scopes: &[S
                    "If you agree, your My Number Card is read on the next page. Only the information the card confirms goes to the service above."))
             }
             form method="post" action=(format!("{here}{}", if lang == Lang::En { "?lang=en" } else { "" })) {
+                input type="hidden" name=(crate::hardening::CSRF_FIELD) value=(p.csrf);
                 ul class="methods" {
                     li { button type="submit" name="decision" value="allow" id="consent-allow" { (t(lang, "同意してカードを読み取る", "Agree and read my card")) } }
                     li { button type="submit" name="decision" value="deny" id="consent-deny" class="secondary" { (t(lang, "同意しない（サービスに戻る）", "Do not agree (back to the service)")) } }
@@ -113,5 +127,20 @@ pub(super) fn consent(lang: Lang, request_id: &str, client: &Client, scopes: &[S
             }
         },
     );
-    (StatusCode::OK, [(header::CACHE_CONTROL, "no-store")], body).into_response()
+    // "Do not agree" answers the form with a redirect to the client, which browsers check
+    // against `form-action` too.
+    let csp = crate::hardening::page_csp(
+        &crate::hardening::csp_source(p.redirect_uri)
+            .into_iter()
+            .collect::<Vec<_>>(),
+    );
+    (
+        StatusCode::OK,
+        [
+            (header::CACHE_CONTROL, "no-store".to_string()),
+            (header::CONTENT_SECURITY_POLICY, csp),
+        ],
+        body,
+    )
+        .into_response()
 }

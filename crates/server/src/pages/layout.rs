@@ -175,6 +175,30 @@ pub(super) async fn session_for(
     Ok((s, token))
 }
 
+/// The session's form token, for the hidden field of every form that posts.
+pub(super) fn csrf_input(id: &str, browser_token: &str) -> Markup {
+    html! { input type="hidden" name=(crate::hardening::CSRF_FIELD) value=(super::form_token(id, browser_token)); }
+}
+
+pub(super) const CSRF_SCOPE: &str = "session";
+
+/// A form post of a session's page: the browser's cookie, then the form's token (403
+/// without the right one; nothing changes).
+pub(super) async fn session_post(
+    svc: &Service,
+    headers: &HeaderMap,
+    id: &str,
+    body: &[u8],
+) -> Result<(SessionRow, String), ApiError> {
+    let (s, token) = session_for(svc, headers, id).await?;
+    let given = crate::hardening::form_field(body, crate::hardening::CSRF_FIELD);
+    if !crate::hardening::csrf_valid(CSRF_SCOPE, id, &token, given.as_deref()) {
+        tracing::warn!("form post without its token refused");
+        return Err(ApiError::forbidden_request());
+    }
+    Ok((s, token))
+}
+
 pub(super) fn who(svc: &Service, lang: Lang, s: &SessionRow) -> Markup {
     let rp = svc.relying_party(&s.relying_party);
     let name = rp

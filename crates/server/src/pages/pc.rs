@@ -3,12 +3,13 @@
 
 use std::sync::Arc;
 
+use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use maud::html;
 
-use super::layout::{LangQuery, error_page, page, session_for, who};
+use super::layout::{LangQuery, csrf_input, error_page, page, session_post, who};
 use super::messages::messages;
 use crate::service::{Pattern, Service};
 
@@ -30,9 +31,10 @@ pub(super) async fn pc_reader(
     Path(id): Path<String>,
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
+    body: Bytes,
 ) -> Response {
     let lang = q.lang();
-    let (s, token) = match session_for(&svc, &headers, &id).await {
+    let (s, token) = match session_post(&svc, &headers, &id, &body).await {
         Ok(v) => v,
         Err(e) => return error_page(lang, &e),
     };
@@ -73,9 +75,10 @@ pub(super) async fn pc_reader(
                 li { (lang.t("アプリにサービス名とアドレスが表示されます。上の表示と同じであることを確かめてから、暗証番号を入力してください。", "The app shows the service name and address. Check that they match the ones above before you enter your PIN.")) }
             }
             form method="post" action=(format!("/s/{id}/pc{}", lang.query())) {
-            button id="read-again" type="submit" class="secondary" { (lang.t("もう一度読み取る（新しいリンク）", "Read again (new link)")) }
-        }
-        h2 { (lang.t("アプリが起動しないときは", "If the app does not open")) }
+                (csrf_input(&id, &token))
+                button id="read-again" type="submit" class="secondary" { (lang.t("もう一度読み取る（新しいリンク）", "Read again (new link)")) }
+            }
+            h2 { (lang.t("アプリが起動しないときは", "If the app does not open")) }
             p { (lang.t("端末（ターミナル）で次のコマンドを実行してください。", "Run this command in a terminal:")) }
             pre id="command" { (command) }
             @if let Some(demo) = demo {

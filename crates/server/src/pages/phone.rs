@@ -16,7 +16,8 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Form, Path, Query, State};
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{PreEscaped, html};
@@ -25,7 +26,7 @@ use qrcode::render::svg;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::layout::{Lang, LangQuery, browser_token, error_page, page, session_for, who};
+use super::layout::{Lang, LangQuery, browser_token, csrf_input, error_page, page, session_post, who};
 use super::messages::messages;
 use crate::error::ApiError;
 use crate::service::{Pattern, Service};
@@ -60,11 +61,12 @@ fn qr_svg(data: &str) -> Option<String> {
     )
 }
 
-fn confirm_form(id: &str, lang: Lang, hidden: bool) -> maud::Markup {
+fn confirm_form(id: &str, token: &str, lang: Lang, hidden: bool) -> maud::Markup {
     html! {
         section id="confirm" hidden[hidden] aria-labelledby="confirm-title" {
             h2 id="confirm-title" { (lang.t("確認コードの入力", "Confirmation code")) }
             form id="confirm-form" method="post" action=(format!("/s/{id}/confirm{}", lang.query())) {
+                (csrf_input(id, token))
                 label for="confirm-code" { (lang.t("スマートフォンに表示された6桁の数字", "The 6 digits your smartphone shows")) }
                 input id="confirm-code" name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9 -]{6,8}" maxlength="8" required;
                 button id="confirm-submit" type="submit" { (lang.t("確認する", "Confirm")) }
@@ -80,9 +82,10 @@ pub(super) async fn cross_device(
     Path(id): Path<String>,
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
+    body: Bytes,
 ) -> Response {
     let lang = q.lang();
-    let (s, token) = match session_for(&svc, &headers, &id).await {
+    let (s, token) = match session_post(&svc, &headers, &id, &body).await {
         Ok(v) => v,
         Err(e) => return error_page(lang, &e),
     };
@@ -118,6 +121,7 @@ pub(super) async fn cross_device(
                 }
             }
             form method="post" action=(format!("/s/{id}/phone{}", lang.query())) {
+                (csrf_input(&id, &token))
                 button id="refresh" type="submit" class="secondary" { (lang.t("QRコードを新しくする", "Show a new QR code")) }
             }
             div id="live" data-events=(format!("/s/{id}/events")) data-next=(format!("/s/{id}/done{}", lang.query()))
@@ -126,7 +130,7 @@ pub(super) async fn cross_device(
                     (lang.t("スマートフォンのmynaidアプリで、このQRコードを読み取ってください。", "Scan this QR code with the mynaid app on your smartphone."))
                 }
             }
-            (confirm_form(&id, lang, true))
+            (confirm_form(&id, &token, lang, true))
             details {
                 summary { (lang.t("QRコードを読み取れないとき", "If the QR code cannot be scanned")) }
                 p class="muted" { (lang.t("アプリで次のリンクを開いてください:", "Open this link in the app:")) }
@@ -148,9 +152,10 @@ pub(super) async fn same_device(
     Path(id): Path<String>,
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
+    body: Bytes,
 ) -> Response {
     let lang = q.lang();
-    let (s, token) = match session_for(&svc, &headers, &id).await {
+    let (s, token) = match session_post(&svc, &headers, &id, &body).await {
         Ok(v) => v,
         Err(e) => return error_page(lang, &e),
     };
@@ -179,9 +184,10 @@ pub(super) async fn same_device(
                 p class="muted" { (lang.t("残り時間", "Time left")) " " span id="countdown" { "5:00" } }
             }
             form method="post" action=(format!("/s/{id}/same{}", lang.query())) {
+                (csrf_input(&id, &token))
                 button id="read-again" type="submit" class="secondary" { (lang.t("もう一度読み取る", "Read again")) }
             }
-            (confirm_form(&id, lang, true))
+            (confirm_form(&id, &token, lang, true))
             @if let Some(d) = &svc.config().demo {
                 p class="muted" { (lang.t("デモ: スマートフォンアプリの代わりに次のコマンドを使えます:", "Demo: instead of the phone app you can run:")) }
                 pre id="demo-command" { (format!("mynaid phone --link '{link}' --emulator {}/p01.json", d.cards_dir.display())) }
@@ -190,11 +196,6 @@ pub(super) async fn same_device(
         },
     );
     ([(header::CACHE_CONTROL, "no-store")], body).into_response()
-}
-
-#[derive(Deserialize)]
-pub(super) struct Code {
-    code: String,
 }
 
 fn wants_json(headers: &HeaderMap) -> bool {
@@ -210,12 +211,13 @@ pub(super) async fn confirm(
     Path(id): Path<String>,
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
-    Form(form): Form<Code>,
+    body: Bytes,
 ) -> Response {
     let lang = q.lang();
-    let result = match browser_token(&svc, &headers, &id) {
-        Some(token) => svc.confirm(&id, &token, &form.code).await,
-        None => Err(ApiError::unauthorized()),
+    let code = crate::hardening::form_field(&body, "code").unwrap_or_default();
+    let result = match session_post(&svc, &headers, &id, &body).await {
+        Ok((_, token)) => svc.confirm(&id, &token, &code).await,
+        Err(e) => Err(e),
     };
     match (result, wants_json(&headers)) {
         (Ok(()), true) => (

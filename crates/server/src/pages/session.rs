@@ -13,7 +13,7 @@ use futures_util::stream::{self, Stream, StreamExt};
 use maud::html;
 use tokio_stream::wrappers::BroadcastStream;
 
-use super::layout::{LangQuery, cookie_name, error_page, page, page_with, session_for, who};
+use super::layout::{LangQuery, cookie_name, csrf_input, error_page, page, page_with, session_for, who};
 use super::messages::messages;
 use crate::error::ApiError;
 use crate::events::Event;
@@ -34,7 +34,7 @@ pub(super) async fn start(
     if let Err(e) = svc.browser_session(&id, token).await {
         return error_page(lang, &e);
     }
-    let secure = svc.config().public_url.starts_with("https://");
+    let secure = svc.config().is_https();
     let cookie = format!(
         "{}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=1800{}",
         cookie_name(&svc, &id),
@@ -54,7 +54,7 @@ pub(super) async fn procedure(
     headers: HeaderMap,
 ) -> Response {
     let lang = q.lang();
-    let (s, _) = match session_for(&svc, &headers, &id).await {
+    let (s, token) = match session_for(&svc, &headers, &id).await {
         Ok(v) => v,
         Err(e) => return error_page(lang, &e),
     };
@@ -67,6 +67,7 @@ pub(super) async fn procedure(
         ul class="methods" {
             li {
                 form method="post" action=(format!("/s/{id}/pc{}", lang.query())) {
+                    (csrf_input(&id, &token))
                     button type="submit" id="method-pc" {
                         (lang.t("パソコンとICカードリーダーで読み取る", "Read with this PC and an IC card reader"))
                     }
@@ -74,6 +75,7 @@ pub(super) async fn procedure(
             }
             li {
                 form method="post" action=(format!("/s/{id}/phone{}", lang.query())) {
+                    (csrf_input(&id, &token))
                     button type="submit" id="method-phone" {
                         (lang.t("パソコンとスマートフォンで読み取る（2次元バーコード）", "Read with this PC and a smartphone (2D barcode)"))
                     }
@@ -81,6 +83,7 @@ pub(super) async fn procedure(
             }
             li {
                 form method="post" action=(format!("/s/{id}/same{}", lang.query())) {
+                    (csrf_input(&id, &token))
                     button type="submit" id="method-same" {
                         (lang.t("スマートフォンだけで読み取る", "Read with a smartphone only"))
                     }

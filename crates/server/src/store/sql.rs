@@ -163,13 +163,19 @@ macro_rules! sql_store {
                      WHERE handle_hash = ? AND state = 'created' AND expires_at >= ? RETURNING {}",
                     $crate::store::sql::COLUMNS
                 );
+                // `fetch_all`, not `fetch_optional`: SQLite commits an `UPDATE … RETURNING` when
+                // the statement runs to its end, and a failed commit (disk full, I/O error) is
+                // reported only there. Stopping after the first row dropped that error and
+                // answered a win that was never stored.
                 let won = sqlx::query(&self.dialect.sql(&q))
                     .bind(submission_hash)
                     .bind(now)
                     .bind(handle_hash)
                     .bind(now)
-                    .fetch_optional(&self.pool)
-                    .await?;
+                    .fetch_all(&self.pool)
+                    .await?
+                    .into_iter()
+                    .next();
                 if let Some(r) = won {
                     return Ok(Redeem::Redeemed(row(&r)?));
                 }
@@ -247,12 +253,15 @@ macro_rules! sql_store {
                     "UPDATE sessions SET confirm_attempts = confirm_attempts + 1 WHERE id = ? AND {PENDING} \
                      AND confirm_attempts < ? AND confirm_expires_at >= ? RETURNING confirm_attempts"
                 );
+                // To the statement's end, so that a failed commit is an error (see `redeem`).
                 let counted = sqlx::query(&self.dialect.sql(&count))
                     .bind(id)
                     .bind(max_attempts)
                     .bind(now)
-                    .fetch_optional(&self.pool)
-                    .await?;
+                    .fetch_all(&self.pool)
+                    .await?
+                    .into_iter()
+                    .next();
                 let attempts: i64 = match counted {
                     Some(r) => r.try_get("confirm_attempts")?,
                     None => {
@@ -313,8 +322,21 @@ macro_rules! sql_store {
                     "UPDATE sessions SET state = 'completed', completed_at = ? WHERE id = ? \
                      AND state = 'evidence_verified' AND released = 1 RETURNING result",
                 );
-                let r = sqlx::query(&q).bind(now).bind(id).fetch_optional(&self.pool).await?;
-                Ok(r.map(|r| r.try_get::<Option<Vec<u8>>, _>("result")).transpose()?.flatten())
+                // One transaction: the result is handed out only if marking it taken (and
+                // deleting it) is stored, so a storage failure leaves it to be taken again
+                // rather than lost or handed out twice. Committed explicitly: a failed commit
+                // is an error, never a result already given (see `redeem`).
+                let mut tx = self.pool.begin().await?;
+                let r = sqlx::query(&q).bind(now).bind(id).fetch_all(&mut *tx).await?.into_iter().next();
+                let taken = r.map(|r| r.try_get::<Option<Vec<u8>>, _>("result")).transpose()?.flatten();
+                if taken.is_some() {
+                    // Taken once: the ciphertext goes at once; the row stays (a second take is
+                    // answered "finished") until the retention purge.
+                    let q = self.dialect.sql("UPDATE sessions SET result = NULL WHERE id = ? AND state = 'completed'");
+                    sqlx::query(&q).bind(id).execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(taken)
             }
 
             async fn purge(&self, before: i64) -> Result<u64, $crate::store::StoreError> {

@@ -24,6 +24,7 @@ use mynaid_evidence::{Binding, Body as EvidenceBody, Evidence, ReaderApp};
 use mynaid_server::config::{Config, RelyingPartyConfig, RevocationConfig, TrustConfig, TrustModeConfig};
 use mynaid_server::service::{Clock, Service};
 use serde_json::{Value, json};
+use sqlx::{Connection, Executor, PgConnection};
 use tower::ServiceExt;
 
 /// The test's "now" at the start: 2026-11-27T00:00:00Z, inside every test certificate's
@@ -235,7 +236,7 @@ impl Server {
                 &format!("/s/{}/pc", b.id),
                 None,
                 Some(&b.cookie),
-                Body::empty(),
+                b.form(""),
             )
             .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text());
@@ -332,6 +333,29 @@ pub struct BrowserSession {
     pub id: String,
     /// `name=value` of the session cookie.
     pub cookie: String,
+}
+
+impl BrowserSession {
+    /// The token of this session's forms, as their hidden `csrf` field holds it.
+    pub fn form_token(&self) -> String {
+        let (_, value) = self.cookie.split_once('=').unwrap();
+        mynaid_server::pages::form_token(&self.id, value)
+    }
+
+    /// A form post's body: the token, then `fields` (`a=1&b=2`, or empty).
+    pub fn form(&self, fields: &str) -> String {
+        let token = self.form_token();
+        if fields.is_empty() {
+            format!("csrf={token}")
+        } else {
+            format!("csrf={token}&{fields}")
+        }
+    }
+}
+
+/// The hidden `csrf` field of a page's form.
+pub fn form_token_of(html: &str) -> String {
+    between(html, "name=\"csrf\"", "value=\"", "\"")
 }
 
 /// What the PC-reader page showed.
@@ -563,4 +587,76 @@ impl Sse {
         let v = self.next(Duration::from_secs(5)).await.expect("another event");
         v["state"].as_str().unwrap().to_string()
     }
+}
+
+/// The PostgreSQL server of the tests: `MYNAID_TEST_POSTGRES`, default
+/// `postgres://postgres@127.0.0.1:5432/test`.
+pub fn postgres_url() -> String {
+    std::env::var("MYNAID_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// A fresh PostgreSQL database, dropped when this is dropped.
+pub struct PgDatabase {
+    admin: String,
+    name: String,
+    /// Its URL.
+    pub url: String,
+}
+
+impl PgDatabase {
+    /// Creates it on the server of `MYNAID_TEST_POSTGRES` (default: the local `test` database's server).
+    pub async fn create() -> PgDatabase {
+        let admin = postgres_url();
+        let mut bytes = [0u8; 8];
+        getrandom_bytes(&mut bytes);
+        let name = format!("mynaid_test_{}", hex(&bytes));
+        let mut c = PgConnection::connect(&admin)
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL at {admin} (scripts/lib/postgres.sh starts one): {e}"));
+        c.execute(format!("CREATE DATABASE {name}").as_str()).await.unwrap();
+        let url = match admin.rsplit_once('/') {
+            Some((base, _)) => format!("{base}/{name}"),
+            None => unreachable!(),
+        };
+        PgDatabase { admin, name, url }
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let (admin, name) = (self.admin.clone(), self.name.clone());
+        // Drop it from a separate thread with its own runtime: Drop cannot await.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                if let Ok(mut c) = PgConnection::connect(&admin).await {
+                    let _ = c
+                        .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+fn getrandom_bytes(b: &mut [u8]) {
+    use std::hash::{BuildHasher, Hasher};
+    for chunk in b.chunks_mut(8) {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos(),
+        );
+        chunk.copy_from_slice(&h.finish().to_be_bytes()[..chunk.len()]);
+    }
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
 }

@@ -1,0 +1,194 @@
+//! Resident memory of a server with many PC pages waiting on their SSE streams.
+//!
+//! Run: `cargo bench -p mynaid-server --bench sse_memory` (`BENCH_WAITING`, default 10000).
+//! The bench starts itself a second time as the server (so the server's memory is measured
+//! alone, without the client's), creates the sessions through the API, opens each
+//! session's pattern 2 page (QR code and handle) with its own browser cookie, then holds one
+//! SSE stream per session open and reads the server's VmRSS / VmHWM from `/proc`. Needs
+//! about 2 × BENCH_WAITING file descriptors in all (`ulimit -n`).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../tests/common/mod.rs"]
+#[allow(missing_docs)]
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use mynaid_testkit::reqwest::{Client, Response, redirect};
+
+const SERVER_ROLE: &str = "MYNAID_BENCH_SSE_SERVER";
+
+fn main() {
+    if let Ok(db) = std::env::var(SERVER_ROLE) {
+        return server(&db);
+    }
+    let waiting: usize = std::env::var("BENCH_WAITING")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .env(SERVER_ROLE, dir.path().join("db"))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("listening ")
+        .expect("the server's address")
+        .to_string();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        rt.block_on(client(&base, &child, waiting))
+    }));
+    let _ = child.kill();
+    let _ = child.wait();
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e);
+    }
+}
+
+/// The server half: SQLite in a file, the tests' configuration, serves until killed.
+fn server(db: &str) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let base = format!("http://{addr}");
+        let mut config = common::test_config(&base, &format!("sqlite://{db}"));
+        config.listen = addr;
+        // Every request comes from 127.0.0.1: no per-address rate limit here.
+        config.limits.per_address_burst = 0;
+        let svc = mynaid_server::service(config, mynaid_server::service::system_clock())
+            .await
+            .unwrap();
+        println!("listening {base}");
+        mynaid_server::serve(svc, listener, std::future::pending())
+            .await
+            .unwrap();
+    });
+}
+
+/// VmRSS and VmHWM of a process, in KiB.
+fn memory_kib(child: &Child) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// One PC page: a session, its browser cookie, the pattern 2 page (QR code and handle) and
+/// its SSE stream, read up to the first `waiting` event.
+async fn waiting_page(http: &Client, base: &str) -> Response {
+    let created: serde_json::Value = http
+        .post(format!("{base}/api/v1/sessions"))
+        .bearer_auth(common::API_KEY)
+        .json(&serde_json::json!({ "purpose": "verify_identity" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["session_id"].as_str().unwrap();
+    let start = http.get(created["browser_url"].as_str().unwrap()).send().await.unwrap();
+    let cookie = start.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let browser_token = cookie.split_once('=').map_or("", |(_, v)| v);
+    let page = http
+        .post(format!("{base}/s/{id}/phone"))
+        .header("cookie", &cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("csrf={}", mynaid_server::pages::form_token(id, browser_token)))
+        .send()
+        .await
+        .unwrap();
+    assert!(page.status().is_success(), "QR page: {}", page.status());
+    let mut sse = http
+        .get(format!("{base}/s/{id}/events"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    let mut seen = String::new();
+    while !seen.contains("\n\n") {
+        let chunk = sse.chunk().await.unwrap().expect("the stream ended");
+        seen.push_str(std::str::from_utf8(&chunk).unwrap());
+    }
+    assert!(seen.contains("waiting"), "{seen}");
+    sse
+}
+
+async fn client(base: &str, child: &Child, waiting: usize) {
+    let http = Client::builder()
+        .redirect(redirect::Policy::none())
+        .pool_max_idle_per_host(64)
+        .build()
+        .unwrap();
+    // Warm up: allocator arenas, the verifier, the SQLite pool.
+    for _ in 0..50 {
+        drop(waiting_page(&http, base).await);
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (idle, _) = memory_kib(child);
+    let started = Instant::now();
+    let http = Arc::new(http);
+    let base: Arc<str> = base.into();
+    let streams: Vec<Response> = futures_util::stream::iter(0..waiting)
+        .map(|_| {
+            let (http, base) = (http.clone(), base.clone());
+            async move { waiting_page(&http, &base).await }
+        })
+        .buffer_unordered(64)
+        .collect()
+        .await;
+    let setup = started.elapsed();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (rss, hwm) = memory_kib(child);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (rss_later, _) = memory_kib(child);
+    let mib = |k: u64| k as f64 / 1024.0;
+    println!("SSE waiting sessions: server resident memory (separate process, SQLite file)");
+    println!("  after warm-up, no stream open:     {:>7.1} MiB", mib(idle));
+    println!(
+        "  {} streams open (set up in {:.1} s): {:>7.1} MiB (peak {:.1} MiB)",
+        streams.len(),
+        setup.as_secs_f64(),
+        mib(rss),
+        mib(hwm)
+    );
+    println!("  the same, 3 s later:               {:>7.1} MiB", mib(rss_later));
+    println!(
+        "  per waiting session:               {:>7.1} KiB",
+        rss.saturating_sub(idle) as f64 / streams.len() as f64
+    );
+    drop(streams);
+}
