@@ -301,11 +301,16 @@ macro_rules! oidc_sql_store {
                     "UPDATE oidc_codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL \
                      RETURNING client_id, grant_data, expires_at",
                 );
+                // `fetch_all`, not `fetch_optional`: SQLite commits an `UPDATE … RETURNING`
+                // only when the statement runs to its end, so stopping at the first row would
+                // let a failed commit (full disk) hand out a code that is still unused.
                 let r = sqlx::query(&q)
                     .bind(now)
                     .bind(code_hash)
-                    .fetch_optional(self.pool())
-                    .await?;
+                    .fetch_all(self.pool())
+                    .await?
+                    .into_iter()
+                    .next();
                 let Some(r) = r else { return Ok(None) };
                 Ok(Some(TakenCode {
                     client_id: r.try_get("client_id")?,
