@@ -8,130 +8,20 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use mynaid_server::config::{Config, DemoConfig, RevocationConfig, TrustConfig, TrustModeConfig};
-use mynaid_server::oidc::config::{AuthMethod, OidcClientConfig, OidcConfig};
-use mynaid_server::service::{Purpose, Service};
+use common::{Demo, WAIT};
 use mynaid_testkit::browser::{Browser, BrowserOptions, artifacts_dir};
 use mynaid_testkit::pcsc_stack::{EmulatorProcess, PcscStack, READER};
 use mynaid_testkit::{CardCopy, person};
 use serde_json::Value;
 
 const MYNAID: &str = env!("CARGO_BIN_EXE_mynaid");
-const CLIENT_SECRET: &str = "browser-test-portal-secret-5e7d9c3b1a2f";
-const WAIT: Duration = Duration::from_secs(15);
-
-/// The demo's server and portal on one random loopback port (as `mynaid demo` puts them
-/// together), with test-mode trust from the committed fixtures. Dropping it stops it.
-struct Demo {
-    rt: Option<tokio::runtime::Runtime>,
-    base: String,
-    svc: Arc<Service>,
-    _dir: tempfile::TempDir,
-}
-
-impl Demo {
-    fn start(session_ttl_secs: u64) -> Demo {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
-        let addr = listener.local_addr().unwrap();
-        let base = format!("http://{addr}");
-        let fixtures = mynaid_testkit::fixtures_dir();
-        let trust = fixtures.join("trust");
-        let crl = fixtures.join("crl");
-        let config = Config {
-            listen: addr,
-            public_url: base.clone(),
-            database_url: format!("sqlite://{}", dir.path().join("mynaid.db").display()),
-            result_key: Some("ERERERERERERERERERERERERERERERERERERERERERE=".into()),
-            link_secret: Some("IiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiI=".into()),
-            session_ttl_secs,
-            trust: TrustConfig {
-                mode: TrustModeConfig::Test,
-                roots: ["sign-root-g1", "sign-root-g2", "auth-root-g1", "auth-root-g2"]
-                    .iter()
-                    .map(|r| trust.join(format!("jpki-{r}.der")))
-                    .collect(),
-                crls: ["sign-g1", "sign-g2", "auth-g1", "auth-g2"]
-                    .iter()
-                    .map(|c| crl.join(format!("jpki-{c}.crl")))
-                    .collect(),
-                cv_ca: vec![trust.join("cv-ca.json")],
-                revocation: RevocationConfig::RequireCrl,
-            },
-            // The portal is an OpenID Connect client, as in `mynaid demo`.
-            oidc: OidcConfig {
-                clients: vec![OidcClientConfig {
-                    client_id: "portal".into(),
-                    name: "登録ポータル（デモ）".into(),
-                    name_en: "Registration portal (demo)".into(),
-                    origin: Some(base.clone()),
-                    redirect_uris: vec![format!("{base}/portal/callback")],
-                    scopes: ["name", "address", "birthdate", "gender"].map(String::from).to_vec(),
-                    purposes: vec![Purpose::VerifyIdentity, Purpose::LinkCard],
-                    auth_method: AuthMethod::ClientSecretBasic,
-                    client_secret: Some(CLIENT_SECRET.into()),
-                    jwks: None,
-                    jwks_file: None,
-                    id_token_ttl_secs: 300,
-                    access_token_ttl_secs: 300,
-                    accepted_routes: vec!["input_support".into(), "signature".into()],
-                }],
-                ..OidcConfig::default()
-            },
-            demo: Some(DemoConfig {
-                cards_dir: fixtures.join("cards"),
-            }),
-            ..Config::default()
-        };
-        let svc = rt
-            .block_on(mynaid_server::service(config, mynaid_server::service::system_clock()))
-            .unwrap();
-        let portal = mynaid_demo_portal::router(mynaid_demo_portal::PortalConfig {
-            mynaid_url: base.clone(),
-            client_id: "portal".into(),
-            client_secret: CLIENT_SECRET.into(),
-            portal_url: base.clone(),
-        });
-        let app = mynaid_server::app(svc.clone()).merge(portal);
-        rt.spawn(async move { axum::serve(listener, app).await });
-        Demo {
-            rt: Some(rt),
-            base,
-            svc,
-            _dir: dir,
-        }
-    }
-
-    /// Waits until a page listens to a session's live status (so that no status report is
-    /// sent before the page can hear it).
-    fn wait_for_listening_page(&self) {
-        let deadline = Instant::now() + WAIT;
-        while self.svc.events().watched() == 0 {
-            assert!(Instant::now() < deadline, "the page never opened its live status");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Demo {
-    fn drop(&mut self) {
-        if let Some(rt) = self.rt.take() {
-            rt.shutdown_timeout(Duration::from_secs(2));
-        }
-    }
-}
-
 /// The person's way through the portal to the reader page of pattern 1; returns the
 /// `mynaid://` link the page opens.
 fn open_reader_page(b: &Browser, demo: &Demo) -> String {
@@ -224,7 +114,7 @@ fn the_page_moves_on_by_itself_and_the_portal_shows_the_verified_name() {
     let p = person("p01");
     let card = p.card();
     let emu = serve(&card, &[]);
-    let demo = Demo::start(300);
+    let demo = Demo::with_portal(300);
     let b = Browser::start();
     let link = open_reader_page(&b, &demo);
 
@@ -254,7 +144,7 @@ fn the_portal_links_the_card_then_signs_in_with_it_through_openid_connect() {
     let p = person("p01");
     let card = p.card();
     let _emu = serve(&card, &[]);
-    let demo = Demo::start(300);
+    let demo = Demo::with_portal(300);
 
     // Link: the account keeps the card's identifier (the OIDC sub).
     let b = Browser::start();
@@ -290,7 +180,7 @@ fn a_wrong_pin_shows_the_tries_left_on_the_page() {
     let p = person("p02");
     let card = p.card();
     let emu = serve(&card, &[]);
-    let demo = Demo::start(300);
+    let demo = Demo::with_portal(300);
     let b = Browser::start();
     let link = open_reader_page(&b, &demo);
 
@@ -311,7 +201,7 @@ fn a_blocked_card_sends_the_person_to_the_city_office() {
     let p = person("p04");
     let card = p.card();
     let emu = serve(&card, &[]);
-    let demo = Demo::start(300);
+    let demo = Demo::with_portal(300);
     let b = Browser::start();
     let link = open_reader_page(&b, &demo);
 
@@ -331,7 +221,7 @@ fn a_blocked_card_sends_the_person_to_the_city_office() {
 #[test]
 fn an_expired_session_says_so_on_the_page() {
     // No card is touched: the reader app is refused at the redeem.
-    let demo = Demo::start(6);
+    let demo = Demo::with_portal(6);
     let b = Browser::start();
     let link = open_reader_page(&b, &demo);
     let status = b.wait_for_text("status", "有効期限", WAIT);
@@ -378,7 +268,7 @@ fn a_card_removed_during_the_read_is_reported_on_the_page() {
     assert!(total > 8, "{total} APDUs");
     // The card leaves after the PIN was accepted, while the files are read.
     let remove_after = (total / 2 + 1).to_string();
-    let demo = Demo::start(300);
+    let demo = Demo::with_portal(300);
     let b = Browser::start();
     let link = open_reader_page(&b, &demo);
     let emu = serve(&card, &["--remove-after", &remove_after]);

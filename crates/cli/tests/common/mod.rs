@@ -8,11 +8,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mynaid_server::config::{Config, DemoConfig, RelyingPartyConfig, RevocationConfig, TrustConfig, TrustModeConfig};
-use mynaid_server::service::Service;
+use mynaid_server::oidc::config::{AuthMethod, OidcClientConfig, OidcConfig};
+use mynaid_server::service::{Purpose, Service};
 use serde_json::{Value, json};
 
 /// The relying party's API key in these tests.
 pub(crate) const API_KEY: &str = "browser-test-portal-key-5e7d9c3b1a2f";
+/// The demo portal's OpenID Connect client secret in these tests.
+pub(crate) const CLIENT_SECRET: &str = "browser-test-portal-secret-5e7d9c3b1a2f";
 /// How long the tests wait for a page to change.
 pub(crate) const WAIT: Duration = Duration::from_secs(15);
 
@@ -51,8 +54,9 @@ pub(crate) fn config(base: &str, addr: std::net::SocketAddr, db: &std::path::Pat
             cv_ca: vec![trust.join("cv-ca.json")],
             revocation: RevocationConfig::RequireCrl,
         },
+        // Sessions made through the API (patterns 2 and 3 tests)...
         relying_parties: vec![RelyingPartyConfig {
-            id: "portal".into(),
+            id: "api-portal".into(),
             name: "登録ポータル（デモ）".into(),
             name_en: "Registration portal (demo)".into(),
             origin: base.to_string(),
@@ -60,6 +64,26 @@ pub(crate) fn config(base: &str, addr: std::net::SocketAddr, db: &std::path::Pat
             return_urls: vec![format!("{base}/portal/return")],
             accepted_routes: vec!["input_support".into(), "signature".into()],
         }],
+        // ...and the demo portal as an OpenID Connect client, as in `mynaid demo`.
+        oidc: OidcConfig {
+            clients: vec![OidcClientConfig {
+                client_id: "portal".into(),
+                name: "登録ポータル（デモ）".into(),
+                name_en: "Registration portal (demo)".into(),
+                origin: Some(base.to_string()),
+                redirect_uris: vec![format!("{base}/portal/callback")],
+                scopes: ["name", "address", "birthdate", "gender"].map(String::from).to_vec(),
+                purposes: vec![Purpose::VerifyIdentity, Purpose::LinkCard],
+                auth_method: AuthMethod::ClientSecretBasic,
+                client_secret: Some(CLIENT_SECRET.into()),
+                jwks: None,
+                jwks_file: None,
+                id_token_ttl_secs: 300,
+                access_token_ttl_secs: 300,
+                accepted_routes: vec!["input_support".into(), "signature".into()],
+            }],
+            ..OidcConfig::default()
+        },
         demo: Some(DemoConfig {
             cards_dir: fixtures.join("cards"),
         }),
@@ -70,6 +94,15 @@ pub(crate) fn config(base: &str, addr: std::net::SocketAddr, db: &std::path::Pat
 impl Demo {
     /// The server alone (sessions created through the API).
     pub(crate) fn start(session_ttl_secs: u64) -> Demo {
+        Demo::serve(session_ttl_secs, false)
+    }
+
+    /// The server and the demo portal on one address, as `mynaid demo` puts them together.
+    pub(crate) fn with_portal(session_ttl_secs: u64) -> Demo {
+        Demo::serve(session_ttl_secs, true)
+    }
+
+    fn serve(session_ttl_secs: u64, with_portal: bool) -> Demo {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -83,7 +116,15 @@ impl Demo {
         let svc = rt
             .block_on(mynaid_server::service(config, mynaid_server::service::system_clock()))
             .unwrap();
-        let app = mynaid_server::app(svc.clone());
+        let mut app = mynaid_server::app(svc.clone());
+        if with_portal {
+            app = app.merge(mynaid_demo_portal::router(mynaid_demo_portal::PortalConfig {
+                mynaid_url: base.clone(),
+                client_id: "portal".into(),
+                client_secret: CLIENT_SECRET.into(),
+                portal_url: base.clone(),
+            }));
+        }
         rt.spawn(async move { axum::serve(listener, app).await });
         Demo {
             rt: Some(rt),
