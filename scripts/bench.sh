@@ -25,6 +25,7 @@ benches=(
   mynaid-testkit:pcsc_stack
   mynaid-evidence:verify
   mynaid:throughput
+  mynaid:soak
   mynaid-server:notify
   mynaid-server:sse_memory
 )

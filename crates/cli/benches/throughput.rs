@@ -30,6 +30,7 @@
 
 #[path = "../tests/instances/mod.rs"]
 mod instances;
+mod load;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -38,42 +39,11 @@ use std::time::{Duration, Instant};
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{KeyPair, RSA_PKCS1_SHA256, RsaKeyPair};
-use instances::{FreshDatabase, Instance, free_addr, http_client, link_on_page, open_session};
-use mynaid_card::{LastTry, Pin};
-use mynaid_device::{Credential, Link, Offer};
-use mynaid_emulator::transport::InProcessTransport;
+use instances::{FreshDatabase, Instance, free_addr, http_client};
+use load::{Card, Figures, Ready, cores, knob, redeemed_offer, submit};
+use mynaid_device::{Credential, Offer};
 use mynaid_testkit::reqwest::Client;
 use tokio::runtime::Runtime;
-
-/// One submission ready to send.
-#[derive(Clone)]
-struct Ready {
-    url: String,
-    bearer: String,
-    body: Vec<u8>,
-}
-
-/// What a timed phase saw.
-struct Figures {
-    completed: usize,
-    failed: usize,
-    elapsed: Duration,
-    latencies: Vec<Duration>,
-}
-
-impl Figures {
-    fn rate(&self) -> f64 {
-        self.completed as f64 / self.elapsed.as_secs_f64()
-    }
-
-    fn percentile_ms(&self, p: usize) -> f64 {
-        if self.latencies.is_empty() {
-            return f64::NAN;
-        }
-        let i = (self.latencies.len() * p / 100).min(self.latencies.len() - 1);
-        self.latencies[i].as_secs_f64() * 1000.0
-    }
-}
 
 struct Knobs {
     sessions: usize,
@@ -84,24 +54,14 @@ struct Knobs {
 
 impl Knobs {
     fn from_env() -> Knobs {
-        let quick = !std::env::args().any(|a| a == "--bench");
-        let var = |name: &str, default: f64| {
-            std::env::var(name)
-                .ok()
-                .and_then(|v| v.parse::<f64>().ok())
-                .unwrap_or(default)
-        };
+        let quick = load::quick();
         Knobs {
-            sessions: var("MYNAID_BENCH_SESSIONS", if quick { 40.0 } else { 3000.0 }) as usize,
-            secs: var("MYNAID_BENCH_SECS", if quick { 0.2 } else { 2.0 }),
-            connections: var("MYNAID_BENCH_CONNECTIONS", 64.0) as usize,
+            sessions: knob("MYNAID_BENCH_SESSIONS", if quick { 40.0 } else { 3000.0 }) as usize,
+            secs: knob("MYNAID_BENCH_SECS", if quick { 0.2 } else { 2.0 }),
+            connections: knob("MYNAID_BENCH_CONNECTIONS", 64.0) as usize,
             quick,
         }
     }
-}
-
-fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// (a) Bare verifications a second on `threads` threads for `d`.
@@ -174,62 +134,21 @@ async fn redeemed_offers(http: &Client, base: &str, count: usize) -> Vec<Offer> 
     let (http, base) = (http.clone(), base.to_string());
     on_tasks(count, 32, move |_| {
         let (http, base) = (http.clone(), base.clone());
-        async move {
-            let browser = open_session(&http, &base, "verify_identity").await;
-            let page = browser.choose(&http, &base, "pc").await;
-            let link = Link::parse(&link_on_page(&page, "id=\"launch\"", "href=\"", "\"")).expect("reader link");
-            let req = link.redeem_request("mynaid-bench");
-            let r = http
-                .post(&req.url)
-                .header("content-type", "application/json")
-                .body(req.body.to_string())
-                .send()
-                .await
-                .expect("redeem");
-            let status = r.status().as_u16();
-            Offer::from_response(&link, status, &r.bytes().await.expect("answer")).expect("redeemed")
-        }
+        async move { redeemed_offer(&http, &base).await.1 }
     })
     .await
 }
 
 /// p01's emulated card signs every offer (a card per core).
 fn sign_all(offers: &[Offer], credential: Credential) -> Vec<Ready> {
-    let p = mynaid_testkit::person("p01");
-    let secret = match credential {
-        Credential::InputSupportPin => p.pin.clone(),
-        Credential::SignaturePassword => p.sign_password.clone().expect("p01 has a signature certificate"),
-    };
     let chunk = offers.len().div_ceil(cores()).max(1);
     std::thread::scope(|s| {
         let workers: Vec<_> = offers
             .chunks(chunk)
             .map(|part| {
-                let (p, secret) = (&p, &secret);
                 s.spawn(move || {
-                    let copy = p.card();
-                    let mut card = InProcessTransport::new(copy.open());
-                    let pin = Pin::new(credential.pin_kind(), secret).unwrap();
-                    part.iter()
-                        .map(|offer| {
-                            card.card_mut().reset();
-                            let reading = mynaid_device::read(
-                                &mut card,
-                                credential,
-                                &pin,
-                                LastTry::NotConfirmed,
-                                &offer.to_be_signed(),
-                                &mut |_| {},
-                            )
-                            .expect("the emulated card reads");
-                            let req = offer.evidence_request("mynaid-bench", reading.body);
-                            Ready {
-                                url: req.url,
-                                bearer: req.bearer.unwrap_or_default(),
-                                body: req.body.as_bytes().to_vec(),
-                            }
-                        })
-                        .collect::<Vec<_>>()
+                    let mut card = Card::p01(credential);
+                    part.iter().map(|offer| card.answer(offer)).collect::<Vec<_>>()
                 })
             })
             .collect();
@@ -250,20 +169,6 @@ fn prepare(rt: &Runtime, http: &Client, base: &str, count: usize, credential: Cr
         (t.elapsed() - sessions).as_secs_f64()
     );
     ready
-}
-
-async fn submit(http: &Client, r: &Ready) -> bool {
-    match http
-        .post(&r.url)
-        .bearer_auth(&r.bearer)
-        .header("content-type", "application/json")
-        .body(r.body.clone())
-        .send()
-        .await
-    {
-        Ok(resp) => resp.status().is_success() && resp.bytes().await.is_ok(),
-        Err(_) => false,
-    }
 }
 
 /// Closed loop: `connections` clients send back to back until the submissions run out or
@@ -293,12 +198,7 @@ async fn saturate(http: &Client, ready: Vec<Ready>, connections: usize, limit: D
             })
         })
         .collect();
-    let mut f = Figures {
-        completed: 0,
-        failed: 0,
-        elapsed: Duration::ZERO,
-        latencies: Vec::new(),
-    };
+    let mut f = Figures::new();
     for t in tasks {
         let (ok, failed, latencies) = t.await.unwrap();
         f.completed += ok;
@@ -324,12 +224,7 @@ async fn paced(http: &Client, ready: Vec<Ready>, rate: f64) -> Figures {
             (ok, at.elapsed())
         }));
     }
-    let mut f = Figures {
-        completed: 0,
-        failed: 0,
-        elapsed: Duration::ZERO,
-        latencies: Vec::new(),
-    };
+    let mut f = Figures::new();
     for t in tasks {
         let (ok, latency) = t.await.unwrap();
         if ok {
@@ -353,6 +248,48 @@ fn row(name: &str, f: &Figures) {
         f.percentile_ms(99),
         f.failed
     );
+}
+
+/// CPU seconds a process used so far.
+#[derive(Clone, Copy)]
+struct Cpu {
+    user: f64,
+    system: f64,
+}
+
+impl Cpu {
+    fn total(self) -> f64 {
+        self.user + self.system
+    }
+}
+
+impl std::ops::Sub for Cpu {
+    type Output = Cpu;
+    fn sub(self, o: Cpu) -> Cpu {
+        Cpu {
+            user: self.user - o.user,
+            system: self.system - o.system,
+        }
+    }
+}
+
+/// utime and stime of `pid` (fields 14 and 15 of /proc/PID/stat, in clock ticks of 1/100 s
+/// on Linux).
+fn cpu_ticks(pid: u32) -> Cpu {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The command name (field 2) may contain spaces: count from after its closing parenthesis.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let field = |n: usize| {
+        rest.split_whitespace()
+            .nth(n)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+            / 100.0
+    };
+    Cpu {
+        user: field(11),
+        system: field(12),
+    }
 }
 
 /// Starts instances on `database_url` (each its own public URL) and waits for them.
@@ -427,8 +364,18 @@ fn main() {
     let instances = start_instances(&rt, &http, dir.path(), 1, &sqlite);
     let base = instances[0].base.clone();
     let ready = prepare(&rt, &http, &base, k.sessions, Credential::SignaturePassword);
+    let cpu = cpu_ticks(instances[0].pid());
     let sig = rt.block_on(saturate(&http, ready, k.connections, limit));
+    let used = cpu_ticks(instances[0].pid()) - cpu;
     row("(b) SQLite, signature, saturation", &sig);
+    // Less noisy than the rate on a shared machine: what the server spent per submission.
+    println!(
+        "{:<44} server CPU {:.0} µs/submission (user {:.0}, system {:.0})",
+        "",
+        used.total() * 1e6 / sig.completed.max(1) as f64,
+        used.user * 1e6 / sig.completed.max(1) as f64,
+        used.system * 1e6 / sig.completed.max(1) as f64
+    );
     let half_rate = sig.rate() / 2.0;
     let half_count = ((half_rate * k.secs) as usize).max(10);
     let ready = prepare(&rt, &http, &base, half_count, Credential::SignaturePassword);

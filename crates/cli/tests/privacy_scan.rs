@@ -1,19 +1,27 @@
 //! Privacy scan of a whole pattern-1 flow with the real binaries: `mynaid serve` (JSON logs,
 //! debug level for mynaid's own crates, SQLite file) and `mynaid read --link … --emulator`
 //! (the PC reader app with an emulated card), for three persons on both routes, with a
-//! wrong PIN typed once. Everything that leaves the processes is collected — every log line
-//! of the server and of the reader (stdout and stderr), every HTTP response body, the
-//! database file with its `-wal` and `-shm` — and searched for the persons' secrets and
-//! personal data in the forms they take: PINs and passwords (also the wrong one typed),
-//! names, addresses (UTF-8 and percent-encoded), birth dates (`YYYY-MM-DD`, `YYYYMMDD`), the
-//! card's raw values (EF 0002 DF22-DF24, the integrity record's DF31, the whole EF 0002 and
-//! EF 0003 objects, raw and base64) — except in the one answer meant to carry them, the
-//! relying party's result, which is checked to carry them (so the needles are right and the
-//! scan can fail).
+//! wrong PIN typed once, and of the OpenID Connect authorization code flow against the same
+//! server. Everything that leaves the processes is collected — every log line of the server
+//! and of the reader (stdout and stderr), every HTTP response body (and the `Location` and
+//! `Set-Cookie` headers of the OIDC flow's browser), the database file with its `-wal` and
+//! `-shm` — and searched for the persons' secrets and personal data in the forms they take:
+//! PINs and passwords (also the wrong one typed), names, addresses (UTF-8 and
+//! percent-encoded), birth dates (`YYYY-MM-DD`, `YYYYMMDD`), the card's raw values (EF 0002
+//! DF22-DF24, the integrity record's DF31, the whole EF 0002 and EF 0003 objects, raw and
+//! base64), and the OIDC client's secret and access tokens — except in the answers meant to
+//! carry them: the relying party's result and, for OIDC, the token response (ID token) and
+//! UserInfo, which are checked to carry them (so the needles are right and the scan can
+//! fail).
 //!
-//! Not covered here: the OpenID Connect flow (UserInfo, ID token) — it needs a browser-like
-//! client with the authorization redirects; `crates/server/tests/oidc.rs` drives it in
-//! process.
+//! The OIDC part drives `mynaid serve` like a browser over real HTTP (cookies kept, redirects
+//! looked at one by one, never followed to the client): the authorization request (all four
+//! claim scopes, `state`, `nonce`, PKCE S256), the consent page and its form, the procedure
+//! page and the PC-reader page, the card read by `mynaid read --link … --emulator`, the done
+//! page's way back to `/oidc/callback` and its redirect to the client with the code; then the
+//! relying party's token request (`client_secret_basic`, `code_verifier`), UserInfo, a replay
+//! of the code (refused) and UserInfo with the now revoked access token (refused). The OIDC
+//! tables store the claims sealed, so the database must not show them either.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -28,9 +36,17 @@ use mynaid_emulator::state::CardState;
 use mynaid_testkit::{TestPerson, fixtures_dir, person};
 use serde_json::{Value, json};
 
+#[path = "privacy_scan/oidc.rs"]
+mod oidc;
+use oidc::*;
+
 const API_KEY: &str = "privacy-scan-portal-key-8d2b6e4f0a1c";
 /// A wrong PIN the person types first (it must not show up anywhere either).
 const WRONG_PIN: &str = "7392";
+/// The OpenID Connect client (`client_secret_basic`) and its one redirect URI, never fetched.
+const OIDC_CLIENT: &str = "privacy-rp";
+const OIDC_SECRET: &str = "privacy-scan-oidc-secret-5e7a1c9b3d2f4a60";
+const OIDC_REDIRECT: &str = "https://rp.example.jp/cb";
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
@@ -81,6 +97,17 @@ name = "登録ポータル（テスト）"
 name_en = "Registration portal (test)"
 origin = "{base}"
 api_key = "{API_KEY}"
+accepted_routes = ["input_support", "signature"]
+
+[[oidc.clients]]
+client_id = "{OIDC_CLIENT}"
+name = "OIDCクライアント（テスト）"
+name_en = "OIDC client (test)"
+redirect_uris = ["{OIDC_REDIRECT}"]
+scopes = ["name", "address", "birthdate", "gender"]
+purposes = ["verify_identity"]
+auth_method = "client_secret_basic"
+client_secret = "{OIDC_SECRET}"
 accepted_routes = ["input_support", "signature"]
 "#,
         db = db.display()
@@ -265,6 +292,45 @@ fn needles(p: &TestPerson) -> Vec<Needle> {
     v
 }
 
+/// The hidden form token of a page (`name="csrf" value="…"`), if it has a form.
+fn form_token(page: &str) -> Option<String> {
+    const FIELD: &str = r#"name="csrf" value=""#;
+    page.find(FIELD).map(|at| {
+        let value = &page[at + FIELD.len()..];
+        value[..value.find('"').unwrap()].to_string()
+    })
+}
+
+/// The `mynaid://` link of the PC-reader page.
+fn reader_link(html: &str) -> String {
+    let start = html.find("mynaid://read?").unwrap();
+    let end = html[start..].find(['"', '\'', '<']).unwrap();
+    html[start..start + end].replace("&amp;", "&")
+}
+
+/// `mynaid read --link … --emulator` with a private copy of `p`'s card, `typed` on stdin;
+/// its output is kept. Whether it succeeded.
+fn read_card(p: &TestPerson, link: &str, route: &str, typed: &str, reader_out: &mut Vec<u8>) -> bool {
+    let card = p.card();
+    let mut reader = Command::new(env!("CARGO_BIN_EXE_mynaid"))
+        .args(["read", "--link", link, "--emulator"])
+        .arg(&card.path)
+        .args(["--route", route, "--pin-stdin", "--json", "--lang", "en"])
+        .env("RUST_LOG", LOG_FILTER)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = reader.stdin.take().unwrap();
+    writeln!(stdin, "{typed}").unwrap();
+    drop(stdin);
+    let out = reader.wait_with_output().unwrap();
+    reader_out.extend_from_slice(&out.stdout);
+    reader_out.extend_from_slice(&out.stderr);
+    out.status.success()
+}
+
 /// One pattern-1 flow: the relying party creates a session, the browser opens the page and
 /// chooses the PC reader, `mynaid read --link` reads the card (a wrong PIN first, when
 /// `wrong_first`); the relying party takes the result. Returns the result body.
@@ -302,13 +368,8 @@ fn flow(
             a.get(&format!("{base}/s/{id}")).header("Cookie", &cookie).call(),
         );
         assert_eq!(status, 200);
-        let page = String::from_utf8(page).unwrap();
-        let form = page
-            .find(r#"name="csrf" value=""#)
-            .map(|at| {
-                let value = &page[at + r#"name="csrf" value=""#.len()..];
-                format!("csrf={}", &value[..value.find('"').unwrap()])
-            })
+        let form = form_token(&String::from_utf8(page).unwrap())
+            .map(|t| format!("csrf={t}"))
             .unwrap_or_default();
         let (status, html) = bodies.keep(
             "pattern-1 page",
@@ -318,35 +379,14 @@ fn flow(
                 .send(form.as_bytes()),
         );
         assert_eq!(status, 200);
-        let html = String::from_utf8(html).unwrap();
-        let start = html.find("mynaid://read?").unwrap();
-        let end = html[start..].find(['"', '\'', '<']).unwrap();
-        link = html[start..start + end].replace("&amp;", "&");
+        link = reader_link(&String::from_utf8(html).unwrap());
 
-        let card = p.card();
-        let mut reader = Command::new(env!("CARGO_BIN_EXE_mynaid"))
-            .args(["read", "--link", &link, "--emulator"])
-            .arg(&card.path)
-            .args(["--route", route, "--pin-stdin", "--json", "--lang", "en"])
-            .env("RUST_LOG", LOG_FILTER)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stdin = reader.stdin.take().unwrap();
-        writeln!(stdin, "{typed}").unwrap();
-        drop(stdin);
-        let out = reader.wait_with_output().unwrap();
-        reader_out.extend_from_slice(&out.stdout);
-        reader_out.extend_from_slice(&out.stderr);
         let wrong = wrong_first && i == 0;
         assert_eq!(
-            out.status.success(),
+            read_card(p, &link, route, typed, reader_out),
             !wrong,
-            "{} {route}: reader exit {}",
-            p.id,
-            out.status
+            "{} {route}: reader exit",
+            p.id
         );
         // The events and the result page the browser would see.
         bodies.keep(
@@ -423,6 +463,16 @@ fn no_secret_or_personal_datum_leaves_the_processes() {
         }
     }
 
+    // The OpenID Connect flow, on both routes.
+    let oidc = [
+        (&persons[0], "input-support", persons[0].pin.clone()),
+        (&persons[1], "signature", persons[1].sign_password.clone().unwrap()),
+    ]
+    .map(|(p, route, secret)| {
+        let answers = oidc_flow(&base, p, route, &secret, &mut bodies, &mut reader_out);
+        (p, route, answers)
+    });
+
     // The database as it is on disk while the server runs, and after a SIGKILL (the WAL is
     // not checkpointed away).
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
@@ -463,6 +513,39 @@ fn no_secret_or_personal_datum_leaves_the_processes() {
             p.id
         );
     }
+    // The same for OpenID Connect: UserInfo carries the claims of the granted scopes; the ID
+    // token is for this client and request, and carries no card-face claims at all
+    // (docs/oidc.md), so it is the token response's only other content.
+    for (p, route, answers) in &oidc {
+        let info: Value = serde_json::from_slice(&answers.userinfo).unwrap();
+        let wanted: &[&str] = if *route == "input-support" {
+            &[" name", " address", " birth date YYYY-MM-DD"]
+        } else {
+            &[" birth date YYYY-MM-DD"]
+        };
+        assert!(
+            info["sub"].as_str().is_some_and(|s| !s.is_empty())
+                && info["name"].as_str().is_some_and(|n| !n.is_empty())
+                && info["address"]["formatted"].is_string()
+                && info["birthdate"].as_str() == Some(p.birthdate.as_str())
+                && info["verified_claims"]["claims"]["birthdate"].as_str() == Some(p.birthdate.as_str())
+                && needles(p)
+                    .iter()
+                    .filter(|n| wanted.iter().any(|w| n.label.ends_with(w)))
+                    .all(|n| found(&answers.userinfo, n)),
+            "{} {route}: UserInfo does not carry the person's data: {info}",
+            p.id
+        );
+        let token: Value = serde_json::from_slice(&answers.token).unwrap();
+        let id_token = token["id_token"].as_str().unwrap();
+        let claims: Value = serde_json::from_slice(&unbase64url(id_token.split('.').nth(1).unwrap())).unwrap();
+        assert_eq!(claims["aud"], OIDC_CLIENT, "{claims}");
+        assert_eq!(claims["sub"], info["sub"], "{claims}");
+        assert!(claims["nonce"].is_string(), "{claims}");
+        for c in ["name", "address", "birthdate", "gender", "verified_claims"] {
+            assert!(claims[c].is_null(), "the ID token carries no {c}: {claims}");
+        }
+    }
     // The server did log, and at JSON.
     let log_text = String::from_utf8_lossy(&files.iter().find(|(w, _)| w == "server log").unwrap().1).into_owned();
     let lines = log_text.lines().filter(|l| l.starts_with('{')).count();
@@ -474,6 +557,18 @@ fn no_secret_or_personal_datum_leaves_the_processes() {
         bytes: WRONG_PIN.as_bytes().to_vec(),
         bounded: true,
     });
+    all.push(Needle {
+        label: "the OIDC client secret".into(),
+        bytes: OIDC_SECRET.as_bytes().to_vec(),
+        bounded: false,
+    });
+    for (p, route, answers) in &oidc {
+        all.push(Needle {
+            label: format!("{} {route}: the OIDC access token", p.id),
+            bytes: answers.access_token.as_bytes().to_vec(),
+            bounded: false,
+        });
+    }
     let mut leaks = Vec::new();
     for (what, bytes) in &files {
         for n in &all {

@@ -18,6 +18,7 @@ pub mod hardening;
 pub mod limits;
 pub mod oidc;
 pub mod pages;
+mod redeemed;
 pub mod secrets;
 pub mod service;
 pub mod store;
@@ -123,14 +124,7 @@ pub async fn purge(config: &Config, now: i64) -> Result<u64, StartError> {
     let (store, oidc_store, _) = open_store(&config.database_url).await?;
     let retention = i64::try_from(config.retention_secs).unwrap_or(i64::MAX);
     let n = store.purge(now.saturating_sub(retention)).await?;
-    // The OpenID Connect rows as the callback purges them: codes are kept a day after
-    // their tokens went, to recognise a replayed code.
-    oidc_store
-        .purge(
-            now - 60,
-            i64::try_from(config.oidc.code_ttl_secs).unwrap_or(600) + 86_400,
-        )
-        .await?;
+    oidc::store::purge_expired(oidc_store.as_ref(), config.oidc.code_ttl_secs, now).await?;
     Ok(n)
 }
 

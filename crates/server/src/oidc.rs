@@ -93,6 +93,12 @@ impl Backend {
         })
     }
 
+    /// Deletes the expired OpenID Connect rows (what the periodic purge of `serve` and
+    /// `mynaid purge` run).
+    pub async fn purge(&self, now: i64) -> Result<(), crate::store::StoreError> {
+        store::purge_expired(self.store.as_ref(), self.settings.code_ttl_secs, now).await
+    }
+
     /// The issuer identifier (the server's public origin).
     pub fn issuer(&self) -> &str {
         &self.issuer

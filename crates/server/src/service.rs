@@ -235,6 +235,8 @@ pub struct Service {
     relying_parties: HashMap<String, RelyingPartyConfig>,
     events: EventHub,
     clock: Clock,
+    /// Sessions this instance redeemed, for their evidence (see [`crate::redeemed`]).
+    redeemed: crate::redeemed::Redeemed,
     /// The OpenID Connect provider (its tables and clients), set by [`crate::service()`].
     pub(crate) oidc: Option<Arc<crate::oidc::Backend>>,
 }
@@ -279,6 +281,7 @@ impl Service {
             relying_parties,
             events,
             clock,
+            redeemed: Default::default(),
             oidc: None,
         }
     }
@@ -416,6 +419,7 @@ impl Service {
             Redeem::Finished(_) => return Err(ApiError::finished()),
             Redeem::Unknown => return Err(ApiError::handle_unknown()),
         };
+        self.redeemed.insert(hash(handle), s.clone(), now);
         self.events.publish(&s.id, Event::Reading);
         let rp = self.relying_party(&s.relying_party).ok_or_else(ApiError::not_found)?;
         let purpose = Purpose::parse(&s.purpose).unwrap_or(Purpose::VerifyIdentity);
@@ -448,12 +452,31 @@ impl Service {
         })
     }
 
+    /// The session of a redeemed handle as the database has it now, for the holder of its
+    /// submission token.
     async fn redeemed_session(&self, handle: &str, submission_token: &str) -> Result<SessionRow, ApiError> {
         let s = self
             .store
             .by_handle(&hash(handle))
             .await?
             .ok_or_else(ApiError::handle_unknown)?;
+        self.check_redeemed(s, submission_token)
+    }
+
+    /// The session of a handle this instance redeemed, as it was then, if it still passes
+    /// the checks then; else as the database has it now.
+    async fn redeemed_session_cached(&self, handle: &str, submission_token: &str) -> Result<SessionRow, ApiError> {
+        match self.redeemed.get(&hash(handle)) {
+            Some(s) => match self.check_redeemed(s, submission_token) {
+                Ok(s) => Ok(s),
+                Err(_) => self.redeemed_session(handle, submission_token).await,
+            },
+            None => self.redeemed_session(handle, submission_token).await,
+        }
+    }
+
+    /// A redeemed session is for the holder of its submission token, until it expires.
+    fn check_redeemed(&self, s: SessionRow, submission_token: &str) -> Result<SessionRow, ApiError> {
         let authorized = s
             .submission_hash
             .as_deref()
@@ -478,11 +501,15 @@ impl Service {
         submission_token: &str,
         body: &[u8],
     ) -> Result<Submitted, ApiError> {
-        let s = self.redeemed_session(handle, submission_token).await?;
+        let s = self.redeemed_session_cached(handle, submission_token).await?;
         let now = self.now();
         let evidence = match Evidence::parse(body) {
             Ok(e) => e,
-            Err(e) => return Err(self.refuse(&s, &EvidenceError::Document(e), now).await),
+            Err(e) => {
+                return Err(self
+                    .refuse(handle, submission_token, &EvidenceError::Document(e), now)
+                    .await);
+            }
         };
         if !s.accepted.split(',').any(|r| r == evidence.route_name()) {
             return Err(ApiError::new(
@@ -505,7 +532,7 @@ impl Service {
         };
         let face = match self.verifier.verify(&evidence, &binding, now.max(0) as u64) {
             Ok(f) => f,
-            Err(e) => return Err(self.refuse(&s, &e, now).await),
+            Err(e) => return Err(self.refuse(handle, submission_token, &e, now).await),
         };
         let result = StoredResult {
             claims: face.claims(),
@@ -539,8 +566,16 @@ impl Service {
                 release
             }
         };
-        if !self.store.complete_evidence(&s.id, &sealed, &release, now).await? {
-            // Another submission won, or the session expired in the meantime.
+        let submitted_by = hash(submission_token);
+        let stored = self
+            .store
+            .complete_evidence(&s.id, &challenge, &submitted_by, &sealed, &release, now)
+            .await?;
+        self.redeemed.remove(&hash(handle));
+        if !stored {
+            // Another submission won, the person started over, or the session expired or was
+            // cancelled in the meantime: the database says which.
+            self.redeemed_session(handle, submission_token).await?;
             return Err(ApiError::finished());
         }
         tracing::info!(session = %s.id, route = evidence.route_name(), pattern = pattern.as_str(), "evidence verified");
@@ -609,7 +644,14 @@ impl Service {
         Ok(s.id)
     }
 
-    async fn refuse(&self, s: &SessionRow, e: &EvidenceError, now: i64) -> ApiError {
+    /// Refuses evidence that did not verify: the session fails, if the database still has
+    /// it waiting for this device's evidence (the cached view may be stale).
+    async fn refuse(&self, handle: &str, submission_token: &str, e: &EvidenceError, now: i64) -> ApiError {
+        self.redeemed.remove(&hash(handle));
+        let s = match self.redeemed_session(handle, submission_token).await {
+            Ok(s) => s,
+            Err(other) => return other,
+        };
         let error = ApiError::evidence(e);
         // Log which check failed (no personal data is in the error).
         tracing::warn!(session = %s.id, check = %e, "evidence refused");
@@ -721,12 +763,16 @@ impl Service {
     }
 
     /// Deletes the sessions that ended (or ran out of time) more than `retention_secs` ago,
-    /// with their results; answers how many.
+    /// with their results, and the expired OpenID Connect rows; answers how many sessions.
     pub async fn purge(&self) -> Result<u64, ApiError> {
         let before = self
             .now()
             .saturating_sub(i64::try_from(self.config.retention_secs).unwrap_or(i64::MAX));
-        Ok(self.store.purge(before).await?)
+        let n = self.store.purge(before).await?;
+        if let Some(oidc) = &self.oidc {
+            oidc.purge(self.now()).await?;
+        }
+        Ok(n)
     }
 
     /// A session by id, for pages and tests.

@@ -227,9 +227,19 @@ pub trait Store: Send + Sync + 'static {
     /// Redeems a handle, atomically: exactly one caller wins.
     async fn redeem(&self, handle_hash: &[u8], submission_hash: &[u8], now: i64) -> Result<Redeem, StoreError>;
     /// Stores the verified, encrypted result and consumes the challenge, atomically: only
-    /// from `handle_redeemed`, before expiry, with the challenge still there.
-    async fn complete_evidence(&self, id: &str, result: &[u8], release: &Release, now: i64)
-    -> Result<bool, StoreError>;
+    /// from `handle_redeemed`, before expiry, and only if the session still holds the
+    /// `challenge` the evidence was verified against and the `submission_hash` of the device
+    /// that sent it (the person may have started over and another device redeemed a new
+    /// handle, with a new challenge, while this evidence was being verified).
+    async fn complete_evidence(
+        &self,
+        id: &str,
+        challenge: &[u8],
+        submission_hash: &[u8],
+        result: &[u8],
+        release: &Release,
+        now: i64,
+    ) -> Result<bool, StoreError>;
     /// Checks a confirmation code, atomically counting wrong attempts; at `max_attempts`
     /// wrong ones the session fails and its result is deleted.
     async fn confirm(

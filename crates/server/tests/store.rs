@@ -103,15 +103,26 @@ async fn suite(store: Arc<dyn Store>) {
         expires_at: NOW + 900,
         result_handle_hash: None,
     };
+    // Only against the challenge and by the device the session holds now: evidence verified
+    // against the challenge of before the refresh, or sent with the first device's token,
+    // is not stored.
+    for (challenge, token) in [(&[2u8; 32][..], &b"t2"[..]), (&[9; 32], b"t")] {
+        assert!(
+            !store
+                .complete_evidence("s1", challenge, token, b"stale", &release, NOW + 4)
+                .await
+                .unwrap()
+        );
+    }
     assert!(
         store
-            .complete_evidence("s1", b"sealed", &release, NOW + 4)
+            .complete_evidence("s1", &[9; 32], b"t2", b"sealed", &release, NOW + 4)
             .await
             .unwrap()
     );
     assert!(
         !store
-            .complete_evidence("s1", b"again", &release, NOW + 4)
+            .complete_evidence("s1", &[9; 32], b"t2", b"again", &release, NOW + 4)
             .await
             .unwrap(),
         "only once"
@@ -160,7 +171,10 @@ async fn suite(store: Arc<dyn Store>) {
     // Too many wrong codes lock the session and delete the result.
     store.create(&session("s2", b"h20")).await.unwrap();
     store.redeem(b"h20", b"t", NOW).await.unwrap();
-    store.complete_evidence("s2", b"sealed2", &release, NOW).await.unwrap();
+    store
+        .complete_evidence("s2", &[2; 32], b"t", b"sealed2", &release, NOW)
+        .await
+        .unwrap();
     for left in (1..5).rev() {
         assert_eq!(
             store.confirm("s2", b"bad", 5, NOW).await.unwrap(),
@@ -186,7 +200,10 @@ async fn suite(store: Arc<dyn Store>) {
         expires_at: NOW + 900,
         result_handle_hash: Some(b"rh3".to_vec()),
     };
-    store.complete_evidence("s3", b"sealed3", &r3, NOW).await.unwrap();
+    store
+        .complete_evidence("s3", &[2; 32], b"t", b"sealed3", &r3, NOW)
+        .await
+        .unwrap();
     assert_eq!(store.by_result_handle(b"rh3").await.unwrap().unwrap().id, "s3");
     assert!(store.release("s3", NOW + 1).await.unwrap());
     assert!(!store.release("s3", NOW + 1).await.unwrap());
@@ -205,7 +222,7 @@ async fn suite(store: Arc<dyn Store>) {
     store.redeem(b"h50", b"t", NOW).await.unwrap();
     assert!(
         !store
-            .complete_evidence("s5", b"late", &Release::Now, NOW + 301)
+            .complete_evidence("s5", &[2; 32], b"t", b"late", &Release::Now, NOW + 301)
             .await
             .unwrap()
     );

@@ -44,6 +44,11 @@ fn toml_path(p: &Path) -> String {
 /// The configuration file of one instance: test-mode trust from the committed fixtures, one
 /// relying party, the keys every instance of a deployment shares.
 pub(crate) fn config_toml(listen: SocketAddr, public_url: &str, database_url: &str) -> String {
+    config_toml_with(listen, public_url, database_url, "")
+}
+
+/// [`config_toml`] with `top` (top-level settings, such as `retention_secs = 120`) added.
+pub(crate) fn config_toml_with(listen: SocketAddr, public_url: &str, database_url: &str, top: &str) -> String {
     let f = mynaid_testkit::fixtures_dir();
     let list = |paths: Vec<PathBuf>| paths.iter().map(|p| toml_path(p)).collect::<Vec<_>>().join(", ");
     let roots = list(
@@ -65,7 +70,7 @@ public_url = "{public_url}"
 database_url = "{database_url}"
 result_key = "ERERERERERERERERERERERERERERERERERERERERERE="
 link_secret = "IiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiI="
-
+{top}
 [trust]
 mode = "test"
 revocation = "require_crl"
@@ -103,8 +108,20 @@ impl Instance {
     /// Starts `mynaid serve` on `listen` with a configuration written into `dir`; does not
     /// wait (see [`Instance::wait_ready`]).
     pub(crate) fn spawn(dir: &Path, name: &str, listen: SocketAddr, public_url: &str, database_url: &str) -> Instance {
+        Instance::spawn_with(dir, name, listen, public_url, database_url, "")
+    }
+
+    /// [`Instance::spawn`] with top-level settings `top` added to the configuration.
+    pub(crate) fn spawn_with(
+        dir: &Path,
+        name: &str,
+        listen: SocketAddr,
+        public_url: &str,
+        database_url: &str,
+        top: &str,
+    ) -> Instance {
         let config = dir.join(format!("{name}.toml"));
-        std::fs::write(&config, config_toml(listen, public_url, database_url)).expect("configuration file");
+        std::fs::write(&config, config_toml_with(listen, public_url, database_url, top)).expect("configuration file");
         let log = dir.join(format!("{name}.log"));
         let child = Command::new(MYNAID)
             .arg("serve")
@@ -147,6 +164,11 @@ impl Instance {
     pub(crate) fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// The process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Whether the process is still running.

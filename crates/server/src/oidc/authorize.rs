@@ -541,10 +541,6 @@ pub(super) async fn callback(State(o): State<Oidc>, headers: HeaderMap, Query(b)
             Some(&params.state),
         );
     }
-    let keep = o.be.settings.code_ttl_secs as i64 + 86_400;
-    if let Err(e) = o.be.store.purge(now - 60, keep).await {
-        tracing::warn!(error = %e, "purging OpenID Connect rows failed");
-    }
     tracing::info!(client = %row.client_id, "authorization code issued");
     back_to(
         &params.redirect_uri,

@@ -136,6 +136,16 @@ pub trait OidcStore: Send + Sync + 'static {
     async fn purge(&self, before: i64, code_keep_secs: i64) -> Result<(), StoreError>;
 }
 
+/// Deletes expired requests, tokens and replay ids at `now` (a minute late, so that a row
+/// checked just before its expiry is still there when its statement runs), and codes a day
+/// after they expired once their tokens are gone: a replayed code is recognised (and revokes
+/// its tokens) until then.
+pub async fn purge_expired(store: &dyn OidcStore, code_ttl_secs: u64, now: i64) -> Result<(), StoreError> {
+    store
+        .purge(now - 60, i64::try_from(code_ttl_secs).unwrap_or(600) + 86_400)
+        .await
+}
+
 /// `?` → `$n` for PostgreSQL (no `?` appears inside literals here).
 fn numbered(sql: &str) -> String {
     let mut out = String::with_capacity(sql.len() + 16);

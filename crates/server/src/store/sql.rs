@@ -191,6 +191,8 @@ macro_rules! sql_store {
             async fn complete_evidence(
                 &self,
                 id: &str,
+                challenge: &[u8],
+                submission_hash: &[u8],
                 result: &[u8],
                 release: &$crate::store::Release,
                 now: i64,
@@ -205,7 +207,8 @@ macro_rules! sql_store {
                 let q = self.dialect.sql(
                     "UPDATE sessions SET state = 'evidence_verified', result = ?, challenge = NULL, verified_at = ?, \
                      released = ?, confirm_hash = ?, confirm_expires_at = ?, result_handle_hash = ? \
-                     WHERE id = ? AND state = 'handle_redeemed' AND challenge IS NOT NULL AND expires_at >= ?",
+                     WHERE id = ? AND state = 'handle_redeemed' AND challenge = ? AND submission_hash = ? \
+                     AND expires_at >= ?",
                 );
                 let done = sqlx::query(&q)
                     .bind(result)
@@ -215,6 +218,8 @@ macro_rules! sql_store {
                     .bind(code_expires)
                     .bind(result_handle)
                     .bind(id)
+                    .bind(challenge)
+                    .bind(submission_hash)
                     .bind(now)
                     .execute(&self.pool)
                     .await?;

@@ -1,0 +1,399 @@
+//! What the OpenID Connect tests share: the provider on a random port with its test clock and
+//! two clients (`private_key_jwt` and `client_secret_basic`), the `openidconnect` relying
+//! party, a cookie-keeping browser, and the way from the authorization request to the code.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use crate::common::{NOW, Route, between, html_unescape, read_card, test_clock, test_config};
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use mynaid_server::config::Config;
+use mynaid_server::oidc::config::{AuthMethod, OidcClientConfig};
+use mynaid_server::service::{Purpose, Service};
+use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreTokenResponse};
+use openidconnect::{
+    AdditionalClaims, AuthType, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
+};
+use reqwest::StatusCode;
+use reqwest::header::{self, HeaderMap};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+pub(crate) const JWT_CLIENT: &str = "rp-jwt";
+pub(crate) const JWT_REDIRECT: &str = "https://rp.example.jp/callback";
+pub(crate) const BASIC_CLIENT: &str = "rp-basic";
+pub(crate) const BASIC_REDIRECT: &str = "https://basic.example.jp/cb";
+pub(crate) const BASIC_SECRET: &str = "basic-client-secret-0123456789abcdef";
+pub(crate) const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// A P-256 key of a client (ES256), with its public JWK.
+pub(crate) struct ClientKey {
+    pub(crate) pkcs8: Vec<u8>,
+    pub(crate) jwk: Value,
+}
+
+impl ClientKey {
+    pub(crate) fn new(kid: &str) -> ClientKey {
+        let pair = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).unwrap();
+        let pkcs8 = pair.to_pkcs8v1().unwrap().as_ref().to_vec();
+        let point = pair.public_key().as_ref().to_vec();
+        assert_eq!(point.len(), 65);
+        let jwk = json!({
+            "kty": "EC", "crv": "P-256", "kid": kid, "use": "sig", "alg": "ES256",
+            "x": URL_SAFE_NO_PAD.encode(&point[1..33]),
+            "y": URL_SAFE_NO_PAD.encode(&point[33..]),
+        });
+        ClientKey { pkcs8, jwk }
+    }
+
+    pub(crate) fn kid(&self) -> String {
+        self.jwk["kid"].as_str().unwrap().to_string()
+    }
+
+    /// A client assertion with these claims.
+    pub(crate) fn sign(&self, claims: &Value) -> String {
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+        header.kid = Some(self.kid());
+        jsonwebtoken::encode(&header, claims, &jsonwebtoken::EncodingKey::from_ec_der(&self.pkcs8)).unwrap()
+    }
+}
+
+/// The server on a random loopback port, with its test clock.
+pub(crate) struct Op {
+    pub(crate) base: String,
+    pub(crate) clock: Arc<AtomicI64>,
+    pub(crate) svc: Arc<Service>,
+    pub(crate) key: ClientKey,
+}
+
+pub(crate) fn clients(key: &ClientKey) -> Vec<OidcClientConfig> {
+    vec![
+        OidcClientConfig {
+            client_id: JWT_CLIENT.into(),
+            name: "登録ポータル（OIDCテスト）".into(),
+            name_en: "Registration portal (OIDC test)".into(),
+            origin: None,
+            redirect_uris: vec![JWT_REDIRECT.into(), "https://rp.example.jp/other".into()],
+            scopes: vec!["name".into(), "address".into(), "birthdate".into(), "gender".into()],
+            purposes: vec![Purpose::VerifyIdentity, Purpose::LinkCard],
+            auth_method: AuthMethod::PrivateKeyJwt,
+            client_secret: None,
+            jwks: Some(json!({ "keys": [key.jwk] }).to_string()),
+            jwks_file: None,
+            id_token_ttl_secs: 600,
+            access_token_ttl_secs: 300,
+            accepted_routes: vec!["input_support".into(), "signature".into()],
+        },
+        OidcClientConfig {
+            client_id: BASIC_CLIENT.into(),
+            name: "別のサービス（OIDCテスト）".into(),
+            name_en: "Another service (OIDC test)".into(),
+            origin: Some("https://basic.example.jp".into()),
+            redirect_uris: vec![BASIC_REDIRECT.into()],
+            scopes: vec!["name".into()],
+            purposes: vec![Purpose::LinkCard],
+            auth_method: AuthMethod::ClientSecretBasic,
+            client_secret: Some(BASIC_SECRET.into()),
+            jwks: None,
+            jwks_file: None,
+            id_token_ttl_secs: 300,
+            access_token_ttl_secs: 300,
+            accepted_routes: vec!["input_support".into(), "signature".into()],
+        },
+    ]
+}
+
+impl Op {
+    pub(crate) async fn start() -> Op {
+        Op::with(|_| {}).await
+    }
+
+    pub(crate) async fn with(tweak: impl FnOnce(&mut Config)) -> Op {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let key = ClientKey::new("rp-key-1");
+        let mut config = test_config(&base, "sqlite::memory:");
+        config.oidc.clients = clients(&key);
+        tweak(&mut config);
+        let (clock, c) = test_clock(NOW);
+        let svc = mynaid_server::service(config, c).await.expect("service starts");
+        let app = mynaid_server::app(svc.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Op { base, clock, svc, key }
+    }
+
+    pub(crate) fn now(&self) -> i64 {
+        self.clock.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn advance(&self, secs: i64) {
+        self.clock.fetch_add(secs, Ordering::SeqCst);
+    }
+
+    /// The `openidconnect` time function: the server's clock.
+    pub(crate) fn time_fn(&self) -> impl Fn() -> chrono::DateTime<chrono::Utc> + Clone + use<> {
+        let clock = self.clock.clone();
+        move || chrono::DateTime::from_timestamp(clock.load(Ordering::SeqCst), 0).unwrap()
+    }
+
+    pub(crate) fn token_url(&self) -> String {
+        format!("{}/oidc/token", self.base)
+    }
+
+    /// A client assertion of `rp-jwt`, valid now, with a fresh jti.
+    pub(crate) fn assertion(&self) -> String {
+        self.key.sign(&self.assertion_claims())
+    }
+
+    pub(crate) fn assertion_claims(&self) -> Value {
+        json!({
+            "iss": JWT_CLIENT, "sub": JWT_CLIENT, "aud": self.token_url(),
+            "exp": self.now() + 60, "iat": self.now(),
+            "jti": URL_SAFE_NO_PAD.encode(aws_lc_rs::rand::generate::<[u8; 16]>(&aws_lc_rs::rand::SystemRandom::new()).unwrap().expose()),
+        })
+    }
+}
+
+/// The relying party's HTTP client, as `openidconnect` asks: no redirects followed.
+pub(crate) fn rp_http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// A browser: cookies kept, redirects looked at one by one.
+pub(crate) fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+pub(crate) fn location(r: &reqwest::Response) -> String {
+    r.headers()
+        .get(header::LOCATION)
+        .unwrap_or_else(|| panic!("no Location ({})", r.status()))
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+pub(crate) fn query_of(url: &str) -> std::collections::HashMap<String, String> {
+    url::Url::parse(url).unwrap().query_pairs().into_owned().collect()
+}
+
+/// The relying party's side of one authorization: the library's client and what it keeps.
+pub(crate) struct Rp {
+    pub(crate) client: CoreClient<
+        openidconnect::EndpointSet,
+        openidconnect::EndpointNotSet,
+        openidconnect::EndpointNotSet,
+        openidconnect::EndpointNotSet,
+        openidconnect::EndpointMaybeSet,
+        openidconnect::EndpointMaybeSet,
+    >,
+    pub(crate) auth_url: String,
+    pub(crate) csrf: CsrfToken,
+    pub(crate) nonce: Nonce,
+    pub(crate) verifier: Option<PkceCodeVerifier>,
+}
+
+pub(crate) async fn discover(op: &Op) -> CoreProviderMetadata {
+    CoreProviderMetadata::discover_async(IssuerUrl::new(op.base.clone()).unwrap(), &rp_http())
+        .await
+        .expect("discovery")
+}
+
+/// The library builds an authorization request of `client_id` for `scopes` (+ extra params).
+pub(crate) async fn new_rp(op: &Op, client_id: &str, scopes: &[&str], extra: &[(&str, &str)]) -> Rp {
+    let metadata = discover(op).await;
+    let (secret, redirect) = if client_id == BASIC_CLIENT {
+        (Some(ClientSecret::new(BASIC_SECRET.into())), BASIC_REDIRECT)
+    } else {
+        (None, JWT_REDIRECT)
+    };
+    let mut client = CoreClient::from_provider_metadata(metadata, ClientId::new(client_id.into()), secret)
+        .set_redirect_uri(RedirectUrl::new(redirect.into()).unwrap());
+    if client_id != BASIC_CLIENT {
+        client = client.set_auth_type(AuthType::RequestBody);
+    }
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let mut req = client
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .set_pkce_challenge(challenge);
+    for s in scopes {
+        req = req.add_scope(Scope::new(s.to_string()));
+    }
+    for (k, v) in extra {
+        req = req.add_extra_param(*k, *v);
+    }
+    let (url, csrf, nonce) = req.url();
+    Rp {
+        client,
+        auth_url: url.to_string(),
+        csrf,
+        nonce,
+        verifier: Some(verifier),
+    }
+}
+
+/// The person's browser from the authorization request to the consent page; returns the
+/// consent page's URL and HTML.
+pub(crate) async fn to_consent(op: &Op, b: &reqwest::Client, auth_url: &str) -> (String, String) {
+    let r = b.get(auth_url).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", r.text().await.unwrap());
+    let consent = format!("{}{}", op.base, location(&r));
+    assert!(consent.contains("/oidc/consent/"), "{consent}");
+    let r = b.get(&consent).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    (consent, r.text().await.unwrap())
+}
+
+/// The hidden form token of the consent page at `url` (for this browser).
+pub(crate) async fn consent_token(b: &reqwest::Client, url: &str) -> String {
+    crate::common::form_token_of(&b.get(url).send().await.unwrap().text().await.unwrap())
+}
+
+/// Agrees on the consent page, goes through the procedure page (pattern 1), reads `person`'s
+/// card in process, and comes back: returns the final redirect to the client.
+pub(crate) async fn consent_and_read(op: &Op, b: &reqwest::Client, consent_url: &str, person: &str) -> String {
+    let csrf = consent_token(b, consent_url).await;
+    let r = b
+        .post(consent_url)
+        .form(&[("decision", "allow"), ("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", r.text().await.unwrap());
+    let start = location(&r);
+    assert!(start.starts_with("/s/") && start.contains("/start?t="), "{start}");
+    let id = start.split('/').nth(2).unwrap().to_string();
+    let r = b.get(format!("{}{start}", op.base)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let procedure = b.get(format!("{}{}", op.base, location(&r))).send().await.unwrap();
+    let html = procedure.text().await.unwrap();
+    assert!(html.contains("method-pc"), "{html}");
+    // Pattern 1: the PC reader page gives the reader app its one-time handle.
+    let page = b
+        .post(format!("{}/s/{id}/pc", op.base))
+        .form(&[("csrf", crate::common::form_token_of(&html))])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let link = html_unescape(&between(&page, "id=\"launch\"", "href=\"", "\""));
+    let handle = link.split("handle=").nth(1).unwrap().to_string();
+    let http = reqwest::Client::new();
+    let answer: Value = http
+        .post(format!("{}/api/v1/handles/{handle}/redeem", op.base))
+        .json(&json!({ "reader": { "name": "mynaid-reader", "version": crate::common::READER_VERSION } }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let evidence = read_card(person, Route::InputSupport, &answer);
+    let r = http
+        .post(format!("{}/api/v1/handles/{handle}/evidence", op.base))
+        .bearer_auth(answer["submission_token"].as_str().unwrap())
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(evidence)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    // The result page sends the browser back to the provider's callback.
+    let done = b
+        .get(format!("{}/s/{id}/done", op.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let back = html_unescape(&between(&done, "id=\"back\"", "href=\"", "\""));
+    assert!(
+        back.starts_with(&format!("{}/oidc/callback?session=", op.base)),
+        "{back}"
+    );
+    let r = b.get(&back).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", r.text().await.unwrap());
+    location(&r)
+}
+
+/// The whole way from the authorization request to the code; checks `state` and `iss`.
+pub(crate) async fn code_for(op: &Op, rp: &Rp, person: &str) -> String {
+    let b = browser();
+    let (consent, _) = to_consent(op, &b, &rp.auth_url).await;
+    let back = consent_and_read(op, &b, &consent, person).await;
+    let q = query_of(&back);
+    assert_eq!(q.get("state"), Some(rp.csrf.secret()), "{back}");
+    assert_eq!(q.get("iss"), Some(&op.base), "{back}");
+    assert!(!back.contains("error"), "{back}");
+    q["code"].clone()
+}
+
+/// The token request, as the library makes it (`rp-jwt` adds a client assertion).
+pub(crate) async fn exchange(rp: &mut Rp, code: &str, assertion: Option<String>) -> CoreTokenResponse {
+    let mut req = rp
+        .client
+        .exchange_code(AuthorizationCode::new(code.into()))
+        .unwrap()
+        .set_pkce_verifier(rp.verifier.take().unwrap());
+    if let Some(a) = assertion {
+        req = req
+            .add_extra_param("client_assertion_type", ASSERTION_TYPE)
+            .add_extra_param("client_assertion", a);
+    }
+    req.request_async(&rp_http()).await.expect("token response")
+}
+
+/// A raw token request: (status, JSON body).
+pub(crate) async fn raw_token(op: &Op, form: &[(&str, &str)], basic: Option<(&str, &str)>) -> (StatusCode, Value) {
+    let mut req = reqwest::Client::new().post(op.token_url()).form(form);
+    if let Some((id, secret)) = basic {
+        req = req.basic_auth(id, Some(secret));
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+pub(crate) async fn raw_userinfo(op: &Op, token: &str) -> (StatusCode, HeaderMap, Value) {
+    let r = reqwest::Client::new()
+        .get(format!("{}/oidc/userinfo", op.base))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let (status, headers) = (r.status(), r.headers().clone());
+    (status, headers, r.json().await.unwrap_or(Value::Null))
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Verified {
+    pub(crate) verified_claims: Option<Value>,
+}
+impl AdditionalClaims for Verified {}
+
+pub(crate) fn payload(jwt: &str) -> Value {
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(jwt.split('.').nth(1).unwrap()).unwrap()).unwrap()
+}
+
+pub(crate) fn jwt_header(jwt: &str) -> Value {
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(jwt.split('.').next().unwrap()).unwrap()).unwrap()
+}
