@@ -190,5 +190,58 @@ async fn client(base: &str, child: &Child, waiting: usize) {
         "  per waiting session:               {:>7.1} KiB",
         rss.saturating_sub(idle) as f64 / streams.len() as f64
     );
+    // What part of that is the HTTP connection alone: close the streams, then hold as many
+    // plain keep-alive connections open, each after one small request.
+    let n = streams.len();
     drop(streams);
+    // The server sees a closed stream when its next keep-alive comment (every 15 s) fails.
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    let (closed, _) = memory_kib(child);
+    println!("  all streams closed, 20 s later:    {:>7.1} MiB", mib(closed));
+    let addr = base.strip_prefix("http://").unwrap_or(&base).to_string();
+    let connections: Vec<tokio::net::TcpStream> = futures_util::stream::iter(0..n)
+        .map(|_| idle_connection(addr.clone()))
+        .buffer_unordered(64)
+        .collect()
+        .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (held, _) = memory_kib(child);
+    println!(
+        "  {} idle keep-alive connections:  {:>7.1} MiB, {:.1} KiB each over the closed state",
+        connections.len(),
+        mib(held),
+        held.saturating_sub(closed) as f64 / connections.len() as f64
+    );
+}
+
+/// A keep-alive HTTP/1.1 connection that made one small request (a 404) and is left open.
+async fn idle_connection(addr: String) -> tokio::net::TcpStream {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut c = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    c.write_all(b"GET /nothing-here HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    // Headers, then the announced body.
+    loop {
+        let n = c.read(&mut buf).await.unwrap();
+        assert!(n > 0, "the server closed the connection");
+        answer.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&answer);
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let length: usize = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().to_string())
+                })
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            if body.len() >= length {
+                return c;
+            }
+        }
+    }
 }
