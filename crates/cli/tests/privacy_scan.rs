@@ -25,6 +25,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "instances/mod.rs"]
+mod instances;
+
 use std::io::Write;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -53,28 +56,7 @@ fn free_port() -> u16 {
 }
 
 fn write_config(dir: &Path, port: u16, db: &Path) -> PathBuf {
-    let fixtures = fixtures_dir();
-    let trust = fixtures.join("trust");
-    let crl = fixtures.join("crl");
-    let list = |v: Vec<PathBuf>| {
-        v.iter()
-            .map(|p| format!("{:?}", p.display().to_string()))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let roots = list(
-        ["sign-root-g1", "sign-root-g2", "auth-root-g1", "auth-root-g2"]
-            .iter()
-            .map(|r| trust.join(format!("jpki-{r}.der")))
-            .collect(),
-    );
-    let crls = list(
-        ["sign-g1", "sign-g2", "auth-g1", "auth-g2"]
-            .iter()
-            .map(|c| crl.join(format!("jpki-{c}.crl")))
-            .collect(),
-    );
-    let cv = list(vec![trust.join("cv-ca.json")]);
+    let trust = instances::trust_toml();
     let base = format!("http://127.0.0.1:{port}");
     let text = format!(
         r#"listen = "127.0.0.1:{port}"
@@ -84,13 +66,7 @@ result_key = "ERERERERERERERERERERERERERERERERERERERERERE="
 link_secret = "IiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiI="
 log_json = true
 
-[trust]
-mode = "test"
-roots = [{roots}]
-crls = [{crls}]
-cv_ca = [{cv}]
-revocation = "require_crl"
-
+{trust}
 [[relying_parties]]
 id = "portal"
 name = "登録ポータル（テスト）"

@@ -41,14 +41,9 @@ fn toml_path(p: &Path) -> String {
     format!("\"{}\"", p.display().to_string().replace('\\', "\\\\"))
 }
 
-/// The configuration file of one instance: test-mode trust from the committed fixtures, one
-/// relying party, the keys every instance of a deployment shares.
-pub(crate) fn config_toml(listen: SocketAddr, public_url: &str, database_url: &str) -> String {
-    config_toml_with(listen, public_url, database_url, "")
-}
-
-/// [`config_toml`] with `top` (top-level settings, such as `retention_secs = 120`) added.
-pub(crate) fn config_toml_with(listen: SocketAddr, public_url: &str, database_url: &str, top: &str) -> String {
+/// The `[trust]` table of a test server: test mode on the committed test PKI's roots, CRLs
+/// (required) and CV CA.
+pub(crate) fn trust_toml() -> String {
     let f = mynaid_testkit::fixtures_dir();
     let list = |paths: Vec<PathBuf>| paths.iter().map(|p| toml_path(p)).collect::<Vec<_>>().join(", ");
     let roots = list(
@@ -65,19 +60,33 @@ pub(crate) fn config_toml_with(listen: SocketAddr, public_url: &str, database_ur
     );
     let cv_ca = list(vec![f.join("trust/cv-ca.json")]);
     format!(
+        r#"[trust]
+mode = "test"
+revocation = "require_crl"
+roots = [{roots}]
+crls = [{crls}]
+cv_ca = [{cv_ca}]
+"#
+    )
+}
+
+/// The configuration file of one instance: test-mode trust from the committed fixtures, one
+/// relying party, the keys every instance of a deployment shares.
+pub(crate) fn config_toml(listen: SocketAddr, public_url: &str, database_url: &str) -> String {
+    config_toml_with(listen, public_url, database_url, "")
+}
+
+/// [`config_toml`] with `top` (top-level settings, such as `retention_secs = 120`) added.
+pub(crate) fn config_toml_with(listen: SocketAddr, public_url: &str, database_url: &str, top: &str) -> String {
+    let trust = trust_toml();
+    format!(
         r#"listen = "{listen}"
 public_url = "{public_url}"
 database_url = "{database_url}"
 result_key = "ERERERERERERERERERERERERERERERERERERERERERE="
 link_secret = "IiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiI="
 {top}
-[trust]
-mode = "test"
-revocation = "require_crl"
-roots = [{roots}]
-crls = [{crls}]
-cv_ca = [{cv_ca}]
-
+{trust}
 [[relying_parties]]
 id = "portal"
 name = "登録ポータル（テスト）"
