@@ -255,3 +255,40 @@ async fn postgres_store() {
     let store = PgStore::open(&db.url).await.unwrap();
     suite(Arc::new(store)).await;
 }
+
+/// Checkpoints happen on the store's own task, not inside a commit: with SQLite's automatic
+/// checkpoint pushed out to 32,768 pages, 2,000 new sessions only reach the database file
+/// (out of the WAL) if the background task copies them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_checkpoints_the_wal_in_the_background() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let store = SqliteStore::open(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    let (auto,): (i64,) = sqlx::query_as("PRAGMA wal_autocheckpoint")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        auto, 32_768,
+        "commits must not checkpoint at SQLite's default 1,000 pages"
+    );
+    let before = std::fs::metadata(&path).unwrap().len();
+    for i in 0..2_000 {
+        let mut s = session(&format!("c{i}"), format!("h{i}").as_bytes());
+        s.return_url = Some(format!("https://portal.example.jp/{}", "x".repeat(200)));
+        store.create(&s).await.unwrap();
+    }
+    let grown = || std::fs::metadata(&path).unwrap().len() > before + 256 * 1024;
+    let deadline = std::time::Instant::now() + mynaid_server::store::sqlite::CHECKPOINT_EVERY * 20;
+    while !grown() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(mynaid_server::store::sqlite::CHECKPOINT_EVERY).await;
+    }
+    assert!(
+        grown(),
+        "the database file stayed at {} bytes (was {before}): the WAL was not checkpointed",
+        std::fs::metadata(&path).unwrap().len()
+    );
+    assert_eq!(store.get("c1999").await.unwrap().unwrap().id, "c1999");
+}
