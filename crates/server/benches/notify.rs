@@ -11,32 +11,20 @@
 #[path = "../tests/common/mod.rs"]
 #[allow(missing_docs)]
 mod common;
+mod pc_page;
 
 use std::time::{Duration, Instant};
 
 use mynaid_card::transport::CardTransport;
 use mynaid_device::{Credential, Link, Offer};
 use mynaid_emulator::transport::InProcessTransport;
-use mynaid_testkit::reqwest::{Client, Response, redirect};
+use mynaid_testkit::reqwest::{Client, redirect};
+use pc_page::Waiting;
 
 fn between<'a>(text: &'a str, after: &str, open: &str, close: &str) -> &'a str {
     let rest = &text[text.find(after).unwrap() + after.len()..];
     let rest = &rest[rest.find(open).unwrap() + open.len()..];
     &rest[..rest.find(close).unwrap()]
-}
-
-async fn next_event(resp: &mut Response, buf: &mut String) -> String {
-    loop {
-        if let Some(end) = buf.find("\n\n") {
-            let block: String = buf.drain(..end + 2).collect();
-            if let Some(data) = block.lines().find_map(|l| l.strip_prefix("data: ")) {
-                return data.to_string();
-            }
-            continue;
-        }
-        let chunk = resp.chunk().await.unwrap().expect("the stream ended");
-        buf.push_str(std::str::from_utf8(&chunk).unwrap());
-    }
 }
 
 fn percentile(sorted: &[Duration], p: usize) -> Duration {
@@ -51,16 +39,9 @@ async fn main() {
         .unwrap_or(200);
     let dir = tempfile::tempdir().unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let base = format!("http://{addr}");
-    let mut config = common::test_config(&base, &format!("sqlite://{}", dir.path().join("db").display()));
-    config.listen = addr;
-    // Every request comes from 127.0.0.1: no per-address rate limit here.
-    config.limits.per_address_burst = 0;
-    let svc = mynaid_server::service(config, mynaid_server::service::system_clock())
-        .await
-        .unwrap();
-    tokio::spawn(mynaid_server::serve(svc, listener, std::future::pending()));
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let db = dir.path().join("db");
+    tokio::spawn(async move { pc_page::serve(listener, &db).await });
     let http = Client::builder().redirect(redirect::Policy::none()).build().unwrap();
     let p = mynaid_testkit::person("p01");
     let copy = p.card();
@@ -69,46 +50,8 @@ async fn main() {
 
     let (mut after_accept, mut after_send) = (Vec::new(), Vec::new());
     for _ in 0..sessions {
-        let created: serde_json::Value = http
-            .post(format!("{base}/api/v1/sessions"))
-            .bearer_auth(common::API_KEY)
-            .json(&serde_json::json!({ "purpose": "verify_identity" }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let id = created["session_id"].as_str().unwrap();
-        let start = http.get(created["browser_url"].as_str().unwrap()).send().await.unwrap();
-        let cookie = start.headers()["set-cookie"]
-            .to_str()
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_string();
-        let browser_token = cookie.split_once('=').map_or("", |(_, v)| v);
-        let page = http
-            .post(format!("{base}/s/{id}/phone"))
-            .header("cookie", &cookie)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(format!("csrf={}", mynaid_server::pages::form_token(id, browser_token)))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let link = between(&page, "id=\"app-link\"", ">", "</pre>").replace("&amp;", "&");
-        let mut sse = http
-            .get(format!("{base}/s/{id}/events"))
-            .header("cookie", &cookie)
-            .send()
-            .await
-            .unwrap();
-        let mut buf = String::new();
-        assert!(next_event(&mut sse, &mut buf).await.contains("waiting"));
+        let mut pc = Waiting::open(&http, &base).await;
+        let link = between(&pc.page, "id=\"app-link\"", ">", "</pre>").replace("&amp;", "&");
         // The phone: redeem, read the card, submit.
         let link = Link::parse(&link).unwrap();
         let req = link.redeem_request("bench");
@@ -121,7 +64,7 @@ async fn main() {
             .unwrap();
         let status = resp.status().as_u16();
         let offer = Offer::from_response(&link, status, &resp.bytes().await.unwrap()).unwrap();
-        assert!(next_event(&mut sse, &mut buf).await.contains("reading"));
+        assert!(pc.next_event().await.contains("reading"));
         card.card_mut().reset();
         let reading = mynaid_device::read(
             &mut card as &mut dyn CardTransport,
@@ -144,7 +87,7 @@ async fn main() {
             .unwrap();
         let accepted = Instant::now();
         assert!(resp.status().is_success(), "{}", resp.text().await.unwrap());
-        let event = next_event(&mut sse, &mut buf).await;
+        let event = pc.next_event().await;
         let arrived = Instant::now();
         assert!(event.contains("confirm_needed"), "{event}");
         after_accept.push(arrived.saturating_duration_since(accepted));

@@ -12,6 +12,9 @@
 #[path = "../tests/common/mod.rs"]
 #[allow(missing_docs)]
 mod common;
+// The notify bench reads the page's HTML; this one only holds the stream.
+#[allow(dead_code)]
+mod pc_page;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -19,7 +22,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use mynaid_testkit::reqwest::{Client, Response, redirect};
+use mynaid_testkit::reqwest::{Client, redirect};
+use pc_page::Waiting;
 
 const SERVER_ROLE: &str = "MYNAID_BENCH_SSE_SERVER";
 
@@ -70,23 +74,11 @@ fn server(db: &str) {
         .unwrap();
     rt.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let base = format!("http://{addr}");
-        let mut config = common::test_config(&base, &format!("sqlite://{db}"));
-        config.listen = addr;
-        // Every request comes from 127.0.0.1: no per-address rate limit here.
-        config.limits.per_address_burst = 0;
-        let svc = mynaid_server::service(config, mynaid_server::service::system_clock())
-            .await
-            .unwrap();
-        println!("listening {base}");
-        mynaid_server::serve(svc, listener, std::future::pending())
-            .await
-            .unwrap();
+        println!("listening http://{}", listener.local_addr().unwrap());
+        pc_page::serve(listener, std::path::Path::new(db)).await.unwrap();
     });
 }
 
-/// VmRSS and VmHWM of a process, in KiB.
 fn memory_kib(child: &Child) -> (u64, u64) {
     let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
     let field = |name: &str| {
@@ -100,53 +92,6 @@ fn memory_kib(child: &Child) -> (u64, u64) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
-/// One PC page: a session, its browser cookie, the pattern 2 page (QR code and handle) and
-/// its SSE stream, read up to the first `waiting` event.
-async fn waiting_page(http: &Client, base: &str) -> Response {
-    let created: serde_json::Value = http
-        .post(format!("{base}/api/v1/sessions"))
-        .bearer_auth(common::API_KEY)
-        .json(&serde_json::json!({ "purpose": "verify_identity" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = created["session_id"].as_str().unwrap();
-    let start = http.get(created["browser_url"].as_str().unwrap()).send().await.unwrap();
-    let cookie = start.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let browser_token = cookie.split_once('=').map_or("", |(_, v)| v);
-    let page = http
-        .post(format!("{base}/s/{id}/phone"))
-        .header("cookie", &cookie)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!("csrf={}", mynaid_server::pages::form_token(id, browser_token)))
-        .send()
-        .await
-        .unwrap();
-    assert!(page.status().is_success(), "QR page: {}", page.status());
-    let mut sse = http
-        .get(format!("{base}/s/{id}/events"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
-    let mut seen = String::new();
-    while !seen.contains("\n\n") {
-        let chunk = sse.chunk().await.unwrap().expect("the stream ended");
-        seen.push_str(std::str::from_utf8(&chunk).unwrap());
-    }
-    assert!(seen.contains("waiting"), "{seen}");
-    sse
-}
-
 async fn client(base: &str, child: &Child, waiting: usize) {
     let http = Client::builder()
         .redirect(redirect::Policy::none())
@@ -155,17 +100,17 @@ async fn client(base: &str, child: &Child, waiting: usize) {
         .unwrap();
     // Warm up: allocator arenas, the verifier, the SQLite pool.
     for _ in 0..50 {
-        drop(waiting_page(&http, base).await);
+        drop(Waiting::open(&http, base).await);
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     let (idle, _) = memory_kib(child);
     let started = Instant::now();
     let http = Arc::new(http);
     let base: Arc<str> = base.into();
-    let streams: Vec<Response> = futures_util::stream::iter(0..waiting)
+    let streams: Vec<Waiting> = futures_util::stream::iter(0..waiting)
         .map(|_| {
             let (http, base) = (http.clone(), base.clone());
-            async move { waiting_page(&http, &base).await }
+            async move { Waiting::open(&http, &base).await }
         })
         .buffer_unordered(64)
         .collect()

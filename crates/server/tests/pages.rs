@@ -361,13 +361,7 @@ async fn a_whole_session_against_a_real_server_over_http() {
     // The browser.
     let r = http.get(browser_url).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let cookie = r.headers()[header::SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let cookie = cookie_pair(r.headers()[header::SET_COOKIE].to_str().unwrap());
     assert!(cookie.starts_with(&format!("mynaid-{id}=")));
     let (_, browser_token) = cookie.split_once('=').unwrap();
     let page = http

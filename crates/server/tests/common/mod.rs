@@ -45,6 +45,11 @@ pub const PUBLIC_URL: &str = "https://id.example.jp";
 /// This reader app's version (the workspace's).
 pub const READER_VERSION: &str = env!("CARGO_PKG_VERSION");
 
+/// The `name=value` part of a `Set-Cookie` header: what a browser sends back.
+pub fn cookie_pair(set_cookie: &str) -> String {
+    set_cookie.split(';').next().unwrap_or_default().trim().to_string()
+}
+
 /// The configuration of the tests: test-mode trust from the committed fixtures (4 roots,
 /// their CRLs, the CV CA), CRLs required, two relying parties, fixed keys.
 pub fn test_config(public_url: &str, database_url: &str) -> Config {
@@ -224,7 +229,7 @@ impl Server {
         let r = self.get(&path, None).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
         let set = r.header(header::SET_COOKIE).expect("Set-Cookie");
-        let cookie = set.split(';').next().unwrap().to_string();
+        let cookie = cookie_pair(&set);
         BrowserSession { id, cookie }
     }
 
