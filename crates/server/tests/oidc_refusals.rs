@@ -275,13 +275,7 @@ async fn a_code_works_once_and_a_replay_revokes_its_tokens() {
     let access = tokens.access_token().secret().clone();
     let (status, _, _) = raw_userinfo(&op, &access).await;
     assert_eq!(status, StatusCode::OK);
-    let form = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("redirect_uri", BASIC_REDIRECT),
-        ("code_verifier", verifier.as_str()),
-    ];
-    let (status, body) = raw_token(&op, &form, Some((BASIC_CLIENT, BASIC_SECRET))).await;
+    let (status, body) = raw_code_exchange(&op, &code, BASIC_REDIRECT, &verifier).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"], "invalid_grant");
     let (status, headers, body) = raw_userinfo(&op, &access).await;
@@ -304,13 +298,7 @@ async fn an_expired_code_and_an_expired_access_token_are_refused() {
     let code = code_for(&op, &rp, "p01").await;
     op.advance(61);
     let verifier = rp.verifier.as_ref().unwrap().secret().clone();
-    let form = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("redirect_uri", BASIC_REDIRECT),
-        ("code_verifier", verifier.as_str()),
-    ];
-    let (status, body) = raw_token(&op, &form, Some((BASIC_CLIENT, BASIC_SECRET))).await;
+    let (status, body) = raw_code_exchange(&op, &code, BASIC_REDIRECT, &verifier).await;
     assert_eq!(
         (status, body["error"].as_str()),
         (StatusCode::BAD_REQUEST, Some("invalid_grant"))
@@ -421,13 +409,7 @@ async fn a_code_of_another_client_is_refused() {
     let rp = new_rp(&op, JWT_CLIENT, &["name"], &[]).await;
     let code = code_for(&op, &rp, "p01").await;
     let verifier = rp.verifier.as_ref().unwrap().secret().clone();
-    let form = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("redirect_uri", JWT_REDIRECT),
-        ("code_verifier", verifier.as_str()),
-    ];
-    let (status, body) = raw_token(&op, &form, Some((BASIC_CLIENT, BASIC_SECRET))).await;
+    let (status, body) = raw_code_exchange(&op, &code, JWT_REDIRECT, &verifier).await;
     assert_eq!(
         (status, body["error"].as_str()),
         (StatusCode::BAD_REQUEST, Some("invalid_grant"))

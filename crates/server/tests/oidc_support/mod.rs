@@ -373,6 +373,18 @@ pub(crate) async fn raw_token(op: &Op, form: &[(&str, &str)], basic: Option<(&st
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
+/// A code exchanged by hand by the `client_secret_basic` client, with its PKCE verifier and
+/// the given redirect URI: what a relying party sends, for the refusals a library won't send.
+pub(crate) async fn raw_code_exchange(op: &Op, code: &str, redirect_uri: &str, verifier: &str) -> (StatusCode, Value) {
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", redirect_uri),
+        ("code_verifier", verifier),
+    ];
+    raw_token(op, &form, Some((BASIC_CLIENT, BASIC_SECRET))).await
+}
+
 pub(crate) async fn raw_userinfo(op: &Op, token: &str) -> (StatusCode, HeaderMap, Value) {
     let r = reqwest::Client::new()
         .get(format!("{}/oidc/userinfo", op.base))
