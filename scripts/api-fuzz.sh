@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Property-based HTTP tests of the served API: schemathesis generates requests from the
-# OpenAPI document that `mynaid serve` serves at /api/openapi.json (valid ones and, in its
+# OpenAPI document that `mynaid-server serve` serves at /api/openapi.json (valid ones and, in its
 # negative phase, requests that break the schema) and checks every answer: no server error,
 # status codes, content types, headers and bodies as documented. Fails on any finding.
 #
 #   scripts/api-fuzz.sh [MAX_EXAMPLES]      examples per operation and phase, default 100
 #
 # Installs schemathesis (PyPI, pinned) if `st` is missing; builds and starts a real
-# `mynaid serve` on the committed test PKI with a SQLite file in a temporary directory.
+# `mynaid-server serve` on the committed test PKI with a SQLite file in a temporary directory.
 # See docs/reliability.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,8 +23,8 @@ if ! command -v st >/dev/null 2>&1; then
   python3 -m pip install --quiet "schemathesis==4.32.5"
 fi
 
-cargo build --quiet --locked -p mynaid --bin mynaid
-mynaid="$PWD/target/debug/mynaid"
+cargo build --quiet --locked -p mynaid-server --bin mynaid-server
+mynaid_server="$PWD/target/debug/mynaid-server"
 fixtures="$PWD/fixtures/testpki"
 work="$(mktemp -d)"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
@@ -60,7 +60,7 @@ accepted_routes = ["input_support", "signature"]
 per_address_burst = 0
 EOF
 
-RUST_LOG=warn "$mynaid" serve --config "$work/mynaid.toml" >"$work/serve.log" 2>&1 &
+RUST_LOG=warn "$mynaid_server" serve --config "$work/mynaid.toml" >"$work/serve.log" 2>&1 &
 server=$!
 trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 1 200); do

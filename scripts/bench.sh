@@ -22,10 +22,10 @@ filter="${1:-}"
 # package:bench, in the order of BENCHMARKS.md.
 benches=(
   mynaid-testkit:card_routes
-  mynaid-testkit:pcsc_stack
+  mynaid:pcsc_stack
   mynaid-evidence:verify
-  mynaid:throughput
-  mynaid:soak
+  mynaid-server:throughput
+  mynaid-server:soak
   mynaid-server:notify
   mynaid-server:sse_memory
 )

@@ -13,11 +13,11 @@ use std::path::{Path, PathBuf};
 use mynaid_apdu::tlv;
 use mynaid_card::transport::{CardTransport, Exchange, TransportError};
 use mynaid_card::{LastTry, Pin, PinKind, Session, routes};
-use mynaid_device::Credential;
+use mynaid_device::Route;
 use mynaid_emulator::state::CardState;
 use mynaid_emulator::transport::InProcessTransport;
 use mynaid_emulator::{Card, Persistence};
-use mynaid_evidence::{Body, Evidence, ReaderApp};
+use mynaid_protocol::{Body, Evidence, ReaderApp};
 use mynaid_fuzz::binding;
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
@@ -148,8 +148,8 @@ fn conversations(state: &CardState, pin: &str, password: Option<&str>) -> Result
     let mut out = Vec::new();
     for extended in [false, true] {
         for (credential, secret) in [
-            (Credential::InputSupportPin, Some(pin)),
-            (Credential::SignaturePassword, password),
+            (Route::InputSupport, Some(pin)),
+            (Route::Signature, password),
         ] {
             let card = Card::from_state(state.clone(), Persistence::None)?;
             let transport = if extended {
@@ -161,12 +161,12 @@ fn conversations(state: &CardState, pin: &str, password: Option<&str>) -> Result
                 inner: transport,
                 script: Vec::new(),
             };
-            let signature = u8::from(credential == Credential::SignaturePassword);
+            let signature = u8::from(credential == Route::Signature);
             let mut select = signature | if extended { 4 } else { 0 } | 8;
             let name = match secret {
                 Some(secret) => {
                     select |= 2;
-                    let pin = Pin::new(credential.pin_kind(), secret)?;
+                    let pin = Pin::new(mynaid_device::pin_kind(credential), secret)?;
                     // Errors (a blocked password) are conversations too.
                     let _ = mynaid_device::read(
                         &mut recorder,
@@ -176,11 +176,11 @@ fn conversations(state: &CardState, pin: &str, password: Option<&str>) -> Result
                         &[0x5A; 32],
                         &mut |_| {},
                     );
-                    format!("read-{}-{extended}", credential.wire())
+                    format!("read-{}-{extended}", credential.as_str())
                 }
                 None => {
                     let _ = mynaid_device::pin_status(&mut recorder, credential);
-                    format!("status-{}-{extended}", credential.wire())
+                    format!("status-{}-{extended}", credential.as_str())
                 }
             };
             let mut input = vec![select];

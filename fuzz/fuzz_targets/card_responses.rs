@@ -14,7 +14,7 @@ use libfuzzer_sys::fuzz_target;
 use mynaid_apdu::{Command, Response, StatusWord, ins};
 use mynaid_card::transport::{Capabilities, CardTransport, Exchange, TransportError};
 use mynaid_card::{LastTry, Pin, PinKind, RetryStatus};
-use mynaid_device::Credential;
+use mynaid_device::Route;
 
 struct Scripted<'a> {
     input: &'a [u8],
@@ -87,13 +87,13 @@ fuzz_target!(|data: &[u8]| {
         query_answer: None,
     };
     let credential = if select & 1 == 0 {
-        Credential::InputSupportPin
+        Route::InputSupport
     } else {
-        Credential::SignaturePassword
+        Route::Signature
     };
     if select & 2 == 0 {
         match mynaid_device::pin_status(&mut card, credential) {
-            Ok(RetryStatus::Remaining(n)) => assert!((1..=credential.pin_kind().max_tries()).contains(&n)),
+            Ok(RetryStatus::Remaining(n)) => assert!((1..=mynaid_device::pin_kind(credential).max_tries()).contains(&n)),
             Ok(_) => {}
             Err(e) => {
                 let _ = e.to_string();
@@ -103,8 +103,8 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     let pin = match credential {
-        Credential::InputSupportPin => Pin::new(PinKind::InputSupport, "1234"),
-        Credential::SignaturePassword => Pin::new(PinKind::Signature, "ABC123"),
+        Route::InputSupport => Pin::new(PinKind::InputSupport, "1234"),
+        Route::Signature => Pin::new(PinKind::Signature, "ABC123"),
     }
     .expect("valid PIN");
     let last_try = card.last_try;

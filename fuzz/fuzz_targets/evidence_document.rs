@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use mynaid_evidence::Evidence;
+use mynaid_protocol::Evidence;
 use mynaid_fuzz::{NOW, binding, verifier};
 
 fuzz_target!(|data: &[u8]| {

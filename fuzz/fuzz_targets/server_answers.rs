@@ -1,5 +1,5 @@
 //! The server's answers as a reading device judges them (`mynaid_device::Offer::from_response`
-//! for the redeem answer, `Submitted::from_response` for the evidence answer). A reading
+//! for the redeem answer, `Offer::submitted` for the evidence answer). A reading
 //! device must not trust the server a link names more than the link does: the answer's URLs
 //! must stay on that server, an app link's promised origin must match, a return address must
 //! be the server's own page.
@@ -12,8 +12,8 @@
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use mynaid_device::{Link, Offer, Submitted};
-use mynaid_evidence::Body;
+use mynaid_device::{Link, Offer, ReaderStatus};
+use mynaid_protocol::Body;
 
 const HANDLE: &str = "abcdefghijklmnopqrstuvwx";
 
@@ -64,7 +64,7 @@ fuzz_target!(|data: &[u8]| {
                     assert_eq!(&offer.origin, promised, "an app link's origin is kept");
                 }
                 let prefix = format!("{}/api/v1/handles/{}/", link.server, link.handle);
-                let report = offer.status_request("reading", Some(2));
+                let report = offer.status_request(ReaderStatus::Reading, Some(2));
                 assert!(report.url.starts_with(&prefix), "status URL off the link's server");
                 let evidence = offer.evidence_request(
                     "fuzz",
@@ -87,7 +87,7 @@ fuzz_target!(|data: &[u8]| {
         }
     } else {
         let offer = offer();
-        match Submitted::from_response(offer, status, body) {
+        match offer.submitted(status, body) {
             Ok(s) => {
                 assert!((200..300).contains(&status));
                 if let Some(url) = &s.return_url {

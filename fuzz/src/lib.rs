@@ -3,7 +3,8 @@
 
 use std::sync::OnceLock;
 
-use mynaid_evidence::{Binding, CrlSet, CvCaKey, RevocationPolicy, TrustStore, Verifier};
+use mynaid_evidence::{CrlSet, CvCaKey, RevocationPolicy, TrustStore, Verifier};
+use mynaid_protocol::Binding;
 
 /// 2026-11-27T00:00:00Z: inside the validity of every test certificate and CRL.
 pub const NOW: u64 = 1_795_737_600;
@@ -17,7 +18,7 @@ pub fn binding() -> Binding<'static> {
         origin: "https://portal.example.jp",
         challenge: &CHALLENGE,
         session: b"fuzz-session",
-        purpose: "verify_identity",
+        purpose: mynaid_protocol::Purpose::VerifyIdentity,
     }
 }
 

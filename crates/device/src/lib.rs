@@ -13,16 +13,21 @@
 //!    [`Offer::from_response`] — which refuses an answer whose origin differs from the one
 //!    the QR code promised — and show the service name, origin, purpose and PC code;
 //! 3. [`pin_status`], ask the PIN, then [`read`] the card for the offer;
-//! 4. send [`Offer::evidence_request`], and show what [`Submitted::from_response`] says:
-//!    the confirmation code (pattern 2) or where to return (pattern 3).
+//! 4. send [`Offer::evidence_request`], and show what [`Offer::submitted`] says: the
+//!    confirmation code (pattern 2) or where to return (pattern 3).
+//!
+//! The messages are `mynaid_protocol`'s; the names this API uses are re-exported here so that
+//! a phone app binds one crate.
 
 mod link;
 mod offer;
 mod reading;
 
 pub use link::{Link, LinkError, LinkKind};
-pub use offer::{HttpRequest, Names, Offer, ServerError, Submitted};
-pub use reading::{Credential, Face, Reading, pin_status, read};
+pub use mynaid_protocol::api::Submitted;
+pub use mynaid_protocol::{Lang, Pattern, Purpose, ReaderStatus, Route, Text};
+pub use offer::{HttpRequest, Offer, ServerError};
+pub use reading::{Face, Reading, pin_kind, pin_status, read};
 
 /// The version of this reading-device core, sent when redeeming (the server has a minimum).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,16 +1,13 @@
-//! The conversation with the server, as plain data: requests to send, answers to judge.
+//! The conversation with the server, as plain data: requests to send, answers to judge. The
+//! messages themselves are `mynaid_protocol::api`'s, the ones the server sends.
 
 use std::fmt;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use mynaid_evidence::{Binding, Body, Evidence, ReaderApp};
-use serde::Deserialize;
-use serde_json::json;
+use mynaid_protocol::api::{ErrorBody, RedeemAnswer, RedeemRequest, StatusReport, Submitted};
+use mynaid_protocol::{Binding, Body, Evidence, Pattern, Purpose, ReaderApp, ReaderStatus, Route, Text};
 use zeroize::Zeroizing;
 
 use crate::link::Link;
-use crate::reading::Credential;
 
 /// A request for the host to send (always POST with a JSON body).
 #[derive(Clone, PartialEq, Eq)]
@@ -29,15 +26,6 @@ impl fmt::Debug for HttpRequest {
     }
 }
 
-/// A text in both languages.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct Names {
-    /// Japanese.
-    pub ja: String,
-    /// English.
-    pub en: String,
-}
-
 /// The server refused, or answered something this core does not accept.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{code} (HTTP {status})")]
@@ -47,7 +35,7 @@ pub struct ServerError {
     /// Stable code (`handle_already_used`, `session_expired`, `origin_mismatch`, …).
     pub code: String,
     /// What to tell the person.
-    pub message: Names,
+    pub message: Text,
 }
 
 impl ServerError {
@@ -55,31 +43,37 @@ impl ServerError {
         ServerError {
             status: 0,
             code: code.into(),
-            message: Names {
-                ja: ja.into(),
-                en: en.into(),
-            },
+            message: Text::new(ja, en),
         }
     }
 
+    fn bad_answer() -> ServerError {
+        ServerError::local(
+            "bad_answer",
+            "サーバーの応答を理解できませんでした。",
+            "The server's answer could not be understood.",
+        )
+    }
+
     fn from_answer(status: u16, body: &[u8]) -> ServerError {
-        let v: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
-        let e = &v["error"];
-        ServerError {
-            status,
-            code: e["code"].as_str().unwrap_or("server_error").to_string(),
-            message: Names {
-                ja: e["message"]["ja"]
-                    .as_str()
-                    .unwrap_or("サーバーでエラーが起きました。")
-                    .to_string(),
-                en: e["message"]["en"]
-                    .as_str()
-                    .unwrap_or("The server reported an error.")
-                    .to_string(),
+        match serde_json::from_slice::<ErrorBody>(body) {
+            Ok(e) => ServerError {
+                status,
+                code: e.error.code,
+                message: e.error.message,
+            },
+            Err(_) => ServerError {
+                status,
+                code: "server_error".into(),
+                message: Text::new("サーバーでエラーが起きました。", "The server reported an error."),
             },
         }
     }
+}
+
+fn json_body(value: &impl serde::Serialize) -> Zeroizing<String> {
+    // Serializing these plain structs cannot fail.
+    Zeroizing::new(serde_json::to_string(value).unwrap_or_default())
 }
 
 impl Link {
@@ -88,29 +82,14 @@ impl Link {
         HttpRequest {
             url: format!("{}/api/v1/handles/{}/redeem", self.server, self.handle),
             bearer: None,
-            body: Zeroizing::new(json!({ "reader": { "name": reader_name, "version": crate::VERSION } }).to_string()),
+            body: json_body(&RedeemRequest {
+                reader: Some(ReaderApp {
+                    name: reader_name.into(),
+                    version: crate::VERSION.into(),
+                }),
+            }),
         }
     }
-}
-
-#[derive(Deserialize)]
-struct RedeemAnswer {
-    origin: String,
-    service_name: Names,
-    purpose: String,
-    purpose_text: Names,
-    challenge: String,
-    session_binding: String,
-    expires_at: i64,
-    accepted_credentials: Vec<String>,
-    min_reader_version: String,
-    submission_token: String,
-    evidence_url: String,
-    status_url: String,
-    #[serde(default)]
-    pattern: Option<String>,
-    #[serde(default)]
-    pc_code: Option<String>,
 }
 
 /// What a redeemed handle offers: who asks and why (to show before the PIN), and what the
@@ -120,17 +99,17 @@ pub struct Offer {
     /// The service's origin (shown, and signed).
     pub origin: String,
     /// The service's name.
-    pub service_name: Names,
-    /// `link_card` or `verify_identity`.
-    pub purpose: String,
+    pub service_name: Text,
+    /// Why the card is read.
+    pub purpose: Purpose,
     /// The purpose in words.
-    pub purpose_text: Names,
+    pub purpose_text: Text,
     /// Pattern 2: the code the PC page shows, to compare before the PIN.
     pub pc_code: Option<String>,
-    /// `pc_reader`, `cross_device` or `same_device`.
-    pub pattern: String,
-    /// What the service accepts.
-    pub accepted: Vec<Credential>,
+    /// How the card is read.
+    pub pattern: Pattern,
+    /// The routes the service accepts.
+    pub accepted: Vec<Route>,
     /// Expiry, seconds since the epoch.
     pub expires_at: i64,
     /// The oldest app version the server accepts.
@@ -163,14 +142,7 @@ impl Offer {
         if !(200..300).contains(&status) {
             return Err(ServerError::from_answer(status, body));
         }
-        let bad = || {
-            ServerError::local(
-                "bad_answer",
-                "サーバーの応答を理解できませんでした。",
-                "The server's answer could not be understood.",
-            )
-        };
-        let a: RedeemAnswer = serde_json::from_slice(body).map_err(|_| bad())?;
+        let a: RedeemAnswer = serde_json::from_slice(body).map_err(|_| ServerError::bad_answer())?;
         if let Some(promised) = &link.origin
             && *promised != a.origin
         {
@@ -181,37 +153,22 @@ impl Offer {
             ));
         }
         let prefix = format!("{}/api/v1/handles/{}/", link.server, link.handle);
-        if !a.evidence_url.starts_with(&prefix) || !a.status_url.starts_with(&prefix) {
-            return Err(bad());
+        if !a.evidence_url.starts_with(&prefix) || !a.status_url.starts_with(&prefix) || a.session_binding.is_empty() {
+            return Err(ServerError::bad_answer());
         }
-        let challenge: [u8; 32] = URL_SAFE_NO_PAD
-            .decode(&a.challenge)
-            .ok()
-            .and_then(|c| c.try_into().ok())
-            .ok_or_else(bad)?;
-        let binding = URL_SAFE_NO_PAD
-            .decode(&a.session_binding)
-            .ok()
-            .filter(|b| !b.is_empty())
-            .ok_or_else(bad)?;
-        let accepted = a
-            .accepted_credentials
-            .iter()
-            .filter_map(|c| Credential::from_wire(c))
-            .collect();
         Ok(Offer {
             origin: a.origin,
             service_name: a.service_name,
             purpose: a.purpose,
             purpose_text: a.purpose_text,
             pc_code: a.pc_code,
-            pattern: a.pattern.unwrap_or_else(|| "pc_reader".into()),
-            accepted,
+            pattern: a.pattern,
+            accepted: a.accepted_credentials,
             expires_at: a.expires_at,
             min_reader_version: a.min_reader_version,
             server: link.server.clone(),
-            challenge,
-            binding,
+            challenge: a.challenge,
+            binding: a.session_binding,
             submission_token: Zeroizing::new(a.submission_token),
             evidence_url: a.evidence_url,
             status_url: a.status_url,
@@ -224,9 +181,9 @@ impl Offer {
         !at_least(crate::VERSION, &self.min_reader_version)
     }
 
-    /// Whether the service accepts `credential`.
-    pub fn accepts(&self, credential: Credential) -> bool {
-        self.accepted.contains(&credential)
+    /// Whether the service accepts `route`.
+    pub fn accepts(&self, route: Route) -> bool {
+        self.accepted.contains(&route)
     }
 
     /// The value the card signs for this session.
@@ -235,17 +192,17 @@ impl Offer {
             origin: &self.origin,
             challenge: &self.challenge,
             session: &self.binding,
-            purpose: &self.purpose,
+            purpose: self.purpose,
         }
         .to_be_signed()
     }
 
-    /// A status report for the page (`reading`, `pin_wrong`, `card_removed`, …).
-    pub fn status_request(&self, status: &str, tries_left: Option<u8>) -> HttpRequest {
+    /// A status report for the page.
+    pub fn status_request(&self, status: ReaderStatus, tries_left: Option<u8>) -> HttpRequest {
         HttpRequest {
             url: self.status_url.clone(),
             bearer: Some(self.submission_token.to_string()),
-            body: Zeroizing::new(json!({ "status": status, "tries_left": tries_left }).to_string()),
+            body: json_body(&StatusReport { status, tries_left }),
         }
     }
 
@@ -264,41 +221,19 @@ impl Offer {
             body: Zeroizing::new(evidence.to_json()),
         }
     }
-}
 
-/// The server accepted the evidence.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct Submitted {
-    /// Patterns 2 and 3: the code to type on the page that started the procedure.
-    #[serde(default)]
-    pub confirmation_code: Option<String>,
-    /// Pattern 3: where to send the person back (open it in the browser).
-    #[serde(default)]
-    pub return_url: Option<String>,
-}
-
-impl Submitted {
-    /// Judges the evidence answer.
-    pub fn from_response(offer: &Offer, status: u16, body: &[u8]) -> Result<Submitted, ServerError> {
+    /// Judges the answer to the evidence: the server's error, or what to tell the person
+    /// (the confirmation code, where to return), with a return address only on this
+    /// offer's server.
+    pub fn submitted(&self, status: u16, body: &[u8]) -> Result<Submitted, ServerError> {
         if !(200..300).contains(&status) {
             return Err(ServerError::from_answer(status, body));
         }
-        let s: Submitted = serde_json::from_slice(body).map_err(|_| {
-            ServerError::local(
-                "bad_answer",
-                "サーバーの応答を理解できませんでした。",
-                "The server's answer could not be understood.",
-            )
-        })?;
-        // The return address must be the server's own page.
+        let s: Submitted = serde_json::from_slice(body).map_err(|_| ServerError::bad_answer())?;
         if let Some(url) = &s.return_url
-            && !url.starts_with(&format!("{}/return#", offer.server))
+            && !url.starts_with(&format!("{}/return#", self.server))
         {
-            return Err(ServerError::local(
-                "bad_answer",
-                "サーバーの応答を理解できませんでした。",
-                "The server's answer could not be understood.",
-            ));
+            return Err(ServerError::bad_answer());
         }
         Ok(s)
     }
@@ -306,6 +241,10 @@ impl Submitted {
 
 #[cfg(test)]
 mod tests {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use serde_json::json;
+
     use super::*;
 
     fn link(app: bool) -> Link {
@@ -338,8 +277,11 @@ mod tests {
     fn offers() {
         let o = Offer::from_response(&link(true), 200, &answer("https://portal.example.jp", GOOD)).unwrap();
         assert_eq!(o.pc_code.as_deref(), Some("K7Q2"));
-        assert!(o.accepts(Credential::InputSupportPin) && !o.app_is_outdated());
-        assert_eq!(o.status_request("reading", None).bearer.as_deref(), Some("t"));
+        assert!(o.accepts(Route::InputSupport) && !o.app_is_outdated());
+        assert_eq!(
+            o.status_request(ReaderStatus::Reading, None).bearer.as_deref(),
+            Some("t")
+        );
         // The app link promised another service than the server names: refused.
         let e = Offer::from_response(&link(true), 200, &answer("https://evil.example", GOOD)).unwrap_err();
         assert_eq!(e.code, "origin_mismatch");
@@ -366,13 +308,10 @@ mod tests {
         let ok =
             br##"{"status":"verified","confirmation_code":"123456","return_url":"https://id.example.jp/return#xyz"}"##;
         assert_eq!(
-            Submitted::from_response(&o, 200, ok)
-                .unwrap()
-                .confirmation_code
-                .as_deref(),
+            o.submitted(200, ok).unwrap().confirmation_code.as_deref(),
             Some("123456")
         );
         let evil = br##"{"status":"verified","return_url":"https://evil.example/return#xyz"}"##;
-        assert!(Submitted::from_response(&o, 200, evil).is_err());
+        assert!(o.submitted(200, evil).is_err());
     }
 }

@@ -3,40 +3,13 @@
 use mynaid_card::formats::{Date, Sex};
 use mynaid_card::transport::CardTransport;
 use mynaid_card::{CardError, LastTry, Pin, PinKind, RetryStatus, Session, Step, routes};
-use mynaid_evidence::Body;
+use mynaid_protocol::{Body, Route};
 
-/// Which credential the person uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Credential {
-    /// The 4-digit PIN of the card-info input-support AP.
-    InputSupportPin,
-    /// The 6-16 character signature password.
-    SignaturePassword,
-}
-
-impl Credential {
-    /// The card's PIN for it.
-    pub fn pin_kind(self) -> PinKind {
-        match self {
-            Credential::InputSupportPin => PinKind::InputSupport,
-            Credential::SignaturePassword => PinKind::Signature,
-        }
-    }
-
-    /// The protocol's name (`input_support`, `signature`).
-    pub fn wire(self) -> &'static str {
-        match self {
-            Credential::InputSupportPin => "input_support",
-            Credential::SignaturePassword => "signature",
-        }
-    }
-
-    pub(crate) fn from_wire(s: &str) -> Option<Credential> {
-        match s {
-            "input_support" => Some(Credential::InputSupportPin),
-            "signature" => Some(Credential::SignaturePassword),
-            _ => None,
-        }
+/// The card's PIN that a route's reading verifies.
+pub fn pin_kind(route: Route) -> PinKind {
+    match route {
+        Route::InputSupport => PinKind::InputSupport,
+        Route::Signature => PinKind::Signature,
     }
 }
 
@@ -73,23 +46,23 @@ impl std::fmt::Debug for Reading {
     }
 }
 
-/// Selects the credential's application and asks the tries left (spends nothing).
-pub fn pin_status<T: CardTransport>(transport: T, credential: Credential) -> Result<RetryStatus, CardError> {
-    routes::pin_status(&mut Session::new(transport), credential.pin_kind())
+/// Selects the route's application and asks the tries left of its PIN (spends nothing).
+pub fn pin_status<T: CardTransport>(transport: T, route: Route) -> Result<RetryStatus, CardError> {
+    routes::pin_status(&mut Session::new(transport), pin_kind(route))
 }
 
 /// Reads the card with one guarded VERIFY and has it sign `to_be_signed`.
 pub fn read<T: CardTransport>(
     transport: T,
-    credential: Credential,
+    route: Route,
     pin: &Pin,
     last_try: LastTry,
     to_be_signed: &[u8; 32],
     progress: &mut dyn FnMut(Step),
 ) -> Result<Reading, CardError> {
     let mut session = Session::new(transport);
-    match credential {
-        Credential::InputSupportPin => {
+    match route {
+        Route::InputSupport => {
             let r = routes::read_input_support(&mut session, pin, last_try, to_be_signed, progress)?;
             let b = r.basic_info;
             Ok(Reading {
@@ -108,7 +81,7 @@ pub fn read<T: CardTransport>(
                 },
             })
         }
-        Credential::SignaturePassword => {
+        Route::Signature => {
             let r = routes::read_signature(&mut session, pin, last_try, to_be_signed, progress)?;
             let a = r.certificate.attributes;
             Ok(Reading {

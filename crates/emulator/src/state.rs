@@ -5,7 +5,7 @@
 //! Volatile state (selected application, current EF, verified PINs) is never stored, so a
 //! restart behaves like a power cycle.
 //!
-//! The file is card *content*, produced by `mynaid pki generate`: applications with their
+//! The file is card *content*, produced by `mynaid-server pki generate`: applications with their
 //! files (physical bytes, filler included), private keys and PIN reference data. The
 //! emulator's behaviour (status words, access rules, counters) is code, not data.
 

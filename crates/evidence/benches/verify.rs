@@ -25,7 +25,9 @@ use std::time::{Duration, Instant};
 use der::Decode;
 use mynaid_card::{LastTry, Pin, PinKind, Session, routes};
 use mynaid_emulator::transport::InProcessTransport;
-use mynaid_evidence::{Binding, Body, CrlSet, CvCaKey, Evidence, RevocationPolicy, TrustStore, Verifier, bench_verify};
+use mynaid_evidence::{CrlSet, CvCaKey, RevocationPolicy, TrustStore, Verifier, bench_verify};
+use mynaid_protocol::{Binding, Body, Evidence};
+use mynaid_testkit::PersonCard;
 use mynaid_testkit::{fixtures_dir, person};
 
 /// 2026-11-27T00:00:00Z.
@@ -37,7 +39,7 @@ fn binding() -> Binding<'static> {
         origin: "https://portal.example.jp",
         challenge: &CHALLENGE,
         session: b"session-1",
-        purpose: "verify_identity",
+        purpose: mynaid_protocol::Purpose::VerifyIdentity,
     }
 }
 

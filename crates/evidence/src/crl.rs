@@ -85,6 +85,10 @@ impl CrlSet {
         if *alg != SHA256_WITH_RSA || crl.tbs_cert_list.signature.oid != *alg {
             return Err(CrlError::UnsupportedSignatureAlgorithm(alg.to_string()));
         }
+        // The unsigned outer identifier must be the signed one, parameters included.
+        if crl.tbs_cert_list.signature != crl.signature_algorithm {
+            return Err(CrlError::Malformed);
+        }
         let mut issuer_key_id = None;
         for ext in crl.tbs_cert_list.crl_extensions.iter().flatten() {
             match ext.extn_id.to_string().as_str() {

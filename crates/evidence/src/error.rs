@@ -1,7 +1,7 @@
 //! Why evidence was refused. One variant per check, so a test can name the check that must
 //! fail and the server can log which one did. No variant carries personal data.
 
-use crate::document::DocumentError;
+use mynaid_protocol::DocumentError;
 
 /// Which certificate a check was about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,29 +9,10 @@ use std::fmt;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use mynaid_card::formats::{Date, Personal, Sex};
+use mynaid_protocol::Route;
 use serde::{Deserialize, Serialize};
 
 use crate::crypto::hmac_sha256;
-
-/// Which evidence route was verified.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Route {
-    /// Signature password: JPKI signature certificate (chain, validity, revocation).
-    Signature,
-    /// 4-digit PIN: input-support AP records signed by the issuer's CV hierarchy.
-    InputSupport,
-}
-
-impl Route {
-    /// `signature` or `input_support`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Route::Signature => "signature",
-            Route::InputSupport => "input_support",
-        }
-    }
-}
 
 /// What revocation checking found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

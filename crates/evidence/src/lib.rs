@@ -2,8 +2,10 @@
 //! verification.
 //!
 //! A server must never take a client's word about identity. A reading device (the PC
-//! reader app, the phone app) sends an [`Evidence`] document; the server verifies it with a
-//! [`Verifier`] into a [`VerifiedCardFace`], which only the verifier can construct.
+//! reader app, the phone app) sends an evidence document (`mynaid_protocol::Evidence`, the
+//! wire format, kept apart so that reading devices do not link this crate's cryptography);
+//! the server verifies it with a [`Verifier`] into a [`VerifiedCardFace`], which only the
+//! verifier can construct.
 //!
 //! Two routes (`docs/evidence.md`, `shared/design/architecture.md`):
 //! * **signature**: the JPKI signature certificate, chained by key identifier to a trusted
@@ -17,25 +19,19 @@
 //!
 //! Everything is a pure function of its inputs: time, trust anchors and CRLs are passed in;
 //! nothing here reads a clock, a file or the network. The to-be-signed value is rebuilt
-//! from the server's own [`Binding`], never read from the document.
+//! from the server's own `mynaid_protocol::Binding`, never read from the document.
 
-mod binding;
 mod crl;
 mod crypto;
-mod document;
 mod error;
 mod face;
 mod trust;
 mod verify;
 mod x509;
 
-pub use binding::{Binding, DOMAIN};
 pub use crl::{CrlInfo, CrlSet, RevocationPolicy};
 pub use crypto::bench_verify;
-pub use document::{
-    Body, DocumentError, Evidence, FORMAT, MAX_CERTIFICATE_BYTES, MAX_DOCUMENT_BYTES, MAX_RECORD_BYTES, ReaderApp,
-};
 pub use error::{CertRole, CrlError, EvidenceError, TrustError};
-pub use face::{CardFaceClaims, Revocation, Route, Verification, VerifiedCardFace};
+pub use face::{CardFaceClaims, Revocation, Verification, VerifiedCardFace};
 pub use trust::{CvCaKey, OFFICIAL_JPKI_ROOTS, TrustMode, TrustStore};
 pub use verify::Verifier;

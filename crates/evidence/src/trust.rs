@@ -4,7 +4,7 @@
 //! **Production mode** accepts only the official JPKI roots: their SHA-256 fingerprints are
 //! pinned below (from J-LIS's published list, `shared/spec/card-protocol.md` §8.7); the
 //! operator downloads the certificate files from jpki.go.jp, and a file whose fingerprint is
-//! not pinned is refused. **Test mode** accepts any self-signed CA (the `mynaid pki` roots) and
+//! not pinned is refused. **Test mode** accepts any self-signed CA (the `mynaid-server pki` roots) and
 //! must be asked for explicitly; a server configuration has to say so in words.
 //!
 //! Anchors are matched by key identifier, never by name: every generation of a JPKI root
@@ -45,7 +45,7 @@ pub const OFFICIAL_JPKI_ROOTS: [(&str, &str); 5] = [
 pub enum TrustMode {
     /// Only the pinned official JPKI roots.
     Production,
-    /// Explicitly configured test roots (`mynaid pki`).
+    /// Explicitly configured test roots (`mynaid-server pki`).
     Test,
 }
 
@@ -112,7 +112,7 @@ impl TrustStore {
         })
     }
 
-    /// Test mode: trusts the given self-signed CA certificates (e.g. the `mynaid pki`
+    /// Test mode: trusts the given self-signed CA certificates (e.g. the `mynaid-server pki`
     /// roots). Never use it for real identity proofing.
     pub fn test_roots(roots: &[Vec<u8>]) -> Result<TrustStore, TrustError> {
         let anchors = roots
@@ -166,7 +166,7 @@ impl CvCaKey {
         })
     }
 
-    /// Reads the `trust/cv-ca.json` that `mynaid pki generate` writes:
+    /// Reads the `trust/cv-ca.json` that `mynaid-server pki generate` writes:
     /// `{"key_id": hex, "modulus": hex, "exponent": hex}`.
     pub fn from_json(json: &str) -> Result<CvCaKey, TrustError> {
         let bad = || TrustError::BadCvKey("cv-ca.json".into());

@@ -4,12 +4,12 @@
 use mynaid_card::formats::{BasicInfo, CvCertificate, IntegrityRecord, SanAttributes, SignedKey};
 use zeroize::Zeroizing;
 
-use crate::binding::Binding;
+use mynaid_protocol::{Binding, Body, Evidence, Route};
+
 use crate::crl::{CrlSet, RevocationPolicy};
 use crate::crypto::{sha256, verify_rsa_sha256};
-use crate::document::{Body, Evidence};
 use crate::error::{CertRole, EvidenceError};
-use crate::face::{Revocation, Route, Verification, VerifiedCardFace};
+use crate::face::{Revocation, Verification, VerifiedCardFace};
 use crate::trust::{CvCaKey, TrustStore};
 use crate::x509::parse_certificate;
 

@@ -91,10 +91,13 @@ pub(crate) fn parse_certificate(der: &[u8], role: CertRole) -> Result<CertFacts,
     if rsa_bits(&public_key).is_none_or(|b| b < 2048) {
         return Err(EvidenceError::UnsupportedKey(role));
     }
-    let outer_alg = cert.signature_algorithm().oid;
-    if t.signature().oid != outer_alg {
+    // RFC 5280 §4.1.1.2: the outer algorithm identifier, which the signature does not
+    // cover, must be the signed one, parameters included; otherwise the same certificate
+    // would verify in many byte forms.
+    if t.signature() != cert.signature_algorithm() {
         return Err(malformed());
     }
+    let outer_alg = cert.signature_algorithm().oid;
     let mut facts = CertFacts {
         tbs,
         signature: cert.signature().as_bytes().ok_or_else(malformed)?.to_vec(),

@@ -9,7 +9,8 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use common::*;
 use mynaid_card::formats::SignedKey;
-use mynaid_evidence::{Binding, Body, Evidence, EvidenceError, VerifiedCardFace};
+use mynaid_evidence::{EvidenceError, VerifiedCardFace};
+use mynaid_protocol::{Binding, Body, Evidence};
 use sha2::{Digest, Sha256};
 
 const OTHER_CHALLENGE: [u8; 32] = [0xA5; 32];
@@ -42,7 +43,7 @@ fn other_bindings() -> Vec<(&'static str, Binding<'static>)> {
         (
             "purpose",
             Binding {
-                purpose: "link_card",
+                purpose: mynaid_protocol::Purpose::LinkCard,
                 ..base
             },
         ),

@@ -9,7 +9,8 @@ mod common;
 
 use common::*;
 use mynaid_card::formats::KeyId;
-use mynaid_evidence::{Body, EvidenceError, Revocation, RevocationPolicy, Route};
+use mynaid_evidence::{EvidenceError, Revocation, RevocationPolicy};
+use mynaid_protocol::{Body, Route};
 use mynaid_testkit::persons;
 use mynaid_testpki::{build_cv_certificate, build_integrity_record, build_signed_key, key_id};
 
@@ -27,7 +28,7 @@ fn every_card_with_a_usable_pin_verifies_with_its_card_face() {
         assert_eq!(face.name(), person.name, "{}", person.id);
         assert_eq!(face.address(), person.address, "{}", person.id);
         assert_eq!(face.birth_date().iso(), person.birthdate, "{}", person.id);
-        assert_eq!(face.sex().as_str(), person.sex, "{}", person.id);
+        assert_eq!(face.sex().as_str(), person.sex.as_str(), "{}", person.id);
         let claims = face.claims();
         assert_eq!((claims.name_substitutes, claims.address_substitutes), (None, None));
         let v = face.verification();
@@ -168,7 +169,7 @@ fn ap_signature_of_another_card_is_refused() {
     else {
         unreachable!()
     };
-    let spliced = mynaid_evidence::Evidence {
+    let spliced = mynaid_protocol::Evidence {
         reader: None,
         body: Body::InputSupport {
             basic_info,
@@ -210,7 +211,7 @@ fn records_of_one_card_with_the_key_and_signature_of_another_are_refused() {
     else {
         unreachable!()
     };
-    let spliced = mynaid_evidence::Evidence {
+    let spliced = mynaid_protocol::Evidence {
         reader: None,
         body: Body::InputSupport {
             basic_info,

@@ -8,9 +8,9 @@ mod common;
 
 use common::*;
 use mynaid_card::formats::FormatErrorKind;
-use mynaid_evidence::{
-    Body, CertRole, DocumentError, Evidence, EvidenceError, FORMAT, MAX_CERTIFICATE_BYTES, MAX_DOCUMENT_BYTES,
-    MAX_RECORD_BYTES, TrustError, TrustMode, TrustStore,
+use mynaid_evidence::{CertRole, EvidenceError, TrustError, TrustMode, TrustStore};
+use mynaid_protocol::{
+    Body, DocumentError, Evidence, FORMAT, MAX_CERTIFICATE_BYTES, MAX_DOCUMENT_BYTES, MAX_RECORD_BYTES,
 };
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;

@@ -11,7 +11,8 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use common::*;
 use mynaid_apdu::tlv::{self, Tag};
-use mynaid_evidence::{Binding, Body, Evidence, EvidenceError, RevocationPolicy};
+use mynaid_evidence::{EvidenceError, RevocationPolicy};
+use mynaid_protocol::{Binding, Body, Evidence};
 use mynaid_testpki::x509::oid;
 use mynaid_testpki::{
     Generation, KeyUsageSpec, RootKind, SignatureHash, build_crl, build_cv_certificate, build_integrity_record,

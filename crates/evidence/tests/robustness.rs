@@ -9,7 +9,8 @@ mod common;
 use std::sync::OnceLock;
 
 use common::*;
-use mynaid_evidence::{Body, Evidence, Verifier};
+use mynaid_evidence::Verifier;
+use mynaid_protocol::{Body, Evidence};
 use proptest::prelude::*;
 use zeroize::Zeroizing;
 
@@ -74,7 +75,7 @@ fn with_fields(e: &Evidence, f: Vec<Vec<u8>>) -> Evidence {
 /// Whether `e` carries what `genuine` carries, up to filler (`00`/`FF`) after an
 /// input-support record, which cards have and the verifier ignores.
 fn same_content(e: &Evidence, genuine: &Evidence) -> bool {
-    if e.route_name() != genuine.route_name() {
+    if e.route() != genuine.route() {
         return false;
     }
     let records = if matches!(genuine.body, Body::InputSupport { .. }) {

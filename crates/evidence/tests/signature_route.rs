@@ -10,7 +10,8 @@ mod common;
 use common::*;
 use der::asn1::ObjectIdentifier;
 use mynaid_card::formats::{Field, FormatErrorKind, SanAttributes};
-use mynaid_evidence::{CertRole, CrlError, CrlSet, EvidenceError, Revocation, RevocationPolicy, Route, Verifier};
+use mynaid_evidence::{CertRole, CrlError, CrlSet, EvidenceError, Revocation, RevocationPolicy, Verifier};
+use mynaid_protocol::{Body, Route};
 use mynaid_testkit::persons;
 use mynaid_testpki::x509::oid;
 use mynaid_testpki::{Generation, KeyUsageSpec, RootKind, SignatureHash, build_certificate, build_crl};
@@ -64,9 +65,7 @@ fn every_card_with_a_usable_password_verifies_with_its_card_face() {
         }
         let face = result.unwrap_or_else(|e| panic!("{}: {e}", person.id));
         let san = match &evidence.body {
-            mynaid_evidence::Body::Signature { certificate, .. } => {
-                SanAttributes::from_certificate(certificate).unwrap()
-            }
+            Body::Signature { certificate, .. } => SanAttributes::from_certificate(certificate).unwrap(),
             _ => unreachable!(),
         };
         // The face is what the certificate's SAN says ...
@@ -101,9 +100,9 @@ fn every_card_with_a_usable_password_verifies_with_its_card_face() {
             assert!(!claims.address_substitutes.unwrap().contains(&true), "{}", person.id);
         }
         assert_eq!(face.birth_date().iso(), person.birthdate, "{}", person.id);
-        assert_eq!(face.sex().as_str(), person.sex, "{}", person.id);
+        assert_eq!(face.sex().as_str(), person.sex.as_str(), "{}", person.id);
         assert_eq!(claims.birthdate, person.birthdate);
-        assert_eq!(claims.gender, person.sex);
+        assert_eq!(claims.gender, person.sex.as_str());
         let v = face.verification();
         assert_eq!(v.route, Route::Signature);
         assert_eq!(v.revocation, Revocation::CheckedCrl);
@@ -221,7 +220,7 @@ fn expired_root_is_refused() {
     // p09 is issued by g1, whose root expires 2029-03-31T23:59:59Z: the root is checked first.
     let evidence = read_signature("p09", &binding()).unwrap();
     let later = unix(2029, 6, 1);
-    let parsed = mynaid_evidence::Evidence::parse(evidence.to_json().as_bytes()).unwrap();
+    let parsed = mynaid_protocol::Evidence::parse(evidence.to_json().as_bytes()).unwrap();
     let verifier = verifier_with_crls(&[], RevocationPolicy::AllowUnchecked);
     assert!(matches!(
         verifier.verify(&parsed, &binding(), later),
@@ -469,6 +468,39 @@ fn sha1_signed_certificate_is_refused() {
     );
 }
 
+/// The outer `signatureAlgorithm` of a certificate is not covered by its signature: one that
+/// differs from the signed one (here its NULL parameters turned into another value, a change
+/// the robustness property test once found accepted) must be refused, so that a
+/// certificate verifies in exactly one byte form.
+#[test]
+fn outer_algorithm_other_than_the_signed_one_is_refused() {
+    let genuine = read_signature("p01", &binding()).unwrap();
+    assert!(verify_via_json(&verifier(), &genuine, &binding()).is_ok());
+    let Body::Signature { certificate, signature } = &genuine.body else {
+        unreachable!("a signature-route reading")
+    };
+    // The last `06 09 <sha256WithRSAEncryption> 05 00` is the outer identifier.
+    let alg = [
+        0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b, 0x05, 0x00,
+    ];
+    let at = certificate
+        .windows(alg.len())
+        .rposition(|w| w == alg)
+        .expect("the outer algorithm identifier")
+        + alg.len()
+        - 2;
+    for changed in [0x45u8, 0x04, 0x0c] {
+        let mut forged = certificate.clone();
+        forged[at] = changed;
+        let evidence = signature_evidence(forged, signature.clone());
+        assert_eq!(
+            refusal(&verifier(), &evidence, &binding()),
+            EvidenceError::CertificateMalformed(CertRole::EndEntity),
+            "outer parameters tag {changed:#04x}"
+        );
+    }
+}
+
 #[test]
 fn unknown_critical_extension_is_refused() {
     let evidence = signature_variant("p01", |spec| {
@@ -509,9 +541,7 @@ fn signature_by_another_key_than_the_certificates_is_refused() {
     // A genuine certificate with a signature by another person's card.
     let evidence = read_signature("p01", &binding()).unwrap();
     let other = read_signature("p02", &binding()).unwrap();
-    let (mynaid_evidence::Body::Signature { certificate, .. }, mynaid_evidence::Body::Signature { signature, .. }) =
-        (evidence.body, other.body)
-    else {
+    let (Body::Signature { certificate, .. }, Body::Signature { signature, .. }) = (evidence.body, other.body) else {
         unreachable!()
     };
     let spliced = signature_evidence(certificate, signature);

@@ -16,10 +16,11 @@ mod pc_page;
 use std::time::{Duration, Instant};
 
 use mynaid_card::transport::CardTransport;
-use mynaid_device::{Credential, Link, Offer};
+use mynaid_device::{Link, Offer, Route};
 use mynaid_emulator::transport::InProcessTransport;
-use mynaid_testkit::reqwest::{Client, redirect};
+use mynaid_testkit::PersonCard;
 use pc_page::Waiting;
+use reqwest::{Client, redirect};
 
 fn between<'a>(text: &'a str, after: &str, open: &str, close: &str) -> &'a str {
     let rest = &text[text.find(after).unwrap() + after.len()..];
@@ -68,7 +69,7 @@ async fn main() {
         card.card_mut().reset();
         let reading = mynaid_device::read(
             &mut card as &mut dyn CardTransport,
-            Credential::InputSupportPin,
+            Route::InputSupport,
             &pin,
             mynaid_card::LastTry::NotConfirmed,
             &offer.to_be_signed(),

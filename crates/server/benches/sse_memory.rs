@@ -22,8 +22,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use mynaid_testkit::reqwest::{Client, redirect};
 use pc_page::Waiting;
+use reqwest::{Client, redirect};
 
 const SERVER_ROLE: &str = "MYNAID_BENCH_SSE_SERVER";
 

@@ -10,14 +10,17 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use mynaid_protocol::Purpose;
+use mynaid_protocol::api::{RedeemRequest, StatusReport};
+use mynaid_sessions::SessionError;
+use mynaid_web::Answer;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::error::ApiError;
-use crate::service::{Purpose, Service};
+use crate::Server;
 
 /// The API routes.
-pub fn routes() -> Router<Arc<Service>> {
+pub fn routes() -> Router<Arc<Server>> {
     Router::new()
         .route("/api/openapi.json", get(openapi))
         .route("/api/v1/sessions", post(create_session))
@@ -35,21 +38,21 @@ async fn openapi() -> Response {
         .into_response()
 }
 
-fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
+fn bearer(headers: &HeaderMap) -> Result<&str, Answer> {
     headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim)
         .filter(|t| !t.is_empty() && t.len() <= 256)
-        .ok_or_else(ApiError::unauthorized)
+        .ok_or_else(|| SessionError::Unauthorized.into())
 }
 
-fn json_body<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, ApiError> {
+fn json_body<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, Answer> {
     if body.is_empty() {
-        return serde_json::from_slice(b"{}").map_err(|_| ApiError::bad_request("a JSON body is required"));
+        return serde_json::from_slice(b"{}").map_err(|_| Answer::bad_request("a JSON body is required"));
     }
-    serde_json::from_slice(body).map_err(|e| ApiError::bad_request(&format!("JSON: {}", e.classify_name())))
+    serde_json::from_slice(body).map_err(|e| Answer::bad_request(&format!("JSON: {}", e.classify_name())))
 }
 
 trait ClassifyName {
@@ -65,37 +68,38 @@ impl ClassifyName for serde_json::Error {
     }
 }
 
-fn valid_token(t: &str) -> Result<&str, ApiError> {
-    // Handles and ids are base64url of 16-24 bytes; anything else is not ours.
-    if (16..=64).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+/// Whether `t` has the form of a handle or id (base64url of 16-24 bytes); anything else is
+/// not ours.
+pub(crate) fn well_formed_token(t: &str) -> bool {
+    (16..=64).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+fn valid_token(t: &str) -> Result<&str, Answer> {
+    if well_formed_token(t) {
         Ok(t)
     } else {
-        Err(ApiError::handle_unknown())
+        Err(SessionError::HandleUnknown.into())
     }
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CreateSession {
-    purpose: String,
+    purpose: Purpose,
     #[serde(default)]
     return_url: Option<String>,
 }
 
-async fn create_session(
-    State(svc): State<Arc<Service>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let rp = svc
+async fn create_session(State(s): State<Arc<Server>>, headers: HeaderMap, body: Bytes) -> Result<Response, Answer> {
+    let rp = s
+        .sessions
         .relying_party_by_key(bearer(&headers)?)
-        .ok_or_else(ApiError::unauthorized)?
+        .ok_or(SessionError::Unauthorized)?
         .id
         .clone();
     let req: CreateSession = json_body(&body)?;
-    let purpose = Purpose::parse(&req.purpose).ok_or_else(|| ApiError::bad_request("purpose"))?;
-    let created = svc.create_session(&rp, purpose, req.return_url).await?;
-    let base = svc.config().public_origin();
+    let created = s.sessions.create_session(&rp, req.purpose, req.return_url).await?;
+    let base = &s.origin;
     let body = json!({
         "session_id": created.id,
         "browser_url": format!("{base}/s/{}/start?t={}", created.id, created.browser_token),
@@ -104,69 +108,54 @@ async fn create_session(
 }
 
 async fn take_result(
-    State(svc): State<Arc<Service>>,
+    State(s): State<Arc<Server>>,
     headers: HeaderMap,
     Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    let rp = svc
+) -> Result<Response, Answer> {
+    let rp = s
+        .sessions
         .relying_party_by_key(bearer(&headers)?)
-        .ok_or_else(ApiError::unauthorized)?
+        .ok_or(SessionError::Unauthorized)?
         .id
         .clone();
-    let id = valid_token(&id).map_err(|_| ApiError::not_found())?;
-    let result = svc.take_result(&rp, id).await?;
+    let id = valid_token(&id).map_err(|_| Answer::from(SessionError::NotFound))?;
+    let result = s.sessions.take_result(&rp, id).await?;
     Ok(([(header::CACHE_CONTROL, "no-store")], Json(result)).into_response())
 }
 
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct Redeem {
-    #[serde(default)]
-    reader: Option<mynaid_evidence::ReaderApp>,
-}
-
-async fn redeem(
-    State(svc): State<Arc<Service>>,
-    Path(handle): Path<String>,
-    body: Bytes,
-) -> Result<Response, ApiError> {
+async fn redeem(State(s): State<Arc<Server>>, Path(handle): Path<String>, body: Bytes) -> Result<Response, Answer> {
     let handle = valid_token(&handle)?;
-    let req: Redeem = json_body(&body)?;
-    let answer = svc
+    let req: RedeemRequest = json_body(&body)?;
+    let answer = s
+        .sessions
         .redeem(handle, req.reader.as_ref().map(|r| r.version.as_str()))
         .await?;
     Ok(([(header::CACHE_CONTROL, "no-store")], Json(answer)).into_response())
 }
 
 async fn evidence(
-    State(svc): State<Arc<Service>>,
+    State(s): State<Arc<Server>>,
     Path(handle): Path<String>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Answer> {
     let handle = valid_token(&handle)?;
     let token = bearer(&headers)?;
-    let submitted = svc.submit_evidence(handle, token, &body).await?;
+    let submitted = s.sessions.submit_evidence(handle, token, &body).await?;
     Ok(([(header::CACHE_CONTROL, "no-store")], Json(submitted)).into_response())
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Status {
-    status: String,
-    #[serde(default)]
-    tries_left: Option<u8>,
-}
-
 async fn status(
-    State(svc): State<Arc<Service>>,
+    State(s): State<Arc<Server>>,
     Path(handle): Path<String>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Answer> {
     let handle = valid_token(&handle)?;
     let token = bearer(&headers)?;
-    let req: Status = json_body(&body)?;
-    svc.reader_status(handle, token, &req.status, req.tries_left).await?;
+    let req: StatusReport = json_body(&body)?;
+    s.sessions
+        .reader_status(handle, token, req.status, req.tries_left)
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -1,9 +1,14 @@
 //! Configuration: a TOML file, then `MYNAID_*` environment variables, over defaults that run
-//! as they are (`mynaid serve` with nothing else listens on 127.0.0.1:8080 with an SQLite file).
+//! as they are (`mynaid-server serve` with nothing else listens on 127.0.0.1:8080 with an
+//! SQLite file). One file for the whole server; its parts go to the crates that own them:
+//! the session core ([`Config::settings`], `[[relying_parties]]`), the OpenID Connect provider
+//! (`[oidc]`), the HTTP server (`[limits]`, `[demo]`) and the verifier (`[trust]`).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use mynaid_oidc::config::OidcConfig;
+use mynaid_sessions::{RelyingParty, Settings};
 use serde::Deserialize;
 
 /// The whole configuration.
@@ -29,14 +34,14 @@ pub struct Config {
     /// Trust anchors and revocation.
     pub trust: TrustConfig,
     /// The applications allowed to ask for verification.
-    pub relying_parties: Vec<RelyingPartyConfig>,
+    pub relying_parties: Vec<RelyingParty>,
     /// Logs as JSON lines.
     pub log_json: bool,
     /// Demo hints (the emulated cards' directory) shown on the pages.
     pub demo: Option<DemoConfig>,
     /// OpenID Connect: signing keys and the registered clients (`[oidc]`, `[[oidc.clients]]`;
     /// see `docs/oidc.md`).
-    pub oidc: crate::oidc::config::OidcConfig,
+    pub oidc: OidcConfig,
     /// Rate limits on redeeming handles, submitting evidence and typing confirmation codes
     /// (`[limits]`; see `docs/reliability.md`).
     pub limits: LimitsConfig,
@@ -45,7 +50,7 @@ pub struct Config {
     /// session this long after it ended. A taken result is deleted at once.
     pub retention_secs: u64,
     /// How often `serve` deletes what is past `retention_secs`, in seconds (0: never; run
-    /// `mynaid purge` instead).
+    /// `mynaid-server purge` instead).
     pub purge_interval_secs: u64,
 }
 
@@ -107,7 +112,7 @@ pub enum TrustModeConfig {
     /// Official roots only.
     #[default]
     Production,
-    /// Test roots (mynaid pki).
+    /// Test roots (mynaid-server pki).
     Test,
 }
 
@@ -122,40 +127,26 @@ pub enum RevocationConfig {
     AllowUnchecked,
 }
 
-/// One application that may ask for verification.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RelyingPartyConfig {
-    /// Stable identifier (also the pairwise card-link scope).
-    pub id: String,
-    /// The service name shown to the person, in Japanese.
-    pub name: String,
-    /// The service name in English.
-    pub name_en: String,
-    /// The service's origin, shown to the person and bound into the card's signature.
-    pub origin: String,
-    /// The API key the service authenticates with (compare in constant time).
-    pub api_key: String,
-    /// Where the browser may be sent back to (exact match).
-    #[serde(default)]
-    pub return_urls: Vec<String>,
-    /// Which evidence routes this service accepts: `signature` (JPKI signature certificate,
-    /// bound to the card key by the certificate) and `input_support` (the 4-digit PIN route,
-    /// whose card key is not bound to the card face by the issuer: see docs/evidence.md).
-    #[serde(default = "both_routes")]
-    pub accepted_routes: Vec<String>,
-}
-
-fn both_routes() -> Vec<String> {
-    vec!["input_support".into(), "signature".into()]
-}
-
 /// Demo hints.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DemoConfig {
     /// Directory of the emulated cards, shown in the fallback command.
     pub cards_dir: PathBuf,
+    /// Where the two binaries (`mynaid`, `mynaid-server`) are, so that the pages' demo
+    /// commands run as shown; unset: by their names on `PATH`.
+    #[serde(default)]
+    pub bin_dir: Option<PathBuf>,
+}
+
+impl DemoConfig {
+    /// How to run the binary `name` (`mynaid`, `mynaid-server`) in a demo command.
+    pub fn command(&self, name: &str) -> String {
+        match &self.bin_dir {
+            Some(dir) => dir.join(name).display().to_string(),
+            None => name.to_string(),
+        }
+    }
 }
 
 impl Default for Config {
@@ -172,7 +163,7 @@ impl Default for Config {
             relying_parties: Vec::new(),
             log_json: false,
             demo: None,
-            oidc: crate::oidc::config::OidcConfig::default(),
+            oidc: OidcConfig::default(),
             limits: LimitsConfig::default(),
             retention_secs: 3600,
             purge_interval_secs: 60,
@@ -273,6 +264,16 @@ impl Config {
     /// The origin of `public_url` (scheme://host[:port]).
     pub fn public_origin(&self) -> String {
         self.public_url.trim_end_matches('/').to_string()
+    }
+
+    /// The session core's settings.
+    pub fn settings(&self) -> Settings {
+        Settings {
+            public_origin: self.public_origin(),
+            session_ttl_secs: self.session_ttl_secs,
+            min_reader_version: self.min_reader_version.clone(),
+            retention_secs: self.retention_secs,
+        }
     }
 }
 

@@ -1,45 +1,39 @@
-//! The mynaid server: verification sessions, the reading-device API, the pages of the
-//! three reading patterns with live status, and storage.
+//! The mynaid server as HTTP: the reading-device and relying-party API ([`api`]), the pages of
+//! the three reading patterns with live status ([`pages`]), rate limits ([`limits`]), and
+//! the OpenID Connect provider's routes, over the session core (`mynaid-sessions`).
 //!
-//! A relying party (an application such as a registration portal) asks for a session with a
-//! purpose; the person's browser is sent to the procedure page; a reading device (the PC
-//! reader app, the phone app) redeems a one-time handle, reads the card and submits
-//! evidence; the server verifies it (`mynaid-evidence`), stores the result encrypted and
-//! tells the page over SSE; the relying party takes the result once.
+//! [`start`] assembles it from one configuration file ([`config`]): the database
+//! (`mynaid-db`), the verifier from the trust files (`mynaid-evidence`), the session core, the
+//! OpenID Connect provider (`mynaid-oidc`), whose clients become relying parties of the
+//! session core. [`app`] is the router (tests drive it without a socket); [`serve`] runs it.
 //!
 //! The server trusts nothing a client says about identity: the only way to a result is
 //! evidence that verifies against the session's own challenge, origin and purpose.
 
 pub mod api;
 pub mod config;
-pub mod error;
-pub mod events;
-pub mod hardening;
 pub mod limits;
-pub mod oidc;
 pub mod pages;
-mod redeemed;
-pub mod secrets;
-pub mod service;
-pub mod store;
 
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, header};
 use axum::{Router, middleware};
+use mynaid_db::{Db, Dialect, StoreError};
 use mynaid_evidence::{CrlSet, CvCaKey, RevocationPolicy, TrustStore, Verifier};
+use mynaid_oidc::Provider;
+use mynaid_oidc::store::OidcStore;
+use mynaid_sessions::events::{EventHub, pg_bus};
+use mynaid_sessions::secrets::{SealingKey, decode_key, random};
+use mynaid_sessions::store::SessionStore;
+use mynaid_sessions::{Clock, Parts, Service};
+use mynaid_web::hardening::{self, Hardening};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use zeroize::Zeroizing;
 
-use crate::config::{Config, RevocationConfig, TrustModeConfig};
-use crate::events::EventHub;
-use crate::secrets::{ResultKey, decode_key, random};
-use crate::service::{Clock, Service};
-use crate::store::Store;
-use crate::store::postgres::PgStore;
-use crate::store::sqlite::SqliteStore;
+use crate::config::{Config, DemoConfig, LimitsConfig, RevocationConfig, TrustModeConfig};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -58,7 +52,7 @@ pub enum StartError {
     Oidc(String),
     /// The database could not be opened.
     #[error(transparent)]
-    Store(#[from] store::StoreError),
+    Store(#[from] StoreError),
     /// The listener could not be bound.
     #[error("listening on {addr}: {source}")]
     Listen {
@@ -103,76 +97,140 @@ pub fn verifier(config: &Config) -> Result<Verifier, StartError> {
     Ok(Verifier::new(trust, crls, policy, cv))
 }
 
-/// Opens (and migrates) the configured database.
-async fn open_store(
-    url: &str,
-) -> Result<(Arc<dyn Store>, Arc<dyn oidc::store::OidcStore>, Option<PgStore>), StartError> {
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        let pg = PgStore::open(url).await?;
-        Ok((Arc::new(pg.clone()), Arc::new(pg.clone()), Some(pg)))
-    } else if url.starts_with("sqlite:") {
-        let sqlite = SqliteStore::open(url).await?;
-        Ok((Arc::new(sqlite.clone()), Arc::new(sqlite), None))
-    } else {
-        Err(StartError::Key("database_url must start with sqlite: or postgres://"))
+/// The configured `result_key`, or one that lives as long as this process (with a warning).
+fn result_key(config: &Config) -> Result<SealingKey, StartError> {
+    match &config.result_key {
+        Some(k) => decode_key(k, 32)
+            .filter(|k| k.len() == 32)
+            .and_then(|k| SealingKey::new(&k))
+            .ok_or(StartError::Key("result_key must be 32 bytes in base64")),
+        None => {
+            tracing::warn!(
+                "no result_key configured: using a random one; stored results and OpenID Connect signing keys \
+                 will not survive a restart"
+            );
+            Ok(SealingKey::ephemeral())
+        }
     }
 }
 
+/// The configured `link_secret`, or one that lives as long as this process (with a warning).
+fn link_secret(config: &Config) -> Result<Zeroizing<Vec<u8>>, StartError> {
+    match &config.link_secret {
+        Some(k) => decode_key(k, 32).ok_or(StartError::Key("link_secret must be at least 32 bytes in base64")),
+        None => {
+            tracing::warn!("no link_secret configured: card-link identifiers will change at every restart");
+            Ok(Zeroizing::new(random::<32>().to_vec()))
+        }
+    }
+}
+
+/// A running server's parts: the session core, the OpenID Connect provider, and what the
+/// HTTP layer itself is configured with.
+pub struct Server {
+    /// The session core.
+    pub sessions: Arc<Service>,
+    /// The OpenID Connect provider.
+    pub provider: Arc<Provider>,
+    /// The public origin (`scheme://host[:port]`).
+    pub origin: String,
+    /// Whether people reach the server over HTTPS: `Secure` `__Host-` cookies, HSTS.
+    pub https: bool,
+    /// Demo hints shown on the pages.
+    pub demo: Option<DemoConfig>,
+    /// Rate limits.
+    pub limits: LimitsConfig,
+    /// How often [`serve`] purges, in seconds (0: never).
+    pub purge_interval_secs: u64,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Server({})", self.origin)
+    }
+}
+
+impl Server {
+    /// Deletes what is past the retention: ended sessions with their results, and the expired
+    /// OpenID Connect rows; answers how many sessions.
+    pub async fn purge(&self) -> Result<u64, mynaid_sessions::SessionError> {
+        let n = self.sessions.purge().await?;
+        self.provider.purge(self.sessions.now()).await?;
+        Ok(n)
+    }
+}
+
+/// Assembles the server from configuration: database opened and migrated, verifier built,
+/// keys decoded (or made up, with a warning, when not configured), the OpenID Connect
+/// clients registered as relying parties of the session core.
+pub async fn start(config: Config, clock: Clock) -> Result<Arc<Server>, StartError> {
+    let verifier = verifier(&config)?;
+    let origin = config.public_origin();
+    let https = config.is_https();
+    let rp_ids: Vec<&str> = config.relying_parties.iter().map(|rp| rp.id.as_str()).collect();
+    let clients = mynaid_oidc::config::load_clients(&config.oidc, &rp_ids, https).map_err(StartError::Oidc)?;
+    let mut relying_parties = config.relying_parties.clone();
+    relying_parties.extend(mynaid_oidc::config::relying_parties(&clients, &origin));
+    let db = Db::open(&config.database_url).await?;
+    let events = match db.dialect() {
+        Dialect::Postgres => pg_bus::start(db.clone()).await.map_err(StoreError::from)?,
+        Dialect::Sqlite => EventHub::default(),
+    };
+    let key = result_key(&config)?;
+    let sessions = Arc::new(Service::new(Parts {
+        settings: config.settings(),
+        relying_parties,
+        store: SessionStore::new(db.clone()),
+        verifier,
+        result_key: key.clone(),
+        link_secret: link_secret(&config)?,
+        events,
+        clock,
+    }));
+    let provider = Provider::new(
+        sessions.clone(),
+        &config.oidc,
+        clients,
+        OidcStore::new(db),
+        key,
+        origin.clone(),
+    )
+    .map_err(StartError::Oidc)?;
+    Ok(Arc::new(Server {
+        sessions,
+        provider: Arc::new(provider),
+        origin,
+        https,
+        demo: config.demo,
+        limits: config.limits,
+        purge_interval_secs: config.purge_interval_secs,
+    }))
+}
+
 /// Deletes from the configured database what is past `retention_secs` at `now` (what
-/// `mynaid purge` runs); answers how many sessions went.
+/// `mynaid-server purge` runs); answers how many sessions went.
 pub async fn purge(config: &Config, now: i64) -> Result<u64, StartError> {
-    let (store, oidc_store, _) = open_store(&config.database_url).await?;
+    let db = Db::open(&config.database_url).await?;
     let retention = i64::try_from(config.retention_secs).unwrap_or(i64::MAX);
-    let n = store.purge(now.saturating_sub(retention)).await?;
-    oidc::store::purge_expired(oidc_store.as_ref(), config.oidc.code_ttl_secs, now).await?;
+    let n = SessionStore::new(db.clone())
+        .purge(now.saturating_sub(retention))
+        .await?;
+    OidcStore::new(db).purge_expired(config.oidc.code_ttl_secs, now).await?;
     Ok(n)
 }
 
-/// Assembles the service from configuration: store opened and migrated, verifier built,
-/// keys decoded (or made up, with a warning, when not configured).
-pub async fn service(mut config: Config, clock: Clock) -> Result<Arc<Service>, StartError> {
-    let verifier = verifier(&config)?;
-    // OpenID Connect clients become relying parties of their verification sessions.
-    let oidc_clients = oidc::config::prepare(&mut config).map_err(StartError::Oidc)?;
-    let (store, oidc_store, pg) = open_store(&config.database_url).await?;
-    let events = match pg {
-        Some(pg) => events::pg_bus::start(pg.pool().clone())
-            .await
-            .map_err(store::StoreError::from)?,
-        None => EventHub::default(),
-    };
-    let result_key = match &config.result_key {
-        Some(k) => decode_key(k, 32)
-            .filter(|k| k.len() == 32)
-            .and_then(|k| ResultKey::new(&k))
-            .ok_or(StartError::Key("result_key must be 32 bytes in base64"))?,
-        None => {
-            tracing::warn!("no result_key configured: using a random one; stored results will not survive a restart");
-            ResultKey::new(&random::<32>()).ok_or(StartError::Key("result key"))?
-        }
-    };
-    let link_secret = match &config.link_secret {
-        Some(k) => decode_key(k, 32).ok_or(StartError::Key("link_secret must be at least 32 bytes in base64"))?,
-        None => {
-            tracing::warn!("no link_secret configured: card-link identifiers will change at every restart");
-            Zeroizing::new(random::<32>().to_vec())
-        }
-    };
-    let oidc = oidc::Backend::new(&config, oidc_clients, oidc_store).map_err(StartError::Oidc)?;
-    let mut svc = Service::new(config, store, verifier, result_key, link_secret, events, clock);
-    svc.oidc = Some(Arc::new(oidc));
-    Ok(Arc::new(svc))
-}
+/// The paths of the pages' own browser posts (cross-site posts to them are refused).
+const PAGE_POSTS: &[&str] = &["/s/", "/return", "/oidc/consent/"];
 
-/// The HTTP application. A function of the service, so tests drive it without a socket.
-pub fn app(svc: Arc<Service>) -> Router {
-    let hardening = hardening::Hardening::new(svc.config());
-    let limits = limits::Limits::new(&svc.config().limits);
+/// The HTTP application. A function of the server, so tests drive it without a socket.
+pub fn app(server: &Arc<Server>) -> Router {
+    let hardening = Hardening::new(server.origin.clone(), server.https, PAGE_POSTS);
+    let limits = limits::Limits::new(&server.limits);
     Router::new()
         .merge(api::routes())
         .merge(pages::routes())
-        .merge(oidc::routes(&svc))
-        .with_state(svc)
+        .with_state(server.clone())
+        .merge(mynaid_oidc::routes(server.provider.clone()))
         .layer(middleware::from_fn_with_state(limits, limits::middleware))
         .layer(middleware::from_fn_with_state(hardening, hardening::middleware))
         // Evidence is at most 16 KiB; nothing this server takes is larger.
@@ -197,12 +255,22 @@ pub fn app(svc: Arc<Service>) -> Router {
 /// Serves until `shutdown` resolves; meanwhile deletes what is past `retention_secs` every
 /// `purge_interval_secs`. The connection's address reaches the rate limits.
 pub async fn serve(
-    svc: Arc<Service>,
+    server: Arc<Server>,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let purging = (svc.config().purge_interval_secs > 0).then(|| tokio::spawn(purge_task(svc.clone())));
-    let app = app(svc).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    serve_router(server.clone(), app(&server), listener, shutdown).await
+}
+
+/// [`serve`] with another router (the demo adds its portal to [`app`]).
+pub async fn serve_router(
+    server: Arc<Server>,
+    router: Router,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let purging = (server.purge_interval_secs > 0).then(|| tokio::spawn(purge_task(server)));
+    let app = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     if let Some(p) = purging {
         p.abort();
@@ -210,16 +278,16 @@ pub async fn serve(
     served
 }
 
-/// Every `purge_interval_secs`: [`Service::purge`].
-async fn purge_task(svc: Arc<Service>) {
-    let mut every = tokio::time::interval(std::time::Duration::from_secs(svc.config().purge_interval_secs));
+/// Every `purge_interval_secs`: [`Server::purge`].
+async fn purge_task(server: Arc<Server>) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(server.purge_interval_secs));
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         every.tick().await;
-        match svc.purge().await {
+        match server.purge().await {
             Ok(0) => {}
             Ok(n) => tracing::info!(sessions = n, "purged ended sessions"),
-            Err(e) => tracing::warn!(code = e.code, "purge failed; trying again later"),
+            Err(e) => tracing::warn!(error = %e, "purge failed; trying again later"),
         }
     }
 }

@@ -14,8 +14,9 @@ use axum::http::{HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use mynaid_web::Answer;
+
 use crate::config::LimitsConfig;
-use crate::error::RateLimited;
 
 /// Above this many buckets, full ones are dropped (they are the same as a new one).
 const PRUNE_ABOVE: usize = 10_000;
@@ -146,7 +147,7 @@ pub(crate) async fn middleware(State(l): State<Arc<Limits>>, req: Request, next:
         let address = l.client_address(req.headers(), peer);
         if let Err((by, retry_after)) = l.check(address, &key) {
             tracing::warn!(by, retry_after, "rate limited");
-            return RateLimited { retry_after }.into_response();
+            return Answer::rate_limited(retry_after).into_response();
         }
     }
     next.run(req).await

@@ -3,35 +3,38 @@
 //! (SSE), and the result page.
 //!
 //! The browser proves it is the one the session was created for with a cookie holding the
-//! browser token (`__Host-` prefixed over HTTPS; `SameSite=Lax`, `HttpOnly`). Every form
-//! that posts carries a token derived from that cookie ([`form_token`]).
+//! browser token (`__Host-` prefixed over HTTPS; `SameSite=Lax`, `HttpOnly`): the
+//! [`browser`] extractors check it, and every form that posts carries a token derived from
+//! it ([`form_token`]).
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::{get, post};
 
-use crate::service::Service;
+use crate::Server;
 
+mod browser;
 mod layout;
 mod messages;
 mod pc;
 mod phone;
 mod session;
 
-pub use layout::Lang;
+/// The scope of the session pages' form tokens.
+const CSRF_SCOPE: &str = "session";
 
 /// The token the forms of a session's pages carry (their hidden `csrf` field), bound to the
-/// session and the browser's cookie (`browser_token`): see [`crate::hardening`].
+/// session and the browser's cookie (`browser_token`): see `mynaid_web::hardening`.
 pub fn form_token(session_id: &str, browser_token: &str) -> String {
-    crate::hardening::csrf_token(layout::CSRF_SCOPE, session_id, browser_token)
+    mynaid_web::hardening::csrf_token(CSRF_SCOPE, session_id, browser_token)
 }
 
 /// The page routes.
-pub fn routes() -> Router<Arc<Service>> {
+pub fn routes() -> Router<Arc<Server>> {
     Router::new()
         .route("/", get(layout::home))
-        .route("/static/style.css", get(layout::style))
+        .route("/static/style.css", get(mynaid_web::style))
         .route("/static/session.js", get(layout::script))
         .route("/static/return.js", get(layout::return_script))
         .route("/s/{id}/start", get(session::start))

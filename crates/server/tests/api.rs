@@ -13,7 +13,7 @@ use axum::http::{Method, StatusCode, header};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::*;
-use mynaid_server::store::State;
+use mynaid_sessions::store::State;
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -59,7 +59,7 @@ async fn creating_a_session_needs_the_api_key() {
     assert_eq!(row.state, State::Created);
     assert_eq!(row.relying_party, "portal");
     assert_eq!(row.origin, ORIGIN);
-    assert_eq!(row.purpose, "verify_identity");
+    assert_eq!(row.purpose, mynaid_protocol::Purpose::VerifyIdentity);
     assert_eq!(row.return_url, None);
     assert_eq!(row.expires_at, NOW + 300);
 
@@ -107,7 +107,7 @@ async fn creating_a_session_refuses_unregistered_return_urls_and_unknown_purpose
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
     let row = s.state(r.json()["session_id"].as_str().unwrap()).await;
-    assert_eq!(row.purpose, "link_card");
+    assert_eq!(row.purpose, mynaid_protocol::Purpose::LinkCard);
     assert_eq!(row.return_url.as_deref(), Some(RETURN_URL));
 }
 
@@ -388,7 +388,7 @@ async fn evidence_bound_to_another_session_fails_that_session() {
             .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "signature_mismatch");
         let row = s.state(b.id()).await;
         assert_eq!(row.state, State::Failed);
-        assert_eq!(row.error_code.as_deref(), Some("signature_mismatch"));
+        assert_eq!(row.failure.map(|f| f.as_str()), Some("signature_mismatch"));
         assert_eq!(row.challenge, None);
         s.result(API_KEY, b.id())
             .await
@@ -465,7 +465,7 @@ async fn a_revoked_signature_certificate_is_refused_and_the_pin_route_still_work
     assert!(r.json()["error"]["message"]["ja"].as_str().unwrap().contains("失効"));
     let row = s.state(flow.id()).await;
     assert_eq!(row.state, State::Failed);
-    assert_eq!(row.error_code.as_deref(), Some("certificate_revoked"));
+    assert_eq!(row.failure.map(|f| f.as_str()), Some("certificate_revoked"));
 
     let flow = s.redeemed("verify_identity").await;
     let r = s
@@ -511,7 +511,7 @@ async fn malformed_evidence_is_refused_with_a_code_and_messages() {
         r.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "evidence_malformed");
         let row = s.state(flow.id()).await;
         assert_eq!(row.state, State::Failed, "{body:.80}");
-        assert_eq!(row.error_code.as_deref(), Some("evidence_malformed"));
+        assert_eq!(row.failure.map(|f| f.as_str()), Some("evidence_malformed"));
     }
     // Well-formed JSON with certificate bytes that are not a certificate.
     let flow = s.redeemed("verify_identity").await;

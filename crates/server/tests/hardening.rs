@@ -212,7 +212,7 @@ async fn a_forged_cross_site_post_is_refused_and_changes_nothing() {
         let r = post_form(&s, &format!("/s/{}/pc", b.id), &b.cookie, b.form(""), headers).await;
         assert_eq!(r.status, StatusCode::OK, "{headers:?}: {}", r.text());
     }
-    assert_eq!(s.state(&b.id).await.pattern.as_deref(), Some("pc_reader"));
+    assert_eq!(s.state(&b.id).await.pattern, Some(mynaid_protocol::Pattern::PcReader));
     // The pattern-3 return is a page post too.
     let r = s
         .send(
@@ -305,7 +305,7 @@ async fn redeem_and_evidence_are_limited_per_handle() {
     assert!((1..=60).contains(&retry), "{retry}");
     assert_eq!(
         s.state(flow.id()).await.state,
-        mynaid_server::store::State::HandleRedeemed,
+        mynaid_sessions::store::State::HandleRedeemed,
         "the limited evidence was not looked at"
     );
     // Another handle has its own bucket.

@@ -326,12 +326,12 @@ async fn the_service_purge_deletes_expired_requests_codes_tokens_and_replay_ids(
     let before = oidc_rows(&pool).await;
     assert!(before.iter().all(|(_, n)| *n > 0), "{before:?}");
     // What `serve` runs every `purge_interval_secs`: nothing unexpired goes.
-    op.svc.purge().await.unwrap();
+    op.server.purge().await.unwrap();
     assert_eq!(oidc_rows(&pool).await, before);
     // Past every expiry: requests, tokens and replay ids go; the code stays a day longer
     // (a replay is still recognised), then goes too.
     op.advance(3600);
-    op.svc.purge().await.unwrap();
+    op.server.purge().await.unwrap();
     let after_an_hour = oidc_rows(&pool).await;
     assert_eq!(
         after_an_hour,
@@ -343,7 +343,7 @@ async fn the_service_purge_deletes_expired_requests_codes_tokens_and_replay_ids(
         ]
     );
     op.advance(86_400);
-    op.svc.purge().await.unwrap();
+    op.server.purge().await.unwrap();
     assert!(oidc_rows(&pool).await.iter().all(|(_, n)| *n == 0));
     let keys: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM oidc_keys")
         .fetch_one(&pool)

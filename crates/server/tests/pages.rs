@@ -11,7 +11,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{Method, StatusCode, header};
 use common::*;
-use mynaid_server::store::State;
+use mynaid_sessions::store::State;
 use serde_json::{Value, json};
 
 const SSE_WAIT: Duration = Duration::from_secs(5);
@@ -26,10 +26,15 @@ async fn the_start_url_moves_the_token_into_a_cookie_and_redirects() {
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(r.header(header::LOCATION).as_deref(), Some(format!("/s/{id}").as_str()));
     let cookie = r.header(header::SET_COOKIE).unwrap();
-    // Over HTTPS: the __Host- prefix, Secure, never readable by scripts.
+    // Over HTTPS: the __Host- prefix, Secure, never readable by scripts (attributes in any
+    // order, each once).
+    let mut parts: Vec<&str> = cookie.split(';').map(str::trim).collect();
+    assert_eq!(parts.remove(0), format!("__Host-mynaid-{id}={token}"));
+    parts.sort_unstable();
     assert_eq!(
-        cookie,
-        format!("__Host-mynaid-{id}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=1800; Secure")
+        parts,
+        ["HttpOnly", "Max-Age=1800", "Path=/", "SameSite=Lax", "Secure"],
+        "{cookie}"
     );
     let jar = cookie.split(';').next().unwrap();
     let r = s.get(&format!("/s/{id}"), Some(jar)).await;
@@ -208,7 +213,10 @@ async fn status_reports_reach_the_page() {
         sse.next(SSE_WAIT).await.unwrap(),
         json!({ "state": "reader", "status": "pin_wrong", "tries_left": 2 })
     );
-    assert_eq!(s.state(flow.id()).await.reader_status.as_deref(), Some("pin_wrong"));
+    assert_eq!(
+        s.state(flow.id()).await.reader_status,
+        Some(mynaid_protocol::ReaderStatus::PinWrong)
+    );
     for status in ["card_removed", "pin_blocked", "no_card", "cancelled"] {
         assert_eq!(s.status(&flow, status, None).await.status, StatusCode::NO_CONTENT);
         assert_eq!(
@@ -328,14 +336,14 @@ async fn an_expired_session_says_so_on_the_live_status_and_the_result_page() {
 
 #[tokio::test]
 async fn a_whole_session_against_a_real_server_over_http() {
-    use mynaid_testkit::reqwest;
+    use reqwest;
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let base = format!("http://{addr}");
     let s = Server::build(test_config(&base, "sqlite::memory:"), None).await;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(mynaid_server::serve(s.svc.clone(), listener, async move {
+    let server = tokio::spawn(mynaid_server::serve(s.server.clone(), listener, async move {
         let _ = stopped.await;
     }));
 

@@ -196,7 +196,7 @@ async fn wrong_confirmation_codes_are_limited() {
         .await
         .assert_error(StatusCode::GONE, "confirmation_failed");
     let row = s.state(&b.id).await;
-    assert_eq!(row.error_code.as_deref(), Some("confirmation_failed"));
+    assert_eq!(row.failure.map(|f| f.as_str()), Some("confirmation_failed"));
     assert!(row.result.is_none(), "the result is deleted");
     // Even the right code is refused now.
     assert_ne!(confirm(&s, &b, &code, Some(&b.cookie)).await.status, StatusCode::OK);
@@ -324,7 +324,10 @@ async fn replayed_and_cross_session_evidence_is_refused() {
     s.submit(&page_b.handle, &token_b, evidence_a)
         .await
         .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "signature_mismatch");
-    assert_eq!(s.state(&b.id).await.error_code.as_deref(), Some("signature_mismatch"));
+    assert_eq!(
+        s.state(&b.id).await.failure.map(|f| f.as_str()),
+        Some("signature_mismatch")
+    );
 }
 
 #[tokio::test]

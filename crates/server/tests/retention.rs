@@ -1,6 +1,6 @@
 //! Retention, on both engines: a taken result is deleted at once; ended sessions (with any
 //! result never taken) go `retention_secs` after they ended, by the purge `serve` runs and
-//! by `mynaid purge` ([`mynaid_server::purge`]); nothing younger goes.
+//! by `mynaid-server purge` ([`mynaid_server::purge`]); nothing younger goes.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -38,13 +38,13 @@ async fn gone(s: &Server, id: &str) -> bool {
 }
 
 async fn suite(s: Server) {
-    assert_eq!(s.svc.config().retention_secs, 3600, "the default");
+    assert_eq!(s.config.retention_secs, 3600, "the default");
     let never_taken = verified(&s).await;
     let early = taken(&s).await;
     let waiting = s.browser("verify_identity").await;
     // Taken: the ciphertext is gone at once; the row says the result was handed over.
     let row = s.state(early.id()).await;
-    assert_eq!(row.state, mynaid_server::store::State::Completed);
+    assert_eq!(row.state, mynaid_sessions::store::State::Completed);
     assert!(row.result.is_none(), "a taken result is deleted at once");
     s.result(API_KEY, early.id())
         .await
@@ -53,18 +53,18 @@ async fn suite(s: Server) {
 
     // Within the retention period nothing goes.
     s.advance(3000);
-    assert_eq!(s.svc.purge().await.unwrap(), 0);
+    assert_eq!(s.server.purge().await.unwrap(), 0);
     let late = taken(&s).await;
     s.advance(1000);
     // An hour after they ended: the never-taken result, the taken one and the session that
     // was never read go; the one taken 1000 s ago stays.
-    assert_eq!(s.svc.purge().await.unwrap(), 3);
+    assert_eq!(s.server.purge().await.unwrap(), 3);
     for id in [never_taken.id(), early.id(), waiting.id.as_str()] {
         assert!(gone(&s, id).await, "{id}");
     }
     assert!(!gone(&s, late.id()).await);
-    // What `mynaid purge` runs, on the configured database, at a later time.
-    let config = s.svc.config().clone();
+    // What `mynaid-server purge` runs, on the configured database, at a later time.
+    let config = s.config.clone();
     assert_eq!(mynaid_server::purge(&config, NOW + 4000).await.unwrap(), 0);
     assert_eq!(mynaid_server::purge(&config, NOW + 3000 + 3601).await.unwrap(), 1);
     assert!(gone(&s, late.id()).await);
@@ -102,7 +102,7 @@ async fn serve_purges_periodically() {
     let flow = taken(&s).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(mynaid_server::serve(s.svc.clone(), listener, async move {
+    let server = tokio::spawn(mynaid_server::serve(s.server.clone(), listener, async move {
         let _ = stopped.await;
     }));
     // Not yet past the retention: it stays through a few rounds.

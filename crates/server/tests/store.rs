@@ -1,18 +1,17 @@
-//! The store's behaviour, run against both engines: SQLite (a file) and PostgreSQL (a fresh
-//! database on the server at `MYNAID_TEST_POSTGRES`, default
-//! `postgres://postgres@127.0.0.1:5432/test`, created for the test and dropped after).
+//! The session store's behaviour, run against both engines: SQLite (a file) and PostgreSQL
+//! (a fresh database on the server at `MYNAID_TEST_POSTGRES`, default
+//! `postgres://postgres@127.0.0.1:5432/test`, created for the test and dropped after). The
+//! same statements run on both (`mynaid-db`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
-use std::sync::Arc;
-
 use common::PgDatabase;
-
-use mynaid_server::store::postgres::PgStore;
-use mynaid_server::store::sqlite::SqliteStore;
-use mynaid_server::store::{Confirmation, NewSession, Redeem, Release, State, Store};
+use mynaid_db::Db;
+use mynaid_protocol::{Pattern, Purpose, ReaderStatus, Route};
+use mynaid_sessions::Failure;
+use mynaid_sessions::store::{Confirmation, NewSession, Redeem, Release, SessionStore, State};
 
 const NOW: i64 = 1_795_737_600;
 
@@ -20,11 +19,11 @@ fn session(id: &str, handle: &[u8]) -> NewSession {
     NewSession {
         id: id.into(),
         relying_party: "portal".into(),
-        purpose: "verify_identity".into(),
+        purpose: Purpose::VerifyIdentity,
         origin: "https://portal.example.jp".into(),
         binding: vec![1; 16],
         challenge: vec![2; 32],
-        accepted: "input_support,signature".into(),
+        accepted: Route::ALL.to_vec(),
         return_url: None,
         browser_hash: vec![3; 32],
         handle_hash: handle.to_vec(),
@@ -34,7 +33,7 @@ fn session(id: &str, handle: &[u8]) -> NewSession {
 }
 
 /// Every behaviour the service relies on, against one store.
-async fn suite(store: Arc<dyn Store>) {
+async fn suite(store: SessionStore) {
     // Create and read back.
     store.create(&session("s1", b"h1")).await.unwrap();
     let s = store.get("s1").await.unwrap().unwrap();
@@ -78,7 +77,7 @@ async fn suite(store: Arc<dyn Store>) {
     // A refresh kills the old handle, resets the state and gives a new challenge.
     assert!(
         store
-            .refresh_handle("s1", b"h2", &[9; 32], NOW + 600, "cross_device", "K7Q2")
+            .refresh_handle("s1", b"h2", &[9; 32], NOW + 600, Pattern::CrossDevice, "K7Q2")
             .await
             .unwrap()
     );
@@ -88,8 +87,8 @@ async fn suite(store: Arc<dyn Store>) {
     ));
     let s = store.get("s1").await.unwrap().unwrap();
     assert_eq!(
-        (s.state, s.pattern.as_deref(), s.pc_code.as_deref()),
-        (State::Created, Some("cross_device"), Some("K7Q2"))
+        (s.state, s.pattern, s.pc_code.as_deref()),
+        (State::Created, Some(Pattern::CrossDevice), Some("K7Q2"))
     );
     assert!(s.submission_hash.is_none());
     assert!(matches!(
@@ -139,7 +138,7 @@ async fn suite(store: Arc<dyn Store>) {
     );
     assert!(
         !store
-            .refresh_handle("s1", b"h3", &[9; 32], NOW + 600, "pc_reader", "X")
+            .refresh_handle("s1", b"h3", &[9; 32], NOW + 600, Pattern::PcReader, "X")
             .await
             .unwrap()
     );
@@ -184,8 +183,8 @@ async fn suite(store: Arc<dyn Store>) {
     assert_eq!(store.confirm("s2", b"bad", 5, NOW).await.unwrap(), Confirmation::Locked);
     let s = store.get("s2").await.unwrap().unwrap();
     assert_eq!(
-        (s.state, s.error_code.as_deref(), s.result),
-        (State::Failed, Some("confirmation_failed"), None)
+        (s.state, s.failure, s.result),
+        (State::Failed, Some(Failure::ConfirmationFailed), None)
     );
     assert_ne!(
         store.confirm("s2", b"code", 5, NOW).await.unwrap(),
@@ -227,13 +226,13 @@ async fn suite(store: Arc<dyn Store>) {
             .unwrap()
     );
     // Failing; reader status only while redeemed.
-    store.set_reader_status("s5", "pin_wrong").await.unwrap();
+    store.set_reader_status("s5", ReaderStatus::PinWrong).await.unwrap();
     assert_eq!(
-        store.get("s5").await.unwrap().unwrap().reader_status.as_deref(),
-        Some("pin_wrong")
+        store.get("s5").await.unwrap().unwrap().reader_status,
+        Some(ReaderStatus::PinWrong)
     );
-    assert!(store.fail("s5", "signature_mismatch", NOW).await.unwrap());
-    assert!(!store.fail("s5", "again", NOW).await.unwrap());
+    assert!(store.fail("s5", Failure::SignatureMismatch, NOW).await.unwrap());
+    assert!(!store.fail("s5", Failure::CardNotTrusted, NOW).await.unwrap());
     // Purge removes ended sessions.
     let purged = store.purge(NOW + 10_000).await.unwrap();
     assert_eq!(purged, 5);
@@ -243,17 +242,16 @@ async fn suite(store: Arc<dyn Store>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sqlite_store() {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&format!("sqlite://{}", dir.path().join("t.db").display()))
+    let db = Db::open(&format!("sqlite://{}", dir.path().join("t.db").display()))
         .await
         .unwrap();
-    suite(Arc::new(store)).await;
+    suite(SessionStore::new(db)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_store() {
     let db = PgDatabase::create().await;
-    let store = PgStore::open(&db.url).await.unwrap();
-    suite(Arc::new(store)).await;
+    suite(SessionStore::new(Db::open(&db.url).await.unwrap())).await;
 }
 
 /// Checkpoints happen on the store's own task, not inside a commit: with SQLite's automatic
@@ -263,11 +261,9 @@ async fn postgres_store() {
 async fn sqlite_checkpoints_the_wal_in_the_background() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.db");
-    let store = SqliteStore::open(&format!("sqlite://{}", path.display()))
-        .await
-        .unwrap();
+    let store = SessionStore::new(Db::open(&format!("sqlite://{}", path.display())).await.unwrap());
     let (auto,): (i64,) = sqlx::query_as("PRAGMA wal_autocheckpoint")
-        .fetch_one(store.pool())
+        .fetch_one(store.db().pool())
         .await
         .unwrap();
     assert_eq!(
@@ -281,9 +277,9 @@ async fn sqlite_checkpoints_the_wal_in_the_background() {
         store.create(&s).await.unwrap();
     }
     let grown = || std::fs::metadata(&path).unwrap().len() > before + 256 * 1024;
-    let deadline = std::time::Instant::now() + mynaid_server::store::sqlite::CHECKPOINT_EVERY * 20;
+    let deadline = std::time::Instant::now() + mynaid_db::CHECKPOINT_EVERY * 20;
     while !grown() && std::time::Instant::now() < deadline {
-        tokio::time::sleep(mynaid_server::store::sqlite::CHECKPOINT_EVERY).await;
+        tokio::time::sleep(mynaid_db::CHECKPOINT_EVERY).await;
     }
     assert!(
         grown(),

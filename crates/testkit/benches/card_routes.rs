@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use mynaid_card::{LastTry, Pin, PinKind, Session, routes};
 use mynaid_emulator::transport::InProcessTransport;
 use mynaid_emulator::{TraceEntry, TraceEvent};
+use mynaid_testkit::PersonCard;
 use mynaid_testkit::person;
 
 fn main() {

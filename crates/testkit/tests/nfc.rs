@@ -8,6 +8,7 @@ use std::time::Duration;
 use mynaid_card::transport::{CardTransport, Exchange, TransportError};
 use mynaid_card::{CardError, LastTry, Pin, PinKind, Session, routes};
 use mynaid_emulator::nfc::{NfcTiming, NfcTransport};
+use mynaid_testkit::PersonCard;
 use mynaid_testkit::person;
 
 #[test]

@@ -2,7 +2,7 @@
 //! a wrong one, a mistyped one, the card pulled after any APDU, the card reset by another
 //! party, pcscd restarting under the reader — against the emulated card, through the code
 //! the apps run (`mynaid_device::pin_status` then `mynaid_device::read`, as `mynaid read`
-//! and `mynaid phone` do; the user-authentication PIN through `Session` directly, as it has
+//! and `mynaid-server phone` do; the user-authentication PIN through `Session` directly, as it has
 //! no route). After every step:
 //!
 //! * the card's own counter fell by at most the one wrong PIN typed in that step, and over
@@ -23,11 +23,11 @@ use mynaid_apdu::{Command, ins};
 use mynaid_card::formats::sha256_digest_info;
 use mynaid_card::transport::{Capabilities, CardTransport, Exchange, TransportError};
 use mynaid_card::{Application, CardError, LastTry, Pin, PinKind, RetryStatus, Session, SigningKey, routes};
-use mynaid_device::Credential;
+use mynaid_device::Route;
 use mynaid_emulator::state::CardState;
 use mynaid_emulator::transport::{Fault, FaultyTransport, InProcessTransport, Resettable};
 use mynaid_emulator::{Card, Persistence, TraceEvent};
-use mynaid_testkit::{TestPerson, fixtures_dir, person};
+use mynaid_testkit::{PersonRecord, fixtures_dir, person};
 use proptest::prelude::*;
 
 const TBS: [u8; 32] = *b"mynaid pin-safety property test!";
@@ -37,7 +37,7 @@ const TBS: [u8; 32] = *b"mynaid pin-safety property test!";
 const PERSONS: [&str; 3] = ["p01", "p04", "p05"];
 
 struct Fixture {
-    person: TestPerson,
+    person: PersonRecord,
     state: CardState,
 }
 
@@ -200,10 +200,10 @@ enum Outcome {
     Read(Result<(), CardError>),
 }
 
-fn credential(kind: PinKind) -> Option<Credential> {
+fn credential(kind: PinKind) -> Option<Route> {
     match kind {
-        PinKind::InputSupport => Some(Credential::InputSupportPin),
-        PinKind::Signature => Some(Credential::SignaturePassword),
+        PinKind::InputSupport => Some(Route::InputSupport),
+        PinKind::Signature => Some(Route::Signature),
         PinKind::UserAuthentication => None,
     }
 }
@@ -215,7 +215,7 @@ fn pin_status<T: CardTransport>(t: T, kind: PinKind) -> Result<RetryStatus, Card
     }
 }
 
-/// What `mynaid read` / `mynaid phone` do (`commands/reading.rs`, `read_with_pin`): ask the
+/// What `mynaid read` / `mynaid-server phone` do (`commands/reading.rs`, `read_with_pin`): ask the
 /// tries left, stop when blocked, confirm the last try, then read with one guarded VERIFY.
 fn attempt(link: &mut Link<'_>, pin: &Pin, confirm_last: bool) -> Outcome {
     let kind = pin.kind();
@@ -262,7 +262,7 @@ fn counter(card: &Card, kind: PinKind) -> u8 {
     app.pins.iter().find(|p| p.fid == fid).unwrap().remaining
 }
 
-fn secret(p: &TestPerson, kind: PinKind) -> String {
+fn secret(p: &PersonRecord, kind: PinKind) -> String {
     match kind {
         PinKind::InputSupport => p.pin.clone(),
         PinKind::UserAuthentication => p.auth_pin.clone(),

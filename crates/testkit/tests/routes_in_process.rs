@@ -11,7 +11,8 @@ use mynaid_card::transport::CardTransport;
 use mynaid_card::{CardError, LastTry, Pin, PinKind, RetryStatus, Session, routes};
 use mynaid_emulator::Card;
 use mynaid_emulator::transport::{Fault, FaultyTransport, InProcessTransport};
-use mynaid_testkit::{TestPerson, person, persons};
+use mynaid_testkit::PersonCard;
+use mynaid_testkit::{PersonRecord, person, persons};
 use rsa::pkcs1v15::{Signature, VerifyingKey};
 use rsa::signature::Verifier;
 use rsa::{BoxedUint, PublicKey as RsaKey};
@@ -29,10 +30,6 @@ fn remaining(card: &Card, app: &str, fid: u16) -> u8 {
     a.pins.iter().find(|p| p.fid == fid).expect("pin").remaining
 }
 
-fn sex_str(s: mynaid_card::formats::Sex) -> &'static str {
-    s.as_str()
-}
-
 fn rsa_key(k: &RsaPublicKey) -> RsaKey {
     let n = BoxedUint::from_be_slice_vartime(&k.modulus);
     let e = BoxedUint::from_be_slice_vartime(&k.exponent);
@@ -47,7 +44,7 @@ fn verify_sig(key: &RsaKey, msg: &[u8], sig: &[u8]) -> bool {
     vk.verify(msg, &sig).is_ok()
 }
 
-fn read_is(p: &TestPerson, transport: InProcessTransport, confirm: LastTry) -> (Result<(), CardError>, Card) {
+fn read_is(p: &PersonRecord, transport: InProcessTransport, confirm: LastTry) -> (Result<(), CardError>, Card) {
     let mut s = Session::new(transport);
     let pin = Pin::new(PinKind::InputSupport, &p.pin).unwrap();
     let r = routes::read_input_support(&mut s, &pin, confirm, &TBS, &mut |_| {});
@@ -56,7 +53,7 @@ fn read_is(p: &TestPerson, transport: InProcessTransport, confirm: LastTry) -> (
         assert_eq!(b.name.expose(), &p.name, "{}", p.id);
         assert_eq!(b.address.expose(), &p.address, "{}", p.id);
         assert_eq!(b.birth_date.expose().iso(), p.birthdate, "{}", p.id);
-        assert_eq!(sex_str(b.sex), p.sex, "{}", p.id);
+        assert_eq!(b.sex, p.sex, "{}", p.id);
         let key = SignedKey::parse(&reading.signed_key_raw).unwrap().public_key;
         assert!(
             verify_sig(&rsa_key(&key), &TBS, &reading.signature),
@@ -69,7 +66,7 @@ fn read_is(p: &TestPerson, transport: InProcessTransport, confirm: LastTry) -> (
 }
 
 fn read_sig(
-    p: &TestPerson,
+    p: &PersonRecord,
     password: &str,
     transport: InProcessTransport,
     confirm: LastTry,
@@ -79,7 +76,7 @@ fn read_sig(
     let r = routes::read_signature(&mut s, &pin, confirm, &TBS, &mut |_| {}).map(|reading| {
         let a = &reading.certificate.attributes;
         assert_eq!(a.birth_date.expose().iso(), p.birthdate, "{}", p.id);
-        assert_eq!(sex_str(a.sex), p.sex, "{}", p.id);
+        assert_eq!(a.sex, p.sex, "{}", p.id);
         assert_eq!(a.name_substitutes.len(), a.name.expose().chars().count());
         use x509_cert::der::Decode;
         let cert = x509_cert::Certificate::from_der(&reading.certificate.der).unwrap();

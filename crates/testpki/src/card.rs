@@ -13,8 +13,9 @@ use crate::cv::{
     BASIC_INFO_FILE_LEN, build_ap_basic_info, build_basic_info, build_face_basic_info, build_integrity_record,
     build_my_number_file, build_session_key_record, build_signed_key, key_id, pad,
 };
+use crate::era::compact_date;
 use crate::keys::{derive_bytes, modulus, pkcs8_der};
-use crate::persons::Profile;
+use crate::persons::{Profile, kenhojo_sex_code};
 use crate::pki::{IssuedCert, cv_ids};
 
 /// The contact ATR of most cards (§1).
@@ -176,8 +177,8 @@ fn input_support(inputs: &CardInputs<'_>) -> Result<Application, PkiError> {
     let ef0002 = build_basic_info(
         p.name,
         p.address,
-        &p.birthdate.compact(),
-        p.sex.kenhojo_code(),
+        &compact_date(p.birthdate),
+        kenhojo_sex_code(p.sex),
         BASIC_INFO_FILE_LEN,
     )?;
     let ef0003 = build_integrity_record(&ef0001, &ef0002, inputs.ap_data_key)?;

@@ -15,10 +15,10 @@ use std::path::{Path, PathBuf};
 
 pub use crate::crl::{CrlSpec, RevokedEntry, build_crl};
 pub use crate::cv::{build_basic_info, build_cv_certificate, build_integrity_record, build_signed_key, key_id};
-pub use crate::era::{Date, era_digit, wareki_yymmdd};
+pub use crate::era::{compact_date, era_digit, parse_date, wareki_yymmdd};
 pub use crate::keys::SignatureHash;
 pub use crate::output::{CvCaFile, Summary};
-pub use crate::persons::{PersonRecord, Profile, Sex, profiles};
+pub use crate::persons::{PersonRecord, Profile, kenhojo_sex_code, profiles, san_sex_code};
 pub use crate::pki::{Crl, CvKey, Generation, IssuedCert, Person, Root, RootKind, TestPki, cv_ids};
 pub use crate::x509::{CertSpec, Dn, DnAttr, KeyUsageSpec, build_certificate};
 /// Re-exported so callers can name keys, times and extension types without pinning versions.
@@ -102,7 +102,7 @@ pub mod times {
     pub const REVOCATION_DATE: DateTime = at(2025, 4, 1, 0, 0, 0);
 }
 
-/// The default seed of `mynaid pki generate` and of the committed fixtures.
+/// The default seed of `mynaid-server pki generate` and of the committed fixtures.
 pub const DEFAULT_SEED: u64 = 1;
 
 /// Generates the test PKI in memory (see [`TestPki::generate`]).

@@ -4,43 +4,66 @@
 //! (ideographic space) between family and given name; addresses use full-width digits and
 //! the full-width hyphen `－`, as on real cards (§8.1).
 
+use mynaid_card::formats::{Date, Sex};
 use serde::{Deserialize, Serialize};
 
 use crate::PkiError;
 use crate::cv::my_number_check_digit;
-use crate::era::{Date, san_birth_date, wareki_yymmdd};
+use crate::era::{san_birth_date, wareki_yymmdd};
 use crate::pki::Generation;
 use crate::x509::{oid, substitute};
 
-/// Sex as recorded on the card.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Sex {
-    /// 男.
-    Male,
-    /// 女.
-    Female,
-    /// Not applicable / not known.
-    NotApplicable,
+/// The input-support DF25 digit (JIS X 0303): `1` male, `2` female, `9` not applicable,
+/// `0` unknown (what [`Sex::from_jis`] reads back).
+pub fn kenhojo_sex_code(sex: Sex) -> &'static str {
+    match sex {
+        Sex::Male => "1",
+        Sex::Female => "2",
+        Sex::NotApplicable => "9",
+        Sex::Unknown => "0",
+    }
 }
 
-impl Sex {
-    /// The input-support DF25 digit (JIS X 0303): `1`, `2`, `9`.
-    pub fn kenhojo_code(self) -> &'static str {
-        match self {
-            Self::Male => "1",
-            Self::Female => "2",
-            Self::NotApplicable => "9",
-        }
+/// The signature-certificate SAN digit (JPKI CPS): `1` male, `2` female, `3` otherwise.
+///
+/// The profile's `3` means 不明, so [`Sex::Unknown`] shares it with [`Sex::NotApplicable`]
+/// (and [`Sex::from_jpki`] reads it back as the latter): a real card cannot tell them apart
+/// in the certificate either.
+pub fn san_sex_code(sex: Sex) -> &'static str {
+    match sex {
+        Sex::Male => "1",
+        Sex::Female => "2",
+        Sex::NotApplicable | Sex::Unknown => "3",
+    }
+}
+
+/// `persons.json`'s spelling of [`Sex`], for `#[serde(with)]`: the card crate has no serde.
+mod sex_serde {
+    use mynaid_card::formats::Sex;
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    const VARIANTS: &[&str] = &["male", "female", "not_applicable", "unknown"];
+
+    /// Written as the unit variant a derived `enum Sex` with snake_case names would be, so
+    /// the files stay byte-identical to those of the crate's former own `Sex`.
+    pub(super) fn serialize<S: Serializer>(sex: &Sex, serializer: S) -> Result<S::Ok, S::Error> {
+        let index = match sex {
+            Sex::Male => 0,
+            Sex::Female => 1,
+            Sex::NotApplicable => 2,
+            Sex::Unknown => 3,
+        };
+        serializer.serialize_unit_variant("Sex", index, sex.as_str())
     }
 
-    /// The signature-certificate SAN digit (JPKI CPS): `1`, `2`, `3`.
-    pub fn san_code(self) -> &'static str {
-        match self {
-            Self::Male => "1",
-            Self::Female => "2",
-            Self::NotApplicable => "3",
-        }
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Sex, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        // Matching on the card crate's own spelling keeps reading and writing in step.
+        [Sex::Male, Sex::Female, Sex::NotApplicable, Sex::Unknown]
+            .into_iter()
+            .find(|sex| sex.as_str() == text)
+            .ok_or_else(|| D::Error::unknown_variant(&text, VARIANTS))
     }
 }
 
@@ -116,7 +139,7 @@ impl Profile {
         vec![
             (oid::SAN_NAME, name),
             (oid::SAN_BIRTH_DATE, san_birth_date(self.birthdate)),
-            (oid::SAN_SEX, self.sex.san_code().to_owned()),
+            (oid::SAN_SEX, san_sex_code(self.sex).to_owned()),
             (oid::SAN_ADDRESS, address),
             (oid::SAN_NAME_SUBSTITUTES, name_flags),
             (oid::SAN_ADDRESS_SUBSTITUTES, address_flags),
@@ -128,7 +151,7 @@ impl Profile {
     /// # Errors
     /// [`PkiError::Date`] for a birth date before 明治.
     pub fn birth_date_key(&self) -> Result<String, PkiError> {
-        wareki_yymmdd(self.birthdate).ok_or_else(|| PkiError::Date(self.birthdate.to_string()))
+        wareki_yymmdd(self.birthdate).ok_or_else(|| PkiError::Date(self.birthdate.iso()))
     }
 
     /// 照合番号B (14 digits): era `YYMMDD` of birth ‖ expiry year `YYYY` ‖ security code.
@@ -154,7 +177,7 @@ impl Profile {
             sign_password: self.sign_password.map(str::to_owned),
             name: self.name.to_owned(),
             address: self.address.to_owned(),
-            birthdate: self.birthdate.to_string(),
+            birthdate: self.birthdate.iso(),
             sex: self.sex,
             note: self.note.to_owned(),
         }
@@ -180,7 +203,8 @@ pub struct PersonRecord {
     pub address: String,
     /// `YYYY-MM-DD`.
     pub birthdate: String,
-    /// `male` | `female` | `not_applicable`.
+    /// `male` | `female` | `not_applicable` (`unknown`, which no profile uses).
+    #[serde(with = "sex_serde")]
     pub sex: Sex,
     /// What is special about this person.
     pub note: String,
@@ -188,6 +212,12 @@ pub struct PersonRecord {
 
 const P07_ADDRESS: &str = "和歌山県東牟婁郡那智勝浦町大字天満字浜ノ宮東一丁目１２３４番地の５６７\u{3000}\
                            那智勝浦グランドレジデンス髙松壱番館東棟弐拾参階１２３４号室（管理人室隣）";
+
+/// A date for the statics: the card crate's `Date::new` validates and so is not `const`
+/// (a test checks these dates instead).
+const fn ymd(year: u16, month: u8, day: u8) -> Date {
+    Date { year, month, day }
+}
 
 /// The nine test persons, in id order.
 pub fn profiles() -> &'static [Profile] {
@@ -199,7 +229,7 @@ static PROFILES: [Profile; 9] = [
         id: "p01",
         name: "山田\u{3000}太郎",
         address: "東京都千代田区霞が関１－２－３",
-        birthdate: Date::new(1980, 2, 17),
+        birthdate: ymd(1980, 2, 17),
         sex: Sex::Male,
         substitutes: &[],
         municipality_code: "13101",
@@ -220,7 +250,7 @@ static PROFILES: [Profile; 9] = [
         id: "p02",
         name: "鈴木\u{3000}花子",
         address: "大阪府大阪市北区梅田９－８－７\u{3000}梅田テストマンション３０１",
-        birthdate: Date::new(1995, 7, 1),
+        birthdate: ymd(1995, 7, 1),
         sex: Sex::Female,
         substitutes: &[],
         municipality_code: "27127",
@@ -241,7 +271,7 @@ static PROFILES: [Profile; 9] = [
         id: "p03",
         name: "佐藤\u{3000}ひかる",
         address: "神奈川県横浜市中区本町６－５０－１０",
-        birthdate: Date::new(1962, 11, 3),
+        birthdate: ymd(1962, 11, 3),
         sex: Sex::NotApplicable,
         substitutes: &[],
         municipality_code: "14104",
@@ -262,7 +292,7 @@ static PROFILES: [Profile; 9] = [
         id: "p04",
         name: "高橋\u{3000}健一",
         address: "北海道札幌市中央区北一条西２－１－１",
-        birthdate: Date::new(1971, 8, 15),
+        birthdate: ymd(1971, 8, 15),
         sex: Sex::Male,
         substitutes: &[],
         municipality_code: "01101",
@@ -283,7 +313,7 @@ static PROFILES: [Profile; 9] = [
         id: "p05",
         name: "田中\u{3000}美咲",
         address: "愛知県名古屋市中区三の丸３－１－１",
-        birthdate: Date::new(1988, 12, 24),
+        birthdate: ymd(1988, 12, 24),
         sex: Sex::Female,
         substitutes: &[],
         municipality_code: "23106",
@@ -304,7 +334,7 @@ static PROFILES: [Profile; 9] = [
         id: "p06",
         name: "伊藤\u{3000}陽翔",
         address: "福岡県福岡市中央区天神１－８－１",
-        birthdate: Date::new(2015, 4, 10),
+        birthdate: ymd(2015, 4, 10),
         sex: Sex::Male,
         substitutes: &[],
         municipality_code: "40133",
@@ -326,7 +356,7 @@ static PROFILES: [Profile; 9] = [
         id: "p07",
         name: "𠮷田\u{3000}一郎",
         address: P07_ADDRESS,
-        birthdate: Date::new(1925, 1, 1),
+        birthdate: ymd(1925, 1, 1),
         sex: Sex::Male,
         substitutes: &[('𠮷', '吉'), ('髙', '高')],
         municipality_code: "30421",
@@ -348,7 +378,7 @@ static PROFILES: [Profile; 9] = [
         id: "p08",
         name: "渡辺\u{3000}直樹",
         address: "京都府京都市中京区烏丸通四条上る笋町６８９－１０１",
-        birthdate: Date::new(1990, 3, 3),
+        birthdate: ymd(1990, 3, 3),
         sex: Sex::Male,
         substitutes: &[],
         municipality_code: "26104",
@@ -369,7 +399,7 @@ static PROFILES: [Profile; 9] = [
         id: "p09",
         name: "小林\u{3000}結衣",
         address: "宮城県仙台市青葉区国分町３－７－１",
-        birthdate: Date::new(2019, 5, 1),
+        birthdate: ymd(2019, 5, 1),
         sex: Sex::Female,
         substitutes: &[],
         municipality_code: "04101",
@@ -410,6 +440,45 @@ mod tests {
                 assert_ne!(a.sign_password, b.sign_password);
             }
         }
+    }
+
+    #[test]
+    fn birth_dates_are_valid_dates() {
+        // The statics use struct literals, which skip the card crate's calendar check.
+        for p in profiles() {
+            let Date { year, month, day } = p.birthdate;
+            assert_eq!(Date::new(year, month, day), Some(p.birthdate), "{}", p.id);
+        }
+    }
+
+    #[test]
+    fn sex_codes_read_back_through_the_card_crate() {
+        for sex in [Sex::Male, Sex::Female, Sex::NotApplicable, Sex::Unknown] {
+            assert_eq!(Sex::from_jis(kenhojo_sex_code(sex).as_bytes()[0]), Some(sex));
+            let jpki = Sex::from_jpki(san_sex_code(sex).as_bytes()[0]);
+            let expected = if sex == Sex::Unknown { Sex::NotApplicable } else { sex };
+            assert_eq!(jpki, Some(expected));
+        }
+    }
+
+    #[test]
+    fn sex_json_is_the_snake_case_name() {
+        let mut record = profiles()[2].record();
+        for (sex, text) in [
+            (Sex::Male, "male"),
+            (Sex::Female, "female"),
+            (Sex::NotApplicable, "not_applicable"),
+            (Sex::Unknown, "unknown"),
+        ] {
+            record.sex = sex;
+            let json = serde_json::to_value(&record).unwrap();
+            assert_eq!(json["sex"], text);
+            let back: PersonRecord = serde_json::from_value(json).unwrap();
+            assert_eq!(back.sex, sex);
+        }
+        let mut json = serde_json::to_value(&record).unwrap();
+        json["sex"] = "Male".into();
+        assert!(serde_json::from_value::<PersonRecord>(json).is_err());
     }
 
     #[test]

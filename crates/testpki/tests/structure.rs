@@ -19,7 +19,10 @@ use mynaid_testpki::x509_cert::ext::pkix::{
     AuthorityKeyIdentifier, BasicConstraints, KeyUsage, KeyUsages, SubjectAltName, SubjectKeyIdentifier,
 };
 use mynaid_testpki::x509_cert::{Certificate, Version};
-use mynaid_testpki::{Generation, Person, RootKind, TestPki, era_digit, generate_in_memory, profiles};
+use mynaid_testpki::{
+    Generation, Person, RootKind, TestPki, compact_date, era_digit, generate_in_memory, kenhojo_sex_code, profiles,
+    san_sex_code,
+};
 use sha2::{Digest, Sha256};
 
 fn pki() -> &'static TestPki {
@@ -95,8 +98,8 @@ fn basic_info_offsets_point_at_the_fields() {
         let expected = [
             (0xDF22, p.profile.name.to_owned()),
             (0xDF23, p.profile.address.to_owned()),
-            (0xDF24, p.profile.birthdate.compact()),
-            (0xDF25, p.profile.sex.kenhojo_code().to_owned()),
+            (0xDF24, compact_date(p.profile.birthdate)),
+            (0xDF25, kenhojo_sex_code(p.profile.sex).to_owned()),
         ];
         for (i, (tag, value)) in expected.iter().enumerate() {
             let offset = u16::from_be_bytes([df21.value[2 * i], df21.value[2 * i + 1]]) as usize;
@@ -336,8 +339,8 @@ fn end_entity_certificates_verify_under_their_root_and_carry_the_san() {
         let (address, address_flags) = p.profile.san_address();
         let b = p.profile.birthdate;
         assert_eq!(entries[0].1, name);
-        assert_eq!(entries[1].1, format!("{}{}", era_digit(b), b.compact()));
-        assert_eq!(entries[2].1, p.profile.sex.san_code());
+        assert_eq!(entries[1].1, format!("{}{}", era_digit(b), compact_date(b)));
+        assert_eq!(entries[2].1, san_sex_code(p.profile.sex));
         assert_eq!(entries[3].1, address);
         assert_eq!(entries[4].1, name_flags);
         assert_eq!(entries[5].1, address_flags);

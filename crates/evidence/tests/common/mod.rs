@@ -11,11 +11,10 @@ use std::sync::OnceLock;
 
 use mynaid_card::{CardError, LastTry, Pin, PinKind, Session, routes};
 use mynaid_emulator::transport::InProcessTransport;
-use mynaid_evidence::{
-    Binding, Body, CrlSet, CvCaKey, Evidence, EvidenceError, ReaderApp, RevocationPolicy, TrustStore, VerifiedCardFace,
-    Verifier,
-};
-use mynaid_testkit::TestPerson;
+use mynaid_evidence::{CrlSet, CvCaKey, EvidenceError, RevocationPolicy, TrustStore, VerifiedCardFace, Verifier};
+use mynaid_protocol::{Binding, Body, Evidence, ReaderApp};
+use mynaid_testkit::PersonCard;
+use mynaid_testkit::PersonRecord;
 use mynaid_testpki::keys::{self, SignatureHash};
 use mynaid_testpki::rsa::PrivateKey;
 use mynaid_testpki::{CertSpec, Person, RootKind, TestPki, build_certificate};
@@ -33,7 +32,7 @@ pub fn binding() -> Binding<'static> {
         origin: "https://portal.example.jp",
         challenge: &CHALLENGE,
         session: b"session-1",
-        purpose: "verify_identity",
+        purpose: mynaid_protocol::Purpose::VerifyIdentity,
     }
 }
 
@@ -163,7 +162,7 @@ pub fn refusal(verifier: &Verifier, evidence: &Evidence, binding: &Binding<'_>) 
 // Reading emulated cards (private copies: the fixtures' PIN counters are never touched).
 // ---------------------------------------------------------------------------------------
 
-fn tries_left(person: &TestPerson, application: &str, pin: u16) -> u8 {
+fn tries_left(person: &PersonRecord, application: &str, pin: u16) -> u8 {
     let copy = person.card();
     let card = copy.open();
     let app = card
@@ -177,12 +176,12 @@ fn tries_left(person: &TestPerson, application: &str, pin: u16) -> u8 {
 
 /// Whether the person's card can do the signature route: it has a signature certificate
 /// and the signature password is not blocked.
-pub fn can_sign(person: &TestPerson) -> bool {
+pub fn can_sign(person: &PersonRecord) -> bool {
     person.sign_password.is_some() && tries_left(person, "jpki", 0x001B) > 0
 }
 
 /// Whether the input-support PIN is not blocked.
-pub fn can_read_input_support(person: &TestPerson) -> bool {
+pub fn can_read_input_support(person: &PersonRecord) -> bool {
     tries_left(person, "input-support", 0x0011) > 0
 }
 
@@ -337,7 +336,7 @@ pub fn without_filler(file: &[u8]) -> Vec<u8> {
 
 /// The forms a person's data could leak in: the name (whole and each part), the address,
 /// the birth date as `YYYY-MM-DD`, `YYYYMMDD` and the SAN's `EYYYYMMDD`.
-pub fn personal_strings(person: &TestPerson) -> Vec<String> {
+pub fn personal_strings(person: &PersonRecord) -> Vec<String> {
     let mut out = vec![person.name.clone(), person.address.clone(), person.birthdate.clone()];
     out.extend(
         person

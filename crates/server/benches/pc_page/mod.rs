@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use mynaid_testkit::reqwest::{Client, Response};
+use reqwest::{Client, Response};
 
 use crate::common;
 
@@ -17,10 +17,10 @@ pub(crate) async fn serve(listener: tokio::net::TcpListener, db: &Path) -> std::
     let mut config = common::test_config(&base, &format!("sqlite://{}", db.display()));
     config.listen = addr;
     config.limits.per_address_burst = 0;
-    let svc = mynaid_server::service(config, mynaid_server::service::system_clock())
+    let server = mynaid_server::start(config, mynaid_sessions::system_clock())
         .await
-        .expect("the service starts");
-    mynaid_server::serve(svc, listener, std::future::pending()).await
+        .expect("the server starts");
+    mynaid_server::serve(server, listener, std::future::pending()).await
 }
 
 /// A PC page showing its QR code, with its SSE stream open.

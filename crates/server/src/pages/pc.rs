@@ -3,93 +3,91 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, header};
+use axum::extract::State;
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use maud::html;
+use mynaid_protocol::Pattern;
+use mynaid_web::hardening::csrf_input;
+use mynaid_web::{Answer, page, query};
 
-use super::layout::{LangQuery, csrf_input, error_page, page, session_post, who};
+use super::CSRF_SCOPE;
+use super::browser::BrowserForm;
+use super::layout::who;
 use super::messages::messages;
-use crate::service::{Pattern, Service};
+use crate::Server;
 
-fn reader_link(svc: &Service, handle: &str) -> String {
-    let server: String = svc
-        .config()
-        .public_origin()
+/// `value` percent-encoded as a URL query component (RFC 3986 unreserved characters kept).
+pub(super) fn encode_component(value: &str) -> String {
+    value
         .bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
             _ => format!("%{b:02X}"),
         })
-        .collect();
-    format!("mynaid://read?server={server}&handle={handle}")
+        .collect()
 }
 
-pub(super) async fn pc_reader(
-    State(svc): State<Arc<Service>>,
-    Path(id): Path<String>,
-    Query(q): Query<LangQuery>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let lang = q.lang();
-    let (s, token) = match session_post(&svc, &headers, &id, &body).await {
-        Ok(v) => v,
-        Err(e) => return error_page(lang, &e),
-    };
-    let issued = match svc.issue_handle(&id, &token, Pattern::PcReader).await {
+fn reader_link(s: &Server, handle: &str) -> String {
+    format!("mynaid://read?server={}&handle={handle}", encode_component(&s.origin))
+}
+
+pub(super) async fn pc_reader(State(svc): State<Arc<Server>>, post: BrowserForm) -> Response {
+    let b = post.browser;
+    let (lang, id, token, s) = (b.lang, b.id(), &b.token, &b.session);
+    let issued = match svc.sessions.issue_handle(id, token, Pattern::PcReader).await {
         Ok(h) => h,
-        Err(e) => return error_page(lang, &e),
+        Err(e) => return Answer::from(e).page(lang).into_response(),
     };
     let link = reader_link(&svc, &issued.handle);
     let command = format!("mynaid read --link '{link}'");
-    let demo = svc.config().demo.as_ref().map(|d| {
+    let demo = svc.demo.as_ref().map(|d| {
         format!(
-            "mynaid read --link '{link}' --emulator {}/p01.json",
+            "{} read --link '{link}' --emulator {}/p01.json",
+            d.command("mynaid"),
             d.cards_dir.display()
         )
     });
     let events = format!("/s/{id}/events");
-    let next = format!("/s/{id}/done{}", lang.query());
+    let next = format!("/s/{id}/done{}", query(lang));
     let body = page(
         lang,
-        lang.t("ICカードリーダーで読み取る", "Read with an IC card reader"),
+        lang.pick("ICカードリーダーで読み取る", "Read with an IC card reader"),
         &format!("/s/{id}"),
         html! {
-            h1 { (lang.t("ICカードリーダーで読み取る", "Read with an IC card reader")) }
-            (who(&svc, lang, &s))
+            h1 { (lang.pick("ICカードリーダーで読み取る", "Read with an IC card reader")) }
+            (who(&svc, lang, s))
             div id="live" data-events=(events) data-next=(next) data-expires=(issued.expires_at)
                 data-messages=(messages(lang, Pattern::PcReader).to_string()) {
                 p id="status" class="status" role="status" aria-live="polite" data-state="waiting" {
-                    (lang.t("読み取りアプリの起動を待っています。アプリで暗証番号を入力してください。", "Waiting for the reader app. Enter your PIN in the app."))
+                    (lang.pick("読み取りアプリの起動を待っています。アプリで暗証番号を入力してください。", "Waiting for the reader app. Enter your PIN in the app."))
                 }
-                p class="muted" { (lang.t("残り時間", "Time left")) " " span id="countdown" { "5:00" } }
+                p class="muted" { (lang.pick("残り時間", "Time left")) " " span id="countdown" { "5:00" } }
             }
             ol {
-                li { (lang.t("ICカードリーダーがパソコンに接続されていることを確かめ、マイナンバーカードを置いてください。", "Check that the IC card reader is connected to this PC, and put your My Number Card on it.")) }
+                li { (lang.pick("ICカードリーダーがパソコンに接続されていることを確かめ、マイナンバーカードを置いてください。", "Check that the IC card reader is connected to this PC, and put your My Number Card on it.")) }
                 li {
-                    (lang.t("次のボタンで読み取りアプリ（mynaid）を起動します。", "Open the reader app (mynaid) with this button."))
-                    p { a id="launch" class="button" href=(link) data-auto="1" { (lang.t("読み取りアプリを起動する", "Open the reader app")) } }
+                    (lang.pick("次のボタンで読み取りアプリ（mynaid）を起動します。", "Open the reader app (mynaid) with this button."))
+                    p { a id="launch" class="button" href=(link) data-auto="1" { (lang.pick("読み取りアプリを起動する", "Open the reader app")) } }
                 }
-                li { (lang.t("アプリにサービス名とアドレスが表示されます。上の表示と同じであることを確かめてから、暗証番号を入力してください。", "The app shows the service name and address. Check that they match the ones above before you enter your PIN.")) }
+                li { (lang.pick("アプリにサービス名とアドレスが表示されます。上の表示と同じであることを確かめてから、暗証番号を入力してください。", "The app shows the service name and address. Check that they match the ones above before you enter your PIN.")) }
             }
-            form method="post" action=(format!("/s/{id}/pc{}", lang.query())) {
-                (csrf_input(&id, &token))
-                button id="read-again" type="submit" class="secondary" { (lang.t("もう一度読み取る（新しいリンク）", "Read again (new link)")) }
+            form method="post" action=(format!("/s/{id}/pc{}", query(lang))) {
+                (csrf_input(CSRF_SCOPE, id, token))
+                button id="read-again" type="submit" class="secondary" { (lang.pick("もう一度読み取る（新しいリンク）", "Read again (new link)")) }
             }
-            h2 { (lang.t("アプリが起動しないときは", "If the app does not open")) }
-            p { (lang.t("端末（ターミナル）で次のコマンドを実行してください。", "Run this command in a terminal:")) }
+            h2 { (lang.pick("アプリが起動しないときは", "If the app does not open")) }
+            p { (lang.pick("端末（ターミナル）で次のコマンドを実行してください。", "Run this command in a terminal:")) }
             pre id="command" { (command) }
             @if let Some(demo) = demo {
-                p class="muted" { (lang.t("デモ: エミュレートしたカードで読み取るとき（p01 を他のテスト人物に変えられます）:", "Demo: to read an emulated card (change p01 to another test person):")) }
+                p class="muted" { (lang.pick("デモ: エミュレートしたカードで読み取るとき（p01 を他のテスト人物に変えられます）:", "Demo: to read an emulated card (change p01 to another test person):")) }
                 pre id="demo-command" { (demo) }
             }
-            h2 { (lang.t("読み取りアプリの入手と更新", "Getting or updating the reader app")) }
+            h2 { (lang.pick("読み取りアプリの入手と更新", "Getting or updating the reader app")) }
             p {
-                (lang.t(format!("バージョン{}以降が必要です。", svc.config().min_reader_version).as_str(), format!("Version {} or later is needed.", svc.config().min_reader_version).as_str()))
+                (lang.pick(format!("バージョン{}以降が必要です。", svc.sessions.settings().min_reader_version), format!("Version {} or later is needed.", svc.sessions.settings().min_reader_version)))
                 " "
-                (lang.t("以前にインストールしたアプリが古い場合は、更新してください。インストール後に「mynaid install-handler」を実行すると、このページのボタンでアプリが起動するようになります。",
+                (lang.pick("以前にインストールしたアプリが古い場合は、更新してください。インストール後に「mynaid install-handler」を実行すると、このページのボタンでアプリが起動するようになります。",
                         "If you installed the app a long time ago, update it. After installing, run \"mynaid install-handler\" so that the button on this page opens it."))
             }
             script src="/static/session.js" defer {}

@@ -6,105 +6,96 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::CookieJar;
 use futures_util::stream::{self, Stream, StreamExt};
 use maud::html;
+use mynaid_sessions::SessionError;
+use mynaid_sessions::events::Event;
+use mynaid_sessions::store::State as SessionState;
+use mynaid_web::hardening::csrf_input;
+use mynaid_web::{Answer, LangQuery, cookies, page, page_with, query};
+use serde::Deserialize;
 use tokio_stream::wrappers::BroadcastStream;
 
-use super::layout::{LangQuery, cookie_name, csrf_input, error_page, page, page_with, session_for, who};
-use super::messages::messages;
-use crate::error::ApiError;
-use crate::events::Event;
-use crate::service::{Pattern, Service};
-use crate::store::State as SessionState;
+use super::CSRF_SCOPE;
+use super::browser::{Browser, authenticate, cookie_name};
+use super::layout::who;
+use super::messages;
+use crate::Server;
+
+/// The start URL's query: the browser token (once) and the language.
+#[derive(Deserialize)]
+pub(super) struct StartQuery {
+    t: Option<String>,
+}
 
 /// The browser arrives with its token once in the URL; it moves into a cookie and the URL
 /// loses it.
 pub(super) async fn start(
-    State(svc): State<Arc<Service>>,
+    State(s): State<Arc<Server>>,
     Path(id): Path<String>,
     Query(q): Query<LangQuery>,
+    Query(start): Query<StartQuery>,
 ) -> Response {
     let lang = q.lang();
-    let Some(token) = q.t.as_deref() else {
-        return error_page(lang, &ApiError::unauthorized());
+    let Some(token) = start.t else {
+        return Answer::from(SessionError::Unauthorized).page(lang).into_response();
     };
-    if let Err(e) = svc.browser_session(&id, token).await {
-        return error_page(lang, &e);
+    if let Err(e) = s.sessions.browser_session(&id, &token).await {
+        return Answer::from(e).page(lang).into_response();
     }
-    let secure = svc.config().is_https();
-    let cookie = format!(
-        "{}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=1800{}",
-        cookie_name(&svc, &id),
-        if secure { "; Secure" } else { "" }
-    );
-    let mut resp = Redirect::to(&format!("/s/{id}{}", lang.query())).into_response();
-    if let Ok(v) = HeaderValue::from_str(&cookie) {
-        resp.headers_mut().insert(header::SET_COOKIE, v);
-    }
-    resp
+    let cookie = cookies::secret(cookie_name(&s, &id), token, 1800, s.https);
+    (
+        CookieJar::new().add(cookie),
+        Redirect::to(&format!("/s/{id}{}", query(lang))),
+    )
+        .into_response()
 }
 
-pub(super) async fn procedure(
-    State(svc): State<Arc<Service>>,
-    Path(id): Path<String>,
-    Query(q): Query<LangQuery>,
-    headers: HeaderMap,
-) -> Response {
-    let lang = q.lang();
-    let (s, token) = match session_for(&svc, &headers, &id).await {
-        Ok(v) => v,
-        Err(e) => return error_page(lang, &e),
-    };
-    if !matches!(s.state, SessionState::Created | SessionState::HandleRedeemed) || s.is_expired(svc.now()) {
-        return Redirect::to(&format!("/s/{id}/done{}", lang.query())).into_response();
+pub(super) async fn procedure(State(s): State<Arc<Server>>, b: Browser) -> Response {
+    let (lang, id) = (b.lang, b.id());
+    if !matches!(b.session.state, SessionState::Created | SessionState::HandleRedeemed)
+        || b.session.is_expired(s.sessions.now())
+    {
+        return Redirect::to(&format!("/s/{id}/done{}", query(lang))).into_response();
     }
-    page(lang, lang.t("読み取り方法の選択", "Choose how to read your card"), &format!("/s/{id}"), html! {
-        h1 { (lang.t("マイナンバーカードの読み取り方法を選んでください", "Choose how to read your My Number Card")) }
-        (who(&svc, lang, &s))
-        ul class="methods" {
+    let method = |path: &str, button: &str, label: &str| {
+        html! {
             li {
-                form method="post" action=(format!("/s/{id}/pc{}", lang.query())) {
-                    (csrf_input(&id, &token))
-                    button type="submit" id="method-pc" {
-                        (lang.t("パソコンとICカードリーダーで読み取る", "Read with this PC and an IC card reader"))
-                    }
-                }
-            }
-            li {
-                form method="post" action=(format!("/s/{id}/phone{}", lang.query())) {
-                    (csrf_input(&id, &token))
-                    button type="submit" id="method-phone" {
-                        (lang.t("パソコンとスマートフォンで読み取る（2次元バーコード）", "Read with this PC and a smartphone (2D barcode)"))
-                    }
-                }
-            }
-            li {
-                form method="post" action=(format!("/s/{id}/same{}", lang.query())) {
-                    (csrf_input(&id, &token))
-                    button type="submit" id="method-same" {
-                        (lang.t("スマートフォンだけで読み取る", "Read with a smartphone only"))
-                    }
+                form method="post" action=(format!("/s/{id}/{path}{}", query(lang))) {
+                    (csrf_input(CSRF_SCOPE, id, &b.token))
+                    button type="submit" id=(button) { (label) }
                 }
             }
         }
+    };
+    page(lang, lang.pick("読み取り方法の選択", "Choose how to read your card"), &format!("/s/{id}"), html! {
+        h1 { (lang.pick("マイナンバーカードの読み取り方法を選んでください", "Choose how to read your My Number Card")) }
+        (who(&s, lang, &b.session))
+        ul class="methods" {
+            (method("pc", "method-pc", lang.pick("パソコンとICカードリーダーで読み取る", "Read with this PC and an IC card reader")))
+            (method("phone", "method-phone", lang.pick("パソコンとスマートフォンで読み取る（2次元バーコード）", "Read with this PC and a smartphone (2D barcode)")))
+            (method("same", "method-same", lang.pick("スマートフォンだけで読み取る", "Read with a smartphone only")))
+        }
         p class="muted" {
-            (lang.t("どの方法でも、数字4桁の暗証番号（券面事項入力補助用）か、英数字6〜16文字の署名用電子証明書のパスワードを使います。",
+            (lang.pick("どの方法でも、数字4桁の暗証番号（券面事項入力補助用）か、英数字6〜16文字の署名用電子証明書のパスワードを使います。",
                     "Each way uses either the 4-digit PIN (card-info input support) or the 6-16 character signature password."))
         }
     }).into_response()
 }
 
-pub(super) async fn events(State(svc): State<Arc<Service>>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    let (s, _) = match session_for(&svc, &headers, &id).await {
+/// The live events. A script (EventSource) opens it: a refusal is the JSON error.
+pub(super) async fn events(State(s): State<Arc<Server>>, Path(id): Path<String>, jar: CookieJar) -> Response {
+    let (session, _) = match authenticate(&s, &jar, &id).await {
         Ok(v) => v,
-        Err(e) => return e.into_response(),
+        Err(e) => return Answer::from(e).into_response(),
     };
-    let rx = svc.events().subscribe(&id);
-    let first = svc.current_event(&s);
-    let until_expiry = Duration::from_secs((s.expires_at - svc.now()).max(0) as u64 + 1);
+    let rx = s.sessions.events().subscribe(&id);
+    let first = s.sessions.current_event(&session);
+    let until_expiry = Duration::from_secs((session.expires_at - s.sessions.now()).max(0) as u64 + 1);
     let sse = |e: &Event| -> Result<SseEvent, Infallible> {
         Ok(SseEvent::default().data(serde_json::to_string(e).unwrap_or_else(|_| "{}".into())))
     };
@@ -126,45 +117,34 @@ pub(super) async fn events(State(svc): State<Arc<Service>>, Path(id): Path<Strin
     Sse::new(stream).keep_alive(KeepAlive::default()).into_response()
 }
 
-pub(super) async fn done(
-    State(svc): State<Arc<Service>>,
-    Path(id): Path<String>,
-    Query(q): Query<LangQuery>,
-    headers: HeaderMap,
-) -> Response {
-    let lang = q.lang();
-    let (s, _) = match session_for(&svc, &headers, &id).await {
-        Ok(v) => v,
-        Err(e) => return error_page(lang, &e),
-    };
-    let back = s
+pub(super) async fn done(State(s): State<Arc<Server>>, b: Browser) -> Response {
+    let (lang, id, session) = (b.lang, b.id(), &b.session);
+    let back = session
         .return_url
         .as_ref()
         .map(|u| format!("{u}{}session={id}", if u.contains('?') { '&' } else { '?' }));
-    let verified = matches!(s.state, SessionState::EvidenceVerified | SessionState::Completed);
+    let verified = matches!(session.state, SessionState::EvidenceVerified | SessionState::Completed);
     let refresh = back.as_ref().filter(|_| verified).map(|b| format!("2;url={b}"));
+    let failure = session.failure.map(|f| f.as_str()).unwrap_or_default();
     let body = page_with(
         lang,
-        lang.t("結果", "Result"),
+        lang.pick("結果", "Result"),
         &format!("/s/{id}/done"),
         refresh.as_deref(),
         html! {
             @if verified {
-                h1 { (lang.t("マイナンバーカードを確認できました", "Your My Number Card was verified")) }
-                (who(&svc, lang, &s))
+                h1 { (lang.pick("マイナンバーカードを確認できました", "Your My Number Card was verified")) }
+                (who(&s, lang, session))
                 @if let Some(back) = &back {
-                    p { a id="back" class="button" href=(back) { (lang.t("サービスに戻る", "Back to the service")) } }
+                    p { a id="back" class="button" href=(back) { (lang.pick("サービスに戻る", "Back to the service")) } }
                 }
-            } @else if s.is_expired(svc.now()) {
-                h1 { (lang.t("有効期限が切れました", "The time limit has passed")) }
-                p class="status bad" { (lang.t("もう一度、手続きをするサービスからやり直してください。", "Start again from the service.")) }
+            } @else if session.is_expired(s.sessions.now()) {
+                h1 { (lang.pick("有効期限が切れました", "The time limit has passed")) }
+                p class="status bad" { (lang.pick("もう一度、手続きをするサービスからやり直してください。", "Start again from the service.")) }
             } @else {
-                h1 { (lang.t("確認できませんでした", "The card could not be verified")) }
-                p class="status bad" data-code=(s.error_code.clone().unwrap_or_default()) {
-                    (messages(lang, s.pattern.as_deref().and_then(Pattern::parse).unwrap_or(Pattern::PcReader)).get(format!("failed_{}", s.error_code.clone().unwrap_or_default())).and_then(|v| v.as_str()).map(str::to_string)
-                        .unwrap_or_else(|| lang.t("確認できませんでした。最初からやり直してください。", "The card could not be verified. Start again.").to_string()))
-                }
-                @if let Some(back) = &back { p { a class="button secondary" href=(back) { (lang.t("サービスに戻る", "Back to the service")) } } }
+                h1 { (lang.pick("確認できませんでした", "The card could not be verified")) }
+                p class="status bad" data-code=(failure) { (messages::failed(lang, session.failure)) }
+                @if let Some(back) = &back { p { a class="button secondary" href=(back) { (lang.pick("サービスに戻る", "Back to the service")) } } }
             }
         },
     );

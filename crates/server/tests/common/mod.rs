@@ -20,9 +20,11 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use http_body_util::BodyExt;
 use mynaid_card::{LastTry, Pin, PinKind, Session, routes};
 use mynaid_emulator::transport::InProcessTransport;
-use mynaid_evidence::{Binding, Body as EvidenceBody, Evidence, ReaderApp};
-use mynaid_server::config::{Config, RelyingPartyConfig, RevocationConfig, TrustConfig, TrustModeConfig};
-use mynaid_server::service::{Clock, Service};
+pub use mynaid_protocol::Route;
+use mynaid_protocol::{Binding, Body as EvidenceBody, Evidence, ReaderApp};
+use mynaid_server::config::{Config, RevocationConfig, TrustConfig, TrustModeConfig};
+use mynaid_sessions::{Clock, RelyingParty, Service};
+use mynaid_testkit::PersonCard;
 use serde_json::{Value, json};
 use sqlx::{Connection, Executor, PgConnection};
 use tower::ServiceExt;
@@ -76,34 +78,38 @@ pub fn test_config(public_url: &str, database_url: &str) -> Config {
             revocation: RevocationConfig::RequireCrl,
         },
         relying_parties: vec![
-            RelyingPartyConfig {
+            RelyingParty {
                 id: "portal".into(),
                 name: "登録ポータル（テスト）".into(),
                 name_en: "Registration portal (test)".into(),
                 origin: ORIGIN.into(),
                 api_key: API_KEY.into(),
                 return_urls: vec![RETURN_URL.into()],
-                accepted_routes: vec!["input_support".into(), "signature".into()],
+                accepted_routes: Route::ALL.to_vec(),
             },
-            RelyingPartyConfig {
+            RelyingParty {
                 id: "other".into(),
                 name: "別のサービス".into(),
                 name_en: "Another service".into(),
                 origin: "https://other.example.jp".into(),
                 api_key: OTHER_API_KEY.into(),
                 return_urls: vec![OTHER_RETURN_URL.into()],
-                accepted_routes: vec!["input_support".into(), "signature".into()],
+                accepted_routes: Route::ALL.to_vec(),
             },
         ],
         ..Config::default()
     }
 }
 
-/// A service with its router and its clock.
+/// A server with its router and its clock.
 pub struct Server {
-    /// The service.
+    /// The server.
+    pub server: Arc<mynaid_server::Server>,
+    /// Its session core.
     pub svc: Arc<Service>,
-    /// `mynaid_server::app(svc)`.
+    /// The configuration it started with.
+    pub config: Config,
+    /// `mynaid_server::app(&server)`.
     pub app: Router,
     /// Seconds since the epoch, as the service sees them.
     pub clock: Arc<AtomicI64>,
@@ -145,10 +151,12 @@ impl Server {
     /// A server from a whole configuration.
     pub async fn build(config: Config, dir: Option<tempfile::TempDir>) -> Server {
         let (clock, c) = test_clock(NOW);
-        let svc = mynaid_server::service(config, c).await.expect("service starts");
+        let server = mynaid_server::start(config.clone(), c).await.expect("server starts");
         Server {
-            app: mynaid_server::app(svc.clone()),
-            svc,
+            config,
+            app: mynaid_server::app(&server),
+            svc: server.sessions.clone(),
+            server,
             clock,
             db_path: None,
             _dir: dir,
@@ -222,10 +230,7 @@ impl Server {
     /// moved the token into a cookie).
     pub async fn browser(&self, purpose: &str) -> BrowserSession {
         let (id, url) = self.create_session(purpose).await;
-        let path = url
-            .strip_prefix(&self.svc.config().public_origin())
-            .unwrap()
-            .to_string();
+        let path = url.strip_prefix(&self.server.origin).unwrap().to_string();
         let r = self.get(&path, None).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
         let set = r.header(header::SET_COOKIE).expect("Set-Cookie");
@@ -326,7 +331,7 @@ impl Server {
     }
 
     /// The state of a session as stored.
-    pub async fn state(&self, id: &str) -> mynaid_server::store::SessionRow {
+    pub async fn state(&self, id: &str) -> mynaid_sessions::store::SessionRow {
         self.svc.session(id).await.unwrap().expect("session exists")
     }
 }
@@ -465,15 +470,6 @@ pub fn html_unescape(s: &str) -> String {
         .replace("&amp;", "&")
 }
 
-/// The evidence routes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Route {
-    /// 4-digit PIN.
-    InputSupport,
-    /// Signature password.
-    Signature,
-}
-
 /// The binding values of a redeem answer, decoded.
 pub fn binding_values(answer: &Value) -> ([u8; 32], Vec<u8>) {
     let challenge = URL_SAFE_NO_PAD
@@ -495,7 +491,7 @@ pub fn read_card(person: &str, route: Route, answer: &Value) -> String {
         origin: answer["origin"].as_str().unwrap(),
         challenge: &challenge,
         session: &session,
-        purpose: answer["purpose"].as_str().unwrap(),
+        purpose: answer["purpose"].as_str().unwrap().parse().unwrap(),
     }
     .to_be_signed();
     let p = mynaid_testkit::person(person);

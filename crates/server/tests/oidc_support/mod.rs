@@ -11,9 +11,10 @@ use crate::common::{NOW, Route, between, html_unescape, read_card, test_clock, t
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use mynaid_oidc::config::{AuthMethod, OidcClientConfig};
+use mynaid_protocol::Purpose;
 use mynaid_server::config::Config;
-use mynaid_server::oidc::config::{AuthMethod, OidcClientConfig};
-use mynaid_server::service::{Purpose, Service};
+use mynaid_sessions::Service;
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreTokenResponse};
 use openidconnect::{
     AdditionalClaims, AuthType, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,
@@ -67,6 +68,7 @@ impl ClientKey {
 pub(crate) struct Op {
     pub(crate) base: String,
     pub(crate) clock: Arc<AtomicI64>,
+    pub(crate) server: Arc<mynaid_server::Server>,
     pub(crate) svc: Arc<Service>,
     pub(crate) key: ClientKey,
 }
@@ -87,7 +89,7 @@ pub(crate) fn clients(key: &ClientKey) -> Vec<OidcClientConfig> {
             jwks_file: None,
             id_token_ttl_secs: 600,
             access_token_ttl_secs: 300,
-            accepted_routes: vec!["input_support".into(), "signature".into()],
+            accepted_routes: Route::ALL.to_vec(),
         },
         OidcClientConfig {
             client_id: BASIC_CLIENT.into(),
@@ -103,7 +105,7 @@ pub(crate) fn clients(key: &ClientKey) -> Vec<OidcClientConfig> {
             jwks_file: None,
             id_token_ttl_secs: 300,
             access_token_ttl_secs: 300,
-            accepted_routes: vec!["input_support".into(), "signature".into()],
+            accepted_routes: Route::ALL.to_vec(),
         },
     ]
 }
@@ -121,10 +123,16 @@ impl Op {
         config.oidc.clients = clients(&key);
         tweak(&mut config);
         let (clock, c) = test_clock(NOW);
-        let svc = mynaid_server::service(config, c).await.expect("service starts");
-        let app = mynaid_server::app(svc.clone());
+        let server = mynaid_server::start(config, c).await.expect("server starts");
+        let app = mynaid_server::app(&server);
         tokio::spawn(async move { axum::serve(listener, app).await });
-        Op { base, clock, svc, key }
+        Op {
+            base,
+            clock,
+            svc: server.sessions.clone(),
+            server,
+            key,
+        }
     }
 
     pub(crate) fn now(&self) -> i64 {

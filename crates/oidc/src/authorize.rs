@@ -1,0 +1,554 @@
+//! The authorization endpoint, the consent decision and the callback that turns a verified
+//! session into a single-use authorization code.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::CookieJar;
+use mynaid_protocol::{Lang, Purpose, Text};
+use mynaid_sessions::SessionError;
+use mynaid_sessions::secrets::{hash, same, token};
+use mynaid_web::hardening::{CSRF_FIELD, csrf_token, csrf_valid};
+use mynaid_web::{Answer, Form, LangQuery, PageError, cookies};
+
+use super::config::CLAIM_SCOPES;
+use super::consent;
+use super::store::{RequestRow, RequestStatus};
+use super::{AuthParams, Grant, Oidc, claims};
+
+fn lang_of(en: bool) -> Lang {
+    if en { Lang::En } else { Lang::Ja }
+}
+
+/// A refusal shown on a page, never redirected (the redirect URI is not known good, or the
+/// person's own request is not in order).
+fn refused(lang: Lang, status: StatusCode, ja: &str, en: &str) -> Response {
+    PageError::cannot_start(status, lang, Text::new(ja, en)).into_response()
+}
+
+/// A refusal of the session core or the store, as the page says it.
+fn refused_by(lang: Lang, e: SessionError) -> Response {
+    let a = Answer::from(e);
+    PageError::cannot_start(a.status, lang, a.message).into_response()
+}
+
+/// `redirect_uri` with the response parameters appended (its own query kept), and `iss`
+/// (RFC 9207) so that a client talking to several providers can tell them apart.
+fn back_to(redirect_uri: &str, issuer: &str, params: &[(&str, &str)]) -> Response {
+    let Ok(mut url) = url::Url::parse(redirect_uri) else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    {
+        let mut q = url.query_pairs_mut();
+        for (k, v) in params {
+            q.append_pair(k, v);
+        }
+        q.append_pair("iss", issuer);
+    }
+    let mut resp = Redirect::to(url.as_str()).into_response();
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+/// An error sent back to a validated redirect URI (RFC 6749 §4.1.2.1).
+fn error_back(redirect_uri: &str, issuer: &str, error: &str, description: &str, state: Option<&str>) -> Response {
+    let mut p = vec![("error", error), ("error_description", description)];
+    if let Some(s) = state {
+        p.push(("state", s));
+    }
+    back_to(redirect_uri, issuer, &p)
+}
+
+fn printable(s: &str, max: usize) -> bool {
+    !s.is_empty() && s.len() <= max && s.bytes().all(|b| (0x20..=0x7e).contains(&b))
+}
+
+fn unreserved(s: &str) -> bool {
+    s.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+}
+
+fn form_type(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
+}
+
+pub(super) async fn authorize_get(State(o): State<Oidc>, RawQuery(q): RawQuery) -> Response {
+    authorize(&o, q.as_deref().unwrap_or("").as_bytes()).await
+}
+
+pub(super) async fn authorize_post(State(o): State<Oidc>, headers: HeaderMap, body: Bytes) -> Response {
+    if !form_type(&headers) {
+        return refused(
+            Lang::Ja,
+            StatusCode::BAD_REQUEST,
+            "リクエストの形式が正しくありません。",
+            "The request is not in the right form.",
+        );
+    }
+    authorize(&o, &body).await
+}
+
+/// Validates an authorization request. Until client and redirect URI are known good, errors
+/// are shown here; after that, they go back to the client.
+async fn authorize(o: &Oidc, query: &[u8]) -> Response {
+    // A repeated parameter is refused; where the refusal goes depends on whether client and
+    // redirect URI (their first values) are known good.
+    let (params, repeated) = match Form::parse(query) {
+        Ok(f) => (f, None),
+        Err(r) => (r.first, Some(r.name)),
+    };
+    if repeated
+        .as_deref()
+        .is_some_and(|d| d == "client_id" || d == "redirect_uri")
+    {
+        return refused(
+            Lang::Ja,
+            StatusCode::BAD_REQUEST,
+            "パラメータが重複しています。",
+            "A parameter is given twice.",
+        );
+    }
+    let en = params
+        .get("ui_locales")
+        .and_then(|l| l.split(' ').next())
+        .is_some_and(|l| l.starts_with("en"));
+    let lang = lang_of(en);
+    let bad = |ja: &str, en_text: &str| refused(lang, StatusCode::BAD_REQUEST, ja, en_text);
+    let Some(client) = params.get("client_id").and_then(|id| o.client(id)) else {
+        return bad(
+            "このサービスは登録されていません（client_id）。",
+            "This service is not registered (client_id).",
+        );
+    };
+    let Some(redirect_uri) = params
+        .get("redirect_uri")
+        .filter(|r| client.config.redirect_uris.iter().any(|u| u == r))
+    else {
+        return bad(
+            "戻り先のアドレスが登録されたものと一致しません（redirect_uri）。",
+            "The return address does not match a registered one (redirect_uri).",
+        );
+    };
+    let issuer = o.issuer();
+    let state_ok = params.get("state").filter(|s| printable(s, 255));
+    let fail = |error: &str, description: &str| error_back(redirect_uri, issuer, error, description, state_ok);
+    if repeated.is_some() {
+        return fail("invalid_request", "a parameter is given twice");
+    }
+    if params.has("request") {
+        return fail("request_not_supported", "request objects are not supported");
+    }
+    if params.has("request_uri") {
+        return fail("request_uri_not_supported", "request_uri is not supported");
+    }
+    if params.get("response_type") != Some("code") {
+        return fail("unsupported_response_type", "only response_type=code is supported");
+    }
+    let Some(state) = state_ok else {
+        return fail(
+            "invalid_request",
+            "state is required (1-255 printable ASCII characters)",
+        );
+    };
+    let scopes: Vec<String> = params
+        .get("scope")
+        .map(|s| s.split(' ').filter(|s| !s.is_empty()).map(str::to_string).collect())
+        .unwrap_or_default();
+    if !scopes.iter().any(|s| s == "openid") {
+        return fail("invalid_scope", "the openid scope is required");
+    }
+    if scopes
+        .iter()
+        .any(|s| *s != "openid" && !CLAIM_SCOPES.contains(&s.as_str()))
+    {
+        // The scope itself is the client's text: not logged.
+        tracing::info!(client = %client.config.client_id, "unknown scope refused");
+        return fail("invalid_scope", "unknown scope");
+    }
+    if scopes
+        .iter()
+        .any(|s| *s != "openid" && !client.config.scopes.contains(s))
+    {
+        return fail("invalid_scope", "a scope is not allowed for this client");
+    }
+    let Some(nonce) = params.get("nonce").filter(|n| printable(n, 255)) else {
+        return fail("invalid_request", "nonce is required");
+    };
+    match params.get("code_challenge_method") {
+        Some("S256") => {}
+        Some("plain") | None => {
+            return fail(
+                "invalid_request",
+                "PKCE with code_challenge_method=S256 is required (plain is refused)",
+            );
+        }
+        Some(_) => return fail("invalid_request", "unsupported code_challenge_method"),
+    }
+    let Some(challenge) = params.get("code_challenge").filter(|c| c.len() == 43 && unreserved(c)) else {
+        return fail("invalid_request", "code_challenge is required (43 characters, S256)");
+    };
+    let purpose = match params.get("purpose") {
+        None => client.config.purposes[0],
+        Some(p) => match p.parse::<Purpose>().ok().filter(|p| client.config.purposes.contains(p)) {
+            Some(p) => p,
+            None => return fail("invalid_request", "purpose is not allowed for this client"),
+        },
+    };
+    if params.get("prompt").is_some_and(|p| p.split(' ').any(|p| p == "none")) {
+        return fail(
+            "login_required",
+            "the card must be read: prompt=none cannot be satisfied",
+        );
+    }
+    let mut granted: Vec<String> = vec!["openid".into()];
+    for s in CLAIM_SCOPES {
+        if scopes.iter().any(|x| x == s) {
+            granted.push(s.into());
+        }
+    }
+    let auth = AuthParams {
+        redirect_uri: redirect_uri.to_string(),
+        scopes: granted,
+        state: state.to_string(),
+        nonce: nonce.to_string(),
+        code_challenge: challenge.to_string(),
+        purpose,
+        en,
+    };
+    let Ok(params_json) = serde_json::to_string(&auth) else {
+        return fail("server_error", "internal error");
+    };
+    let now = o.now();
+    let id = token::<16>();
+    let browser = token::<24>();
+    let row = RequestRow {
+        id: id.clone(),
+        client_id: client.config.client_id.clone(),
+        browser_hash: hash(&browser),
+        params: params_json,
+        session_id: None,
+        status: RequestStatus::Pending,
+        created_at: now,
+        expires_at: now + o.settings.request_ttl_secs as i64,
+    };
+    if o.store.add_request(&row).await.is_err() {
+        return fail("temporarily_unavailable", "the service cannot process this right now");
+    }
+    let cookie = cookies::secret(o.cookie_name(&id), browser, o.settings.request_ttl_secs, o.https);
+    let mut resp = (
+        CookieJar::new().add(cookie),
+        Redirect::to(&format!("/oidc/consent/{id}{}", mynaid_web::query(lang))),
+    )
+        .into_response();
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+/// Why this browser's request cannot go on: shown on a page.
+struct NotYours {
+    status: StatusCode,
+    ja: &'static str,
+    en: &'static str,
+}
+
+impl NotYours {
+    fn page(&self, lang: Lang) -> Response {
+        refused(lang, self.status, self.ja, self.en)
+    }
+}
+
+/// The request of this browser (its cookie), not expired, with the browser's secret.
+async fn own_request(o: &Oidc, jar: &CookieJar, id: &str) -> Result<(RequestRow, AuthParams, String), NotYours> {
+    let gone = NotYours {
+        status: StatusCode::NOT_FOUND,
+        ja: "この手続きは見つからないか、有効期限が過ぎています。サービスの画面から最初からやり直してください。",
+        en: "This procedure was not found or has expired. Start again from the service.",
+    };
+    if id.len() > 64 {
+        return Err(gone);
+    }
+    let row = match o.store.request(id).await {
+        Ok(Some(r)) => r,
+        Ok(None) => return Err(gone),
+        Err(_) => {
+            return Err(NotYours {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                ja: "ただいま処理できません。しばらくしてからもう一度お試しください。",
+                en: "The service cannot process this right now. Please try again shortly.",
+            });
+        }
+    };
+    let secret = cookies::read(jar, &o.cookie_name(id)).filter(|c| same(&hash(c), &row.browser_hash));
+    let Some(secret) = secret else {
+        return Err(NotYours {
+            status: StatusCode::FORBIDDEN,
+            ja: "この手続きは、別のブラウザで始められたものです。手続きを始めたブラウザで続けてください。",
+            en: "This procedure was started in another browser. Continue in the browser where you started.",
+        });
+    };
+    if row.expires_at < o.now() {
+        return Err(gone);
+    }
+    let params: AuthParams = serde_json::from_str(&row.params).map_err(|_| gone)?;
+    Ok((row, params, secret))
+}
+
+fn chosen_lang(q: &LangQuery, params_en: bool) -> Lang {
+    q.chosen().unwrap_or(lang_of(params_en))
+}
+
+const CONSENT_CSRF_SCOPE: &str = "oidc-consent";
+
+fn moved_on(lang: Lang) -> Response {
+    refused(
+        lang,
+        StatusCode::CONFLICT,
+        "この手続きはすでに進んでいます。サービスの画面から最初からやり直してください。",
+        "This procedure has already moved on. Start again from the service.",
+    )
+}
+
+pub(super) async fn consent_page(
+    State(o): State<Oidc>,
+    Path(id): Path<String>,
+    Query(q): Query<LangQuery>,
+    jar: CookieJar,
+) -> Response {
+    let (row, params, secret) = match own_request(&o, &jar, &id).await {
+        Ok(v) => v,
+        Err(e) => return e.page(chosen_lang(&q, false)),
+    };
+    let lang = chosen_lang(&q, params.en);
+    if row.status != RequestStatus::Pending {
+        return moved_on(lang);
+    }
+    let Some(client) = o.client(&row.client_id) else {
+        return refused(
+            lang,
+            StatusCode::NOT_FOUND,
+            "サービスが見つかりません。",
+            "Service not found.",
+        );
+    };
+    let csrf = csrf_token(CONSENT_CSRF_SCOPE, &id, &secret);
+    consent::consent(
+        lang,
+        &consent::ConsentPage {
+            request_id: &id,
+            client,
+            scopes: &params.scopes,
+            purpose: params.purpose,
+            csrf: &csrf,
+            redirect_uri: &params.redirect_uri,
+        },
+    )
+}
+
+pub(super) async fn consent_decision(
+    State(o): State<Oidc>,
+    Path(id): Path<String>,
+    Query(q): Query<LangQuery>,
+    jar: CookieJar,
+    body: Bytes,
+) -> Response {
+    let (row, params, secret) = match own_request(&o, &jar, &id).await {
+        Ok(v) => v,
+        Err(e) => return e.page(chosen_lang(&q, false)),
+    };
+    let lang = chosen_lang(&q, params.en);
+    let form = Form::parse(&body).unwrap_or_default();
+    if !csrf_valid(CONSENT_CSRF_SCOPE, &id, &secret, form.get(CSRF_FIELD)) {
+        tracing::warn!("consent form without its token refused");
+        let a = Answer::forbidden_request();
+        return PageError::cannot_start(a.status, lang, a.message).into_response();
+    }
+    let issuer = o.issuer();
+    let now = o.now();
+    match form.get("decision") {
+        Some("deny") => {
+            if !o
+                .store
+                .move_request(&id, RequestStatus::Pending, RequestStatus::Done, None, now)
+                .await
+                .unwrap_or(false)
+            {
+                return moved_on(lang);
+            }
+            error_back(
+                &params.redirect_uri,
+                issuer,
+                "access_denied",
+                "the person did not agree",
+                Some(&params.state),
+            )
+        }
+        Some("allow") => {
+            let callback = format!("{}{}", issuer, super::config::CALLBACK_PATH);
+            let created = match o
+                .sessions
+                .create_session(&row.client_id, params.purpose, Some(callback))
+                .await
+            {
+                Ok(c) => c,
+                Err(e) => return refused_by(lang, e),
+            };
+            match o
+                .store
+                .move_request(
+                    &id,
+                    RequestStatus::Pending,
+                    RequestStatus::Reading,
+                    Some(&created.id),
+                    now,
+                )
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => return moved_on(lang),
+                Err(e) => return refused_by(lang, e.into()),
+            }
+            let lang_q = if lang == Lang::En { "&lang=en" } else { "" };
+            Redirect::to(&format!("/s/{}/start?t={}{lang_q}", created.id, created.browser_token)).into_response()
+        }
+        _ => refused(
+            lang,
+            StatusCode::BAD_REQUEST,
+            "「同意する」か「同意しない」を選んでください。",
+            "Choose 'agree' or 'do not agree'.",
+        ),
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub(super) struct Back {
+    session: String,
+}
+
+/// The verification session came back: take its result once, keep what the scopes release,
+/// issue a code.
+pub(super) async fn callback(State(o): State<Oidc>, jar: CookieJar, Query(b): Query<Back>) -> Response {
+    let unknown = |lang: Lang| {
+        refused(
+            lang,
+            StatusCode::NOT_FOUND,
+            "この手続きは見つからないか、すでに終わっています。サービスの画面から最初からやり直してください。",
+            "This procedure was not found or has already ended. Start again from the service.",
+        )
+    };
+    if b.session.len() > 64 {
+        return unknown(Lang::Ja);
+    }
+    let row = match o.store.request_by_session(&b.session).await {
+        Ok(Some(r)) => r,
+        _ => return unknown(Lang::Ja),
+    };
+    let (row, params, _) = match own_request(&o, &jar, &row.id).await {
+        Ok(v) => v,
+        Err(e) => return e.page(Lang::Ja),
+    };
+    let lang = lang_of(params.en);
+    let now = o.now();
+    // Once: a second visit (reload, another tab) finds it done.
+    if !o
+        .store
+        .move_request(&row.id, RequestStatus::Reading, RequestStatus::Done, None, now)
+        .await
+        .unwrap_or(false)
+    {
+        return unknown(lang);
+    }
+    let issuer = o.issuer();
+    let Some(client) = o.client(&row.client_id) else {
+        return unknown(lang);
+    };
+    let result = match o.sessions.take_result(&row.client_id, &b.session).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::info!(client = %row.client_id, error = %e, "verification session did not give a result");
+            return error_back(
+                &params.redirect_uri,
+                issuer,
+                "access_denied",
+                "the My Number Card was not verified",
+                Some(&params.state),
+            );
+        }
+    };
+    let grant = Grant {
+        client_id: row.client_id.clone(),
+        redirect_uri: params.redirect_uri.clone(),
+        code_challenge: params.code_challenge.clone(),
+        nonce: params.nonce.clone(),
+        auth_time: i64::try_from(result.claims.verification.verified_at).unwrap_or(now),
+        userinfo: claims::userinfo(&result, &params.scopes, &o.settings.trust_framework),
+        scopes: params.scopes.clone(),
+        sub: result.card_link_id.clone(),
+    };
+    drop(result);
+    let code = token::<32>();
+    let code_hash = hash(&code);
+    let stored = match o.seal_grant("code", &code_hash, &grant) {
+        Ok(sealed) => o
+            .store
+            .add_code(
+                &code_hash,
+                &client.config.client_id,
+                &sealed,
+                now,
+                now + o.settings.code_ttl_secs as i64,
+            )
+            .await
+            .is_ok(),
+        Err(_) => false,
+    };
+    if !stored {
+        return error_back(
+            &params.redirect_uri,
+            issuer,
+            "temporarily_unavailable",
+            "the service cannot process this right now",
+            Some(&params.state),
+        );
+    }
+    tracing::info!(client = %row.client_id, "authorization code issued");
+    back_to(
+        &params.redirect_uri,
+        issuer,
+        &[("code", &code), ("state", &params.state)],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_redirect_keeps_the_clients_query_and_adds_iss() {
+        let r = back_to(
+            "https://rp.example/cb?x=1",
+            "https://id.example",
+            &[("code", "c d"), ("state", "s")],
+        );
+        let loc = r.headers()[header::LOCATION].to_str().unwrap_or_default().to_string();
+        assert_eq!(
+            loc,
+            "https://rp.example/cb?x=1&code=c+d&state=s&iss=https%3A%2F%2Fid.example"
+        );
+    }
+
+    #[test]
+    fn state_and_challenge_forms() {
+        assert!(printable("abc ~", 255));
+        assert!(!printable("", 255));
+        assert!(!printable("é", 255));
+        assert!(!printable(&"a".repeat(256), 255));
+        assert!(unreserved("aZ09-._~"));
+        assert!(!unreserved("a+b"));
+    }
+}

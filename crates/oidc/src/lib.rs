@@ -1,0 +1,266 @@
+//! OpenID Connect provider: how applications receive the verified card face.
+//!
+//! The same surface as the Digital Authentication App's OIDC API (spec flows.md §3.2), so a
+//! relying party that integrates with one can switch to the other with configuration:
+//! authorization code flow only, PKCE `S256` required, `state` and `nonce` required, client
+//! authentication by `private_key_jwt` or `client_secret_basic`, scopes `openid name address
+//! birthdate gender`, claims in UserInfo, ID tokens signed RS256 with rotated keys.
+//!
+//! The way through: `/oidc/authorize` validates the request (errors before the redirect URI
+//! is known are shown on a page, never redirected) → the consent page says who asks for what
+//! and why → a verification session of the client ([`Service::create_session`]) runs the
+//! procedure page (any of the three patterns) → the session returns to `/oidc/callback`,
+//! which takes the result once ([`Service::take_result`]), keeps only what the granted scopes
+//! release, and redirects with a single-use code → `/oidc/token` → `/oidc/userinfo`. See
+//! `docs/oidc.md`.
+//!
+//! Those two calls are all this crate asks of the session core (`mynaid-sessions`): the
+//! provider sits on top of it, with its own tables ([`store`]), its own configuration
+//! ([`config`]) and its own routes ([`routes`]), which the server mounts.
+
+pub mod config;
+pub mod store;
+
+mod authorize;
+mod claims;
+mod client_auth;
+mod consent;
+mod keys;
+mod token;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use mynaid_db::StoreError;
+use mynaid_protocol::Purpose;
+use mynaid_sessions::Service;
+use mynaid_sessions::secrets::SealingKey;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use self::config::{Client, OidcConfig};
+use self::store::OidcStore;
+
+pub use self::keys::ALG;
+
+/// The OpenID Connect provider: the session core it sits on, its tables, the sealing key,
+/// the clients.
+pub struct Provider {
+    sessions: Arc<Service>,
+    store: OidcStore,
+    key: SealingKey,
+    settings: OidcConfig,
+    clients: HashMap<String, Client>,
+    max_id_token_ttl: u64,
+    issuer: String,
+    https: bool,
+}
+
+impl std::fmt::Debug for Provider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "oidc::Provider({} clients)", self.clients.len())
+    }
+}
+
+impl Provider {
+    /// Assembles the provider of the server at `issuer` (its public origin). `key` is the
+    /// configured `result_key` (sealed here with associated data of its own, so nothing
+    /// sealed here opens as a session result or the reverse).
+    pub fn new(
+        sessions: Arc<Service>,
+        settings: &OidcConfig,
+        clients: Vec<Client>,
+        store: OidcStore,
+        key: SealingKey,
+        issuer: String,
+    ) -> Result<Provider, String> {
+        if settings.signing_key_rotation_secs < 60 {
+            return Err("oidc.signing_key_rotation_secs must be at least 60".into());
+        }
+        if settings.code_ttl_secs == 0 || settings.code_ttl_secs > 600 {
+            return Err("oidc.code_ttl_secs must be 1-600".into());
+        }
+        Ok(Provider {
+            sessions,
+            store,
+            key,
+            max_id_token_ttl: settings.max_id_token_ttl(),
+            settings: settings.clone(),
+            clients: clients.into_iter().map(|c| (c.config.client_id.clone(), c)).collect(),
+            https: issuer.starts_with("https://"),
+            issuer,
+        })
+    }
+
+    /// Deletes the expired OpenID Connect rows (what the periodic purge of `serve` and
+    /// `mynaid-server purge` run).
+    pub async fn purge(&self, now: i64) -> Result<(), StoreError> {
+        self.store.purge_expired(self.settings.code_ttl_secs, now).await
+    }
+
+    /// Now, on the session core's clock.
+    fn now(&self) -> i64 {
+        self.sessions.now()
+    }
+
+    /// The name of the cookie of an authorization request.
+    fn cookie_name(&self, request_id: &str) -> String {
+        mynaid_web::cookies::name("mynaid-oidc", request_id, self.https)
+    }
+
+    /// The issuer identifier (the server's public origin).
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    fn client(&self, id: &str) -> Option<&Client> {
+        self.clients.get(id)
+    }
+
+    fn endpoint(&self, path: &str) -> String {
+        format!("{}{path}", self.issuer)
+    }
+}
+
+/// The state of the OpenID Connect handlers.
+type Oidc = Arc<Provider>;
+
+/// The OpenID Connect routes.
+pub fn routes<S: Clone + Send + Sync + 'static>(provider: Arc<Provider>) -> Router<S> {
+    Router::new()
+        .route("/.well-known/openid-configuration", get(token::discovery))
+        .route("/oidc/jwks", get(token::jwks))
+        .route(
+            "/oidc/authorize",
+            get(authorize::authorize_get).post(authorize::authorize_post),
+        )
+        .route(
+            "/oidc/consent/{id}",
+            get(authorize::consent_page).post(authorize::consent_decision),
+        )
+        .route(config::CALLBACK_PATH, get(authorize::callback))
+        .route("/oidc/token", axum::routing::post(token::token))
+        .route("/oidc/userinfo", get(token::userinfo).post(token::userinfo))
+        .with_state(provider)
+}
+
+/// The validated parameters of an authorization request (stored with it).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct AuthParams {
+    redirect_uri: String,
+    scopes: Vec<String>,
+    state: String,
+    nonce: String,
+    code_challenge: String,
+    purpose: Purpose,
+    en: bool,
+}
+
+/// What a code (and then its access token) grants. Sealed at rest. `userinfo` holds only
+/// what the granted scopes release: nothing else is ever stored.
+#[derive(Serialize, Deserialize)]
+struct Grant {
+    client_id: String,
+    redirect_uri: String,
+    code_challenge: String,
+    nonce: String,
+    scopes: Vec<String>,
+    sub: String,
+    auth_time: i64,
+    userinfo: serde_json::Value,
+}
+
+impl std::fmt::Debug for Grant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Grant({}, REDACTED)", self.client_id)
+    }
+}
+
+impl Provider {
+    fn seal_grant(&self, what: &str, hash: &[u8], grant: &Grant) -> Result<Vec<u8>, OAuthError> {
+        let plain = zeroize::Zeroizing::new(serde_json::to_vec(grant).map_err(|_| OAuthError::unavailable())?);
+        Ok(self
+            .key
+            .seal(&format!("mynaid-oidc-{what}\0{}", hex::encode(hash)), &plain))
+    }
+
+    fn open_grant(&self, what: &str, hash: &[u8], sealed: &[u8]) -> Option<Grant> {
+        let plain = self
+            .key
+            .open(&format!("mynaid-oidc-{what}\0{}", hex::encode(hash)), sealed)?;
+        serde_json::from_slice(&plain).ok()
+    }
+}
+
+/// An OAuth error answered as JSON (token and UserInfo endpoints), RFC 6749 §5.2.
+#[derive(Debug)]
+struct OAuthError {
+    status: StatusCode,
+    error: &'static str,
+    description: &'static str,
+    www_authenticate: Option<&'static str>,
+}
+
+impl OAuthError {
+    fn new(error: &'static str, description: &'static str) -> Self {
+        OAuthError {
+            status: StatusCode::BAD_REQUEST,
+            error,
+            description,
+            www_authenticate: None,
+        }
+    }
+
+    fn invalid_client(description: &'static str, basic: bool) -> Self {
+        OAuthError {
+            status: StatusCode::UNAUTHORIZED,
+            error: "invalid_client",
+            description,
+            www_authenticate: basic.then_some("Basic realm=\"mynaid\""),
+        }
+    }
+}
+
+impl OAuthError {
+    fn unavailable() -> Self {
+        OAuthError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            error: "temporarily_unavailable",
+            description: "the service cannot process this right now",
+            www_authenticate: None,
+        }
+    }
+}
+
+impl From<StoreError> for OAuthError {
+    fn from(e: StoreError) -> Self {
+        tracing::error!(error = %e, "storage failure");
+        OAuthError::unavailable()
+    }
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        let body = json!({ "error": self.error, "error_description": self.description });
+        let mut resp = (self.status, no_store(), axum::Json(body)).into_response();
+        if let Some(w) = self.www_authenticate {
+            resp.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(w));
+        }
+        resp
+    }
+}
+
+fn no_store() -> [(header::HeaderName, &'static str); 2] {
+    [(header::CACHE_CONTROL, "no-store"), (header::PRAGMA, "no-cache")]
+}
+
+/// Unpadded base64url of SHA-256.
+fn s256(text: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mynaid_sessions::secrets::sha256(text.as_bytes()))
+}

@@ -1,0 +1,234 @@
+//! The domain's names. Each is an enum with exactly one spelling per value, used on the
+//! wire (serde), in the configuration, in the database and in logs: [`named_enum!`] writes
+//! the spelling once and derives the rest from it.
+
+use serde::{Deserialize, Serialize};
+
+/// A spelling that names no value of the enum.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a known {kind}")]
+pub struct UnknownName {
+    /// Which enum.
+    pub kind: &'static str,
+}
+
+/// Defines an enum whose values each have one spelling, with `ALL`, `as_str`, `FromStr`,
+/// `Display` and serde (as that spelling) derived from it. Other crates of mynaid use it for
+/// their own names (a session's state, why it failed).
+#[macro_export]
+macro_rules! named_enum {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident {
+            $( $(#[$vmeta:meta])* $variant:ident = $spelling:literal, )+
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        $vis enum $name {
+            $( $(#[$vmeta])* $variant, )+
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The one spelling of this value.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $spelling,)+
+                }
+            }
+        }
+
+        impl ::core::str::FromStr for $name {
+            type Err = $crate::UnknownName;
+
+            fn from_str(s: &str) -> ::core::result::Result<Self, Self::Err> {
+                match s {
+                    $($spelling => Ok($name::$variant),)+
+                    _ => Err($crate::UnknownName { kind: stringify!($name) }),
+                }
+            }
+        }
+
+        impl ::core::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl $crate::__serde::Serialize for $name {
+            fn serialize<S: $crate::__serde::Serializer>(&self, s: S) -> ::core::result::Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> $crate::__serde::Deserialize<'de> for $name {
+            fn deserialize<D: $crate::__serde::Deserializer<'de>>(d: D) -> ::core::result::Result<Self, D::Error> {
+                let s = <::std::borrow::Cow<'de, str> as $crate::__serde::Deserialize>::deserialize(d)?;
+                s.parse()
+                    .map_err(|_| <D::Error as $crate::__serde::de::Error>::unknown_variant(&s, &[$($spelling),+]))
+            }
+        }
+    };
+}
+
+named_enum! {
+    /// Which evidence route a reading takes: which PIN the person types and what the server
+    /// then checks (`docs/evidence.md`).
+    pub enum Route {
+        /// The 4-digit PIN of the card-info input-support AP: issuer-signed records, whose
+        /// card key is not bound to the card face by the issuer.
+        InputSupport = "input_support",
+        /// The 6-16 character signature password: the JPKI signature certificate, bound to
+        /// the card's key by the certificate.
+        Signature = "signature",
+    }
+}
+
+named_enum! {
+    /// Why the card is read.
+    pub enum Purpose {
+        /// Link the card to an account.
+        LinkCard = "link_card",
+        /// Verify the person's identity.
+        VerifyIdentity = "verify_identity",
+    }
+}
+
+impl Purpose {
+    /// Shown to the person, Japanese.
+    pub fn ja(self) -> &'static str {
+        match self {
+            Purpose::LinkCard => "マイナンバーカードとアカウントの連携",
+            Purpose::VerifyIdentity => "本人確認",
+        }
+    }
+
+    /// Shown to the person, English.
+    pub fn en(self) -> &'static str {
+        match self {
+            Purpose::LinkCard => "Link your My Number Card to your account",
+            Purpose::VerifyIdentity => "Verify your identity",
+        }
+    }
+
+    /// Shown to the person, in both languages.
+    pub fn text(self) -> Text {
+        Text::new(self.ja(), self.en())
+    }
+}
+
+named_enum! {
+    /// How the card is read: the three patterns of the procedure page.
+    pub enum Pattern {
+        /// 1: this PC's browser and the reader app with an IC card reader.
+        PcReader = "pc_reader",
+        /// 2: the PC's browser shows a QR code; a smartphone reads the card.
+        CrossDevice = "cross_device",
+        /// 3: the smartphone's browser hands off to the app on the same phone.
+        SameDevice = "same_device",
+    }
+}
+
+named_enum! {
+    /// What the reading device says it is doing, for the page (untrusted: shown, never acted
+    /// on).
+    pub enum ReaderStatus {
+        /// Reading the card (after the PIN was typed).
+        Reading = "reading",
+        /// The PIN was wrong (one try used).
+        PinWrong = "pin_wrong",
+        /// The PIN is blocked.
+        PinBlocked = "pin_blocked",
+        /// The card was taken away.
+        CardRemoved = "card_removed",
+        /// No card on the reader or at the phone.
+        NoCard = "no_card",
+        /// The card is not a My Number Card.
+        NotMyNumberCard = "not_my_number_card",
+        /// The card has no signature certificate (the password route cannot work).
+        NoSignatureCertificate = "no_signature_certificate",
+        /// The person cancelled; nothing was sent to the card.
+        Cancelled = "cancelled",
+        /// The card reader failed.
+        ReaderError = "reader_error",
+        /// Said by the server, never by a device: another device tried to redeem the same
+        /// handle and was refused.
+        SecondRedeem = "second_redeem",
+    }
+}
+
+impl ReaderStatus {
+    /// Whether a reading device may report it (every status but the server's own).
+    pub fn reported_by_device(self) -> bool {
+        self != ReaderStatus::SecondRedeem
+    }
+}
+
+named_enum! {
+    /// The language of what a person reads: Japanese first, English second.
+    #[derive(Default)]
+    pub enum Lang {
+        /// 日本語 (the default).
+        #[default]
+        Ja = "ja",
+        /// English.
+        En = "en",
+    }
+}
+
+impl Lang {
+    /// The text of this language.
+    pub fn pick<T>(self, ja: T, en: T) -> T {
+        match self {
+            Lang::Ja => ja,
+            Lang::En => en,
+        }
+    }
+}
+
+/// A text in both languages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Text {
+    /// Japanese.
+    pub ja: String,
+    /// English.
+    pub en: String,
+}
+
+impl Text {
+    /// A text from its two languages.
+    pub fn new(ja: impl Into<String>, en: impl Into<String>) -> Text {
+        Text {
+            ja: ja.into(),
+            en: en.into(),
+        }
+    }
+
+    /// The text in `lang`.
+    pub fn get(&self, lang: Lang) -> &str {
+        lang.pick(&self.ja, &self.en)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_spelling_everywhere() {
+        for r in Route::ALL {
+            assert_eq!(r.as_str().parse::<Route>(), Ok(*r));
+            assert_eq!(serde_json::to_string(r).unwrap(), format!("\"{r}\""));
+            assert_eq!(serde_json::from_str::<Route>(&format!("\"{r}\"")).unwrap(), *r);
+        }
+        assert_eq!(Pattern::CrossDevice.as_str(), "cross_device");
+        assert_eq!("link_card".parse(), Ok(Purpose::LinkCard));
+        assert!("LinkCard".parse::<Purpose>().is_err());
+        assert!(serde_json::from_str::<Purpose>("\"other\"").is_err());
+        assert!(!ReaderStatus::SecondRedeem.reported_by_device());
+        assert_eq!(Text::new("日本語", "English").get(Lang::En), "English");
+    }
+}

@@ -1,0 +1,4 @@
+//! One module per subcommand.
+
+pub(crate) mod install_handler;
+pub(crate) mod read;

@@ -1,0 +1,64 @@
+//! The mynaid reader app's core: what the PC reader app (`mynaid read`, this crate's binary)
+//! and the smartphone app's stand-in (`mynaid-server phone`) share. Messages for the person
+//! ([`i18n`], Japanese first), the PIN prompt ([`input`]), the guarded reading sequence and
+//! its failures ([`reading`]), the server conversation over HTTP ([`http`]) and the exit
+//! codes ([`exit`]).
+//!
+//! Nothing of the server is linked here: no HTTP server, no database, no HTML, no test PKI.
+
+pub mod http;
+pub mod i18n;
+pub mod input;
+mod progress;
+pub mod reading;
+
+/// Exit codes, stable for scripts (documented in the README).
+pub mod exit {
+    /// Read and printed.
+    pub const OK: u8 = 0;
+    /// Anything else (I/O, configuration).
+    pub const FAILURE: u8 = 1;
+    /// Bad input (a PIN of the wrong form: nothing was sent).
+    pub const BAD_INPUT: u8 = 2;
+    /// Wrong PIN (one try used).
+    pub const WRONG_PIN: u8 = 3;
+    /// PIN blocked (nothing sent).
+    pub const BLOCKED: u8 = 4;
+    /// The last try was not confirmed (nothing sent).
+    pub const NOT_CONFIRMED: u8 = 5;
+    /// The card was removed or the reader failed.
+    pub const CARD_GONE: u8 = 6;
+    /// Not a My Number Card, or no card / reader.
+    pub const NO_CARD: u8 = 7;
+    /// The server refused (expired, already used, evidence not accepted) or is unreachable.
+    pub const SERVER: u8 = 8;
+    /// The reader app is older than the server accepts.
+    pub const OUTDATED: u8 = 9;
+}
+
+/// Logs go to stderr and carry no personal data (the libraries log APDU headers, status
+/// words, session ids and outcomes only). `RUST_LOG=mynaid_card=debug` shows the APDU flow.
+pub fn init_logging(default: &str, json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+/// `--lang ja|en`, for clap.
+pub fn parse_lang(text: &str) -> Result<i18n::Lang, String> {
+    text.parse().map_err(|_| "ja or en".to_string())
+}
+
+/// `--route input-support|signature`, for clap.
+pub fn parse_route(text: &str) -> Result<mynaid_device::Route, String> {
+    text.replace('-', "_")
+        .parse()
+        .map_err(|_| "input-support or signature".to_string())
+}

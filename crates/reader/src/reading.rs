@@ -1,0 +1,320 @@
+//! What the PC reader app (`mynaid read`) and the phone app stand-in (`mynaid-server phone`) share:
+//! failures and their messages, the guarded PIN sequence over any card link, and the
+//! conversation with a server through the device core.
+//!
+//! Order of events, chosen so that no try is ever wasted and nothing is typed for the wrong
+//! service: with a link, redeem the handle and show the service name, its address and the
+//! purpose first; ask the card how many tries are left and say so (refusing at once when
+//! blocked); then ask for the PIN, check its form locally, ask for confirmation before the
+//! last try, and only then read (one guarded VERIFY inside).
+
+use std::process::ExitCode;
+
+use mynaid_card::transport::{CardTransport, TransportError};
+use mynaid_card::{CardError, LastTry, Op, Pin, RetryStatus};
+use mynaid_device::{Link, LinkError, Offer, ReaderStatus, Reading, Route, ServerError, Submitted};
+use mynaid_pcsc::{PcscCard, ReaderError};
+use serde_json::json;
+
+use crate::exit;
+use crate::http;
+use crate::i18n::{self, Lang};
+use crate::input::Answers;
+
+/// What went wrong, as an exit code, a stable code for `--json`, and the message.
+pub struct Failure {
+    /// The process's exit code ([`crate::exit`]).
+    pub exit: u8,
+    /// Stable code for `--json`.
+    pub code: String,
+    /// Tries left, after a wrong PIN.
+    pub tries_left: Option<u8>,
+    /// What to tell the person.
+    pub message: String,
+}
+
+impl Failure {
+    /// A failure with its exit code, code and message.
+    pub fn new(exit: u8, code: &str, message: String) -> Failure {
+        Failure {
+            exit,
+            code: code.into(),
+            tries_left: None,
+            message,
+        }
+    }
+
+    /// What the card library said.
+    pub fn from_card(lang: Lang, e: &CardError) -> Failure {
+        let (exit, code) = match e {
+            CardError::WrongPin { remaining: 0, .. } => (exit::WRONG_PIN, "wrong_pin_now_blocked"),
+            CardError::WrongPin { .. } => (exit::WRONG_PIN, "wrong_pin"),
+            CardError::PinBlocked { .. } => (exit::BLOCKED, "pin_blocked"),
+            CardError::LastTryNotConfirmed { .. } => (exit::NOT_CONFIRMED, "last_try_not_confirmed"),
+            CardError::PinFormat(_) => (exit::BAD_INPUT, "pin_format"),
+            CardError::NoSignatureCertificate => (exit::FAILURE, "no_signature_certificate"),
+            CardError::NotMyNumberCard { .. } => (exit::NO_CARD, "not_my_number_card"),
+            CardError::VerifyOutcomeUnknown { .. } => (exit::CARD_GONE, "verify_outcome_unknown"),
+            e if e.is_card_removed() => (exit::CARD_GONE, "card_removed"),
+            CardError::Transport {
+                source: TransportError::Timeout,
+                ..
+            } => (exit::CARD_GONE, "card_removed"),
+            CardError::Transport { .. } => (exit::CARD_GONE, "reader_error"),
+            _ => (exit::FAILURE, "card_data_error"),
+        };
+        Failure {
+            exit,
+            code: code.into(),
+            tries_left: e.tries_left(),
+            message: i18n::card_error(lang, e),
+        }
+    }
+
+    /// What PC/SC said.
+    pub fn from_reader(lang: Lang, e: &ReaderError) -> Failure {
+        let (exit, code) = match e {
+            ReaderError::ServiceNotRunning => (exit::NO_CARD, "pcsc_not_running"),
+            ReaderError::NoReader | ReaderError::UnknownReader(_) => (exit::NO_CARD, "no_reader"),
+            ReaderError::NoCard => (exit::NO_CARD, "no_card"),
+            ReaderError::NotMyNumberCard => (exit::NO_CARD, "not_my_number_card"),
+            ReaderError::CardRemoved => (exit::CARD_GONE, "card_removed"),
+            _ => (exit::FAILURE, "reader_error"),
+        };
+        Failure::new(exit, code, i18n::reader_error(lang, e))
+    }
+
+    /// What the server said.
+    pub fn from_server(lang: Lang, e: &ServerError) -> Failure {
+        let exit = if e.code == "reader_outdated" {
+            exit::OUTDATED
+        } else {
+            exit::SERVER
+        };
+        Failure::new(exit, &e.code, e.message.get(lang).to_string())
+    }
+
+    /// The status the page should show for this failure, if any.
+    fn page_status(&self) -> Option<ReaderStatus> {
+        Some(match self.code.as_str() {
+            "wrong_pin" | "wrong_pin_now_blocked" => ReaderStatus::PinWrong,
+            "pin_blocked" => ReaderStatus::PinBlocked,
+            "card_removed" | "verify_outcome_unknown" => ReaderStatus::CardRemoved,
+            "no_card" => ReaderStatus::NoCard,
+            "not_my_number_card" => ReaderStatus::NotMyNumberCard,
+            "no_signature_certificate" => ReaderStatus::NoSignatureCertificate,
+            "last_try_not_confirmed" | "pin_format" | "input" => ReaderStatus::Cancelled,
+            "pcsc_not_running" | "no_reader" | "reader_error" => ReaderStatus::ReaderError,
+            _ => return None,
+        })
+    }
+
+    /// Tells the person (and, with `--json`, the script) and ends with the exit code.
+    pub fn report(self, json: bool) -> ExitCode {
+        eprintln!("{}", self.message);
+        if json {
+            let v = json!({ "error": { "code": self.code, "tries_left": self.tries_left, "message": self.message } });
+            println!("{v}");
+        }
+        ExitCode::from(self.exit)
+    }
+}
+
+/// One card connection that hands out a transport per operation: a PC/SC transaction, or
+/// the emulator (in process or over simulated NFC).
+pub trait CardLink {
+    /// The transport of one operation.
+    type Op<'a>: CardTransport
+    where
+        Self: 'a;
+    /// Begins an operation.
+    fn begin(&mut self) -> Result<Self::Op<'_>, TransportError>;
+}
+
+impl CardLink for mynaid_emulator::transport::InProcessTransport {
+    type Op<'a> = &'a mut mynaid_emulator::transport::InProcessTransport;
+    fn begin(&mut self) -> Result<Self::Op<'_>, TransportError> {
+        Ok(self)
+    }
+}
+
+impl CardLink for mynaid_emulator::nfc::NfcTransport {
+    type Op<'a> = &'a mut mynaid_emulator::nfc::NfcTransport;
+    fn begin(&mut self) -> Result<Self::Op<'_>, TransportError> {
+        Ok(self)
+    }
+}
+
+impl CardLink for PcscCard {
+    type Op<'a> = mynaid_pcsc::PcscTransaction<'a>;
+    fn begin(&mut self) -> Result<Self::Op<'_>, TransportError> {
+        self.transaction()
+    }
+}
+
+/// Parses the link, redeems the handle and shows who is asking (and the PC code).
+pub fn start_remote(text: &str, lang: Lang, reader_name: &str) -> Result<Offer, Failure> {
+    let link = Link::parse(text).map_err(|e| match e {
+        LinkError::Malformed => Failure::new(exit::BAD_INPUT, "bad_link", i18n::bad_link(lang)),
+        LinkError::InsecureServer(s) => {
+            Failure::new(exit::BAD_INPUT, "insecure_server", i18n::insecure_server(lang, &s))
+        }
+    })?;
+    let (status, body) = http::send(&link.redeem_request(reader_name)).map_err(|e| Failure::from_server(lang, &e))?;
+    let offer = Offer::from_response(&link, status, &body).map_err(|e| Failure::from_server(lang, &e))?;
+    if offer.app_is_outdated() {
+        return Err(Failure::new(
+            exit::OUTDATED,
+            "reader_outdated",
+            i18n::outdated(lang, &offer.min_reader_version),
+        ));
+    }
+    eprintln!(
+        "{}",
+        i18n::who_asks(
+            lang,
+            offer.service_name.get(lang),
+            &offer.origin,
+            offer.purpose_text.get(lang),
+            &offer.server
+        )
+    );
+    if let Some(code) = &offer.pc_code {
+        eprintln!("{}", i18n::pc_code(lang, code));
+    }
+    Ok(offer)
+}
+
+/// The route: as given, the only one accepted, or the person's choice.
+pub fn choose_route(
+    given: Option<Route>,
+    offer: Option<&Offer>,
+    lang: Lang,
+    answers: &Answers,
+) -> Result<Route, Failure> {
+    let offers: Vec<Route> = [Route::InputSupport, Route::Signature]
+        .into_iter()
+        .filter(|c| offer.is_none_or(|o| o.accepts(*c)))
+        .collect();
+    let chosen = match (given, offers.as_slice()) {
+        (Some(c), _) => c,
+        (None, [only]) => *only,
+        (None, _) if offer.is_none() => {
+            return Err(Failure::new(
+                exit::BAD_INPUT,
+                "route",
+                "--route input-support|signature is required".into(),
+            ));
+        }
+        (None, _) => {
+            let answer = answers
+                .line(&i18n::route_question(lang))
+                .map_err(|e| Failure::new(exit::FAILURE, "input", e.to_string()))?;
+            match answer.trim() {
+                "1" => Route::InputSupport,
+                "2" => Route::Signature,
+                _ => return Err(Failure::new(exit::BAD_INPUT, "input", i18n::route_not_chosen(lang))),
+            }
+        }
+    };
+    if !offers.contains(&chosen) {
+        return Err(Failure::new(
+            exit::BAD_INPUT,
+            "route_not_accepted",
+            i18n::route_not_accepted(lang),
+        ));
+    }
+    Ok(chosen)
+}
+
+/// The guarded sequence: tries left (its own operation), PIN, last-try confirmation, read
+/// (one operation).
+pub fn read_with_pin<L: CardLink>(
+    mut link: L,
+    route: Route,
+    lang: Lang,
+    answers: &Answers,
+    json: bool,
+    tbs: &[u8; 32],
+    on_reading: &dyn Fn(),
+) -> Result<Reading, Failure> {
+    let kind = mynaid_device::pin_kind(route);
+    let begin_failed = |source| CardError::Transport {
+        op: Op::SelectApplication(kind.application()),
+        source,
+    };
+
+    let status = link
+        .begin()
+        .map_err(begin_failed)
+        .and_then(|tx| mynaid_device::pin_status(tx, route))
+        .map_err(|e| Failure::from_card(lang, &e))?;
+    let remaining = match status {
+        RetryStatus::Blocked => return Err(Failure::from_card(lang, &CardError::PinBlocked { kind })),
+        RetryStatus::Remaining(n) => Some(n),
+        RetryStatus::NotReported => None,
+    };
+    eprintln!("{}", i18n::wants_pin(lang, kind, remaining));
+
+    let text = answers
+        .pin(&i18n::prompt(lang, kind))
+        .map_err(|e| Failure::new(exit::FAILURE, "input", e.to_string()))?;
+    let pin = Pin::new(kind, &text).map_err(|e| Failure::from_card(lang, &CardError::PinFormat(e)))?;
+    drop(text);
+
+    let last_try = if status.is_last_try() {
+        match answers.confirm(&i18n::last_try_question(lang, kind)) {
+            Ok(true) => LastTry::Confirmed,
+            Ok(false) | Err(_) => LastTry::NotConfirmed,
+        }
+    } else {
+        LastTry::NotConfirmed
+    };
+
+    on_reading();
+    let progress = crate::progress::Progress::new(lang, json);
+    let mut on_step = |step: mynaid_card::Step| progress.step(&step);
+    let tx = link
+        .begin()
+        .map_err(|source| Failure::from_card(lang, &begin_failed(source)))?;
+    let read = mynaid_device::read(tx, route, &pin, last_try, tbs, &mut on_step);
+    progress.finish();
+    read.map_err(|e| Failure::from_card(lang, &e))
+}
+
+/// Tells the server's page what went wrong (when reading for a server), then reports.
+pub fn finish(offer: Option<&Offer>, f: Failure, json: bool) -> ExitCode {
+    if let (Some(o), Some(status)) = (offer, f.page_status()) {
+        http::report(&o.status_request(status, f.tries_left));
+    }
+    f.report(json)
+}
+
+/// Sends the evidence.
+pub fn submit(offer: &Offer, reading: Reading, reader_name: &str, lang: Lang) -> Result<Submitted, Failure> {
+    let (status, body) =
+        http::send(&offer.evidence_request(reader_name, reading.body)).map_err(|e| Failure::from_server(lang, &e))?;
+    offer
+        .submitted(status, &body)
+        .map_err(|e| Failure::from_server(lang, &e))
+}
+
+/// Tells the page that the card is being read.
+pub fn reading_started(offer: Option<&Offer>) {
+    if let Some(o) = offer {
+        http::report(&o.status_request(ReaderStatus::Reading, None));
+    }
+}
+
+/// The value the card signs: the session's, or random for a stand-alone read (which proves
+/// nothing to anyone).
+pub fn to_be_signed(offer: Option<&Offer>) -> Result<[u8; 32], Failure> {
+    match offer {
+        Some(o) => Ok(o.to_be_signed()),
+        None => {
+            let mut c = [0u8; 32];
+            getrandom::fill(&mut c).map_err(|_| Failure::new(exit::FAILURE, "rng", "no randomness".into()))?;
+            Ok(c)
+        }
+    }
+}

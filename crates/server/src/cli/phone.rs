@@ -1,0 +1,132 @@
+//! `mynaid-server phone`: plays the smartphone app (patterns 2 and 3). Takes the app link from a
+//! QR code in a screenshot (`--qr`) or as text (`--link`), redeems the handle, shows the
+//! service, its address and the PC's code, reads the emulated card over a simulated NFC
+//! link (261-byte frames, no extended length, per-APDU delay, a long timeout only for the
+//! signature), sends the evidence and shows the confirmation code to type on the PC — or,
+//! for pattern 3, where to return in the browser.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Args;
+use mynaid_emulator::Card;
+use mynaid_emulator::nfc::{NfcTiming, NfcTransport};
+use mynaid_protocol::Route;
+use mynaid_reader::exit;
+use mynaid_reader::i18n::{self, Lang};
+use mynaid_reader::input::Answers;
+use mynaid_reader::reading::{self, Failure};
+use mynaid_reader::{parse_lang, parse_route};
+use serde_json::json;
+
+/// The name this app sends when redeeming.
+const READER_NAME: &str = "mynaid-phone";
+
+#[derive(Args)]
+pub(crate) struct PhoneArgs {
+    /// A screenshot (PNG) showing the PC page's QR code.
+    #[arg(long, value_name = "IMAGE", conflicts_with = "link")]
+    qr: Option<PathBuf>,
+    /// The app link (`https://…/app/read#h=…&o=…`).
+    #[arg(long, value_name = "URL", required_unless_present = "qr")]
+    link: Option<String>,
+    /// The emulated card held against the phone (a card state file).
+    #[arg(long, value_name = "CARD_STATE_FILE")]
+    emulator: PathBuf,
+    /// Which PIN to use (asked when not given): `input-support` (the 4-digit PIN) or
+    /// `signature` (the 6-16 character signature password).
+    #[arg(long, value_parser = parse_route, value_name = "input-support|signature")]
+    route: Option<Route>,
+    /// Read the answers (route choice, PIN, last-try confirmation) from standard input lines.
+    #[arg(long)]
+    pin_stdin: bool,
+    /// Print one JSON object (confirmation code, return URL) instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Language of the messages (`ja` or `en`).
+    #[arg(long, value_parser = parse_lang, default_value = "ja")]
+    lang: Lang,
+    /// Simulated delay per APDU on the NFC link, in milliseconds.
+    #[arg(long, default_value_t = 25)]
+    nfc_delay_ms: u64,
+}
+
+/// Decodes the first QR code found in an image.
+pub(crate) fn decode_qr(path: &Path) -> Result<String, String> {
+    let img = image::open(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .to_luma8();
+    let mut prepared = rqrr::PreparedImage::prepare(img);
+    let grids = prepared.detect_grids();
+    let grid = grids
+        .first()
+        .ok_or_else(|| format!("{}: no QR code found", path.display()))?;
+    grid.decode()
+        .map(|(_, content)| content)
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+pub(crate) fn run(args: PhoneArgs) -> ExitCode {
+    let lang = args.lang;
+    let answers = if args.pin_stdin {
+        Answers::Stdin
+    } else {
+        Answers::Terminal
+    };
+    let link = match (&args.qr, &args.link) {
+        (Some(image), _) => match decode_qr(image) {
+            Ok(l) => l,
+            Err(e) => return Failure::new(exit::BAD_INPUT, "qr", i18n::qr_unreadable(lang, &e)).report(args.json),
+        },
+        (None, Some(l)) => l.clone(),
+        (None, None) => return Failure::new(exit::BAD_INPUT, "link", i18n::bad_link(lang)).report(args.json),
+    };
+    let offer = match reading::start_remote(&link, lang, READER_NAME) {
+        Ok(o) => o,
+        Err(f) => return f.report(args.json),
+    };
+    let read = (|| {
+        let route = reading::choose_route(args.route, Some(&offer), lang, &answers)?;
+        let card = Card::open(&args.emulator).map_err(|e| Failure::new(exit::FAILURE, "emulator", e.to_string()))?;
+        let timing = NfcTiming {
+            per_apdu: Duration::from_millis(args.nfc_delay_ms),
+            ..NfcTiming::PHONE
+        };
+        eprintln!("{}", i18n::hold_card(lang));
+        let tbs = offer.to_be_signed();
+        reading::read_with_pin(
+            NfcTransport::new(card, timing),
+            route,
+            lang,
+            &answers,
+            args.json,
+            &tbs,
+            &|| reading::reading_started(Some(&offer)),
+        )
+    })();
+    let read = match read {
+        Ok(r) => r,
+        Err(f) => return reading::finish(Some(&offer), f, args.json),
+    };
+    let submitted = match reading::submit(&offer, read, READER_NAME, lang) {
+        Ok(s) => s,
+        Err(f) => return f.report(args.json),
+    };
+    if let Some(code) = &submitted.confirmation_code {
+        eprintln!(
+            "{}",
+            i18n::confirmation_code(lang, code, submitted.return_url.is_some())
+        );
+    }
+    if let Some(url) = &submitted.return_url {
+        eprintln!("{}", i18n::returning(lang, url));
+    }
+    if args.json {
+        println!(
+            "{}",
+            json!({ "status": "verified", "confirmation_code": submitted.confirmation_code, "return_url": submitted.return_url })
+        );
+    }
+    ExitCode::from(exit::OK)
+}

@@ -1,0 +1,337 @@
+//! Pattern 1 (a PC with an IC card reader) in a real browser: headless Chromium on the demo
+//! portal and the server in process, the reader app `mynaid read --link …` through pcscd +
+//! vpcd with an emulated card, and what the person sees on the page.
+//!
+//! These tests need Chromium and chromedriver (scripts/lib/browser.sh installs them) and
+//! pcscd + vpcd (scripts/lib/pcsc.sh); they take the PC/SC stack one at a time. When one
+//! fails, the browser leaves a screenshot and the page's HTML in target/browser-artifacts.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod demo;
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use demo::{Demo, WAIT};
+use mynaid_harness::bins;
+use mynaid_harness::browser::{Browser, BrowserOptions, artifacts_dir};
+use mynaid_harness::pcsc::{EmulatorProcess, PcscStack, READER};
+use mynaid_testkit::PersonCard;
+use mynaid_testkit::{CardCopy, person};
+use serde_json::Value;
+
+/// The person's way through the portal to the reader page of pattern 1; returns the
+/// `mynaid://` link the page opens.
+fn open_reader_page(b: &Browser, demo: &Demo) -> String {
+    b.goto(&format!("{}/portal", demo.base));
+    b.click("verify-identity");
+    consent(b, "本人確認");
+    b.wait_for_id("method-pc", WAIT);
+    let page = b.html();
+    assert!(
+        page.contains("登録ポータル（デモ）"),
+        "the procedure page names the service"
+    );
+    assert!(page.contains(&demo.base), "and its address");
+    b.click("method-pc");
+    b.wait_for_id("launch", WAIT);
+    let link = b.attr("launch", "href").expect("#launch has a link");
+    let server = demo.base.replace(':', "%3A").replace('/', "%2F");
+    assert!(
+        link.starts_with(&format!("mynaid://read?server={server}&handle=")),
+        "{link}"
+    );
+    assert_eq!(b.text("command"), format!("mynaid read --link '{link}'"));
+    b.wait_for_text("status", "読み取りアプリの起動を待っています", WAIT);
+    demo.wait_for_listening_page();
+    link
+}
+
+/// The consent page of mynaid's OpenID Connect flow: it names the service and the purpose
+/// before the card is read; the person agrees.
+fn consent(b: &Browser, purpose: &str) {
+    b.wait_for_id("consent-allow", WAIT);
+    assert_eq!(b.text("consent-service"), "登録ポータル（デモ）");
+    assert!(
+        b.text("consent-purpose").contains(purpose),
+        "{}",
+        b.text("consent-purpose")
+    );
+    b.click("consent-allow");
+}
+
+/// From the consent page to the reader page: agree, choose the PC reader, read `p`'s card.
+fn agree_and_read(b: &Browser, demo: &Demo, purpose: &str, pin: &str) {
+    consent(b, purpose);
+    b.wait_for_id("method-pc", WAIT);
+    b.click("method-pc");
+    b.wait_for_id("launch", WAIT);
+    let link = b.attr("launch", "href").expect("#launch has a link");
+    b.wait_for_text("status", "読み取りアプリの起動を待っています", WAIT);
+    demo.wait_for_listening_page();
+    let out = read(&link, "input-support", &format!("{pin}\n"));
+    assert!(
+        out.status.success(),
+        "mynaid read: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `mynaid read --link LINK --route ROUTE --pin-stdin --json --reader "Virtual PCD 00 00"`,
+/// with `stdin` typed in.
+fn read(link: &str, route: &str, stdin: &str) -> Output {
+    let mut child = Command::new(bins::reader())
+        .args(["read", "--link", link, "--route", route, "--pin-stdin", "--json"])
+        .args(["--reader", READER, "--wait", "5"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("mynaid read");
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child.wait_with_output().expect("mynaid read output")
+}
+
+fn json(out: &Output) -> Value {
+    let text = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(text.lines().last().unwrap_or("null")).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {text}\nstderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+fn serve(card: &CardCopy, extra: &[&str]) -> EmulatorProcess {
+    EmulatorProcess::start(&card.path, extra)
+}
+
+#[test]
+fn the_page_moves_on_by_itself_and_the_portal_shows_the_verified_name() {
+    let _stack = PcscStack::acquire();
+    let p = person("p01");
+    let card = p.card();
+    let emu = serve(&card, &[]);
+    let demo = Demo::with_portal(300);
+    let b = Browser::start();
+    let link = open_reader_page(&b, &demo);
+
+    let out = read(&link, "input-support", &format!("{}\n", p.pin));
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "mynaid read: {stderr}");
+    assert_eq!(json(&out)["status"], "verified");
+    // The app showed the same service and address as the page, before the PIN.
+    assert!(stderr.contains("登録ポータル（デモ）"), "{stderr}");
+    assert!(stderr.contains(&demo.base), "{stderr}");
+    assert_eq!(emu.verify_count(), 1);
+
+    // SSE → the result page → back to the portal, which took the result.
+    let name = b.wait_for_text("verified-name", &p.name, Duration::from_secs(30));
+    assert_eq!(name, p.name);
+    assert!(b.url().ends_with("/portal"), "{}", b.url());
+    assert!(b.text("portal-message").contains("本人確認ができました"));
+    let table = b.text("verified");
+    assert!(table.contains(&p.address), "{table}");
+    assert!(table.contains(&p.birthdate), "{table}");
+    assert!(table.contains("input_support"), "{table}");
+}
+
+#[test]
+fn the_portal_links_the_card_then_signs_in_with_it_through_openid_connect() {
+    let _stack = PcscStack::acquire();
+    let p = person("p01");
+    let card = p.card();
+    let _emu = serve(&card, &[]);
+    let demo = Demo::with_portal(300);
+
+    // Link: the account keeps the card's identifier (the OIDC sub).
+    let b = Browser::start();
+    b.goto(&format!("{}/portal", demo.base));
+    assert!(b.text("linked").contains("未連携"));
+    b.click("link-card");
+    agree_and_read(&b, &demo, "連携", &p.pin);
+    b.wait_for_text("portal-message", "連携しました", Duration::from_secs(30));
+    assert!(b.url().ends_with("/portal"), "{}", b.url());
+    let linked = b.text("linked");
+    assert!(linked.contains("連携済み"), "{linked}");
+    drop(b);
+
+    // Another browser, a new empty account: declining sends it back with nothing.
+    let b = Browser::start();
+    b.goto(&format!("{}/portal", demo.base));
+    assert!(b.text("linked").contains("未連携"));
+    b.click("sign-in");
+    b.wait_for_id("consent-deny", WAIT);
+    b.click("consent-deny");
+    b.wait_for_text("portal-message", "完了しませんでした", WAIT);
+    assert!(b.text("linked").contains("未連携"));
+    // Signing in with the card finds the account it was linked to.
+    b.click("sign-in");
+    agree_and_read(&b, &demo, "連携", &p.pin);
+    b.wait_for_text("portal-message", "サインインしました", Duration::from_secs(30));
+    assert_eq!(b.text("linked"), linked, "signed in to the linked account");
+}
+
+#[test]
+fn a_wrong_pin_shows_the_tries_left_on_the_page() {
+    let _stack = PcscStack::acquire();
+    let p = person("p02");
+    let card = p.card();
+    let emu = serve(&card, &[]);
+    let demo = Demo::with_portal(300);
+    let b = Browser::start();
+    let link = open_reader_page(&b, &demo);
+
+    let out = read(&link, "input-support", "0000\n");
+    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(json(&out)["error"]["tries_left"], 2);
+    assert_eq!(emu.verify_count(), 1);
+    let status = b.wait_for_text("status", "残り2回", WAIT);
+    assert!(status.contains("暗証番号が違います"), "{status}");
+    assert_eq!(b.attr("status", "data-state").as_deref(), Some("pin_wrong"));
+    assert!(!b.html().contains("0000"), "the page never shows the PIN");
+}
+
+#[test]
+fn a_blocked_card_sends_the_person_to_the_city_office() {
+    let _stack = PcscStack::acquire();
+    // p04's signature password is blocked.
+    let p = person("p04");
+    let card = p.card();
+    let emu = serve(&card, &[]);
+    let demo = Demo::with_portal(300);
+    let b = Browser::start();
+    let link = open_reader_page(&b, &demo);
+
+    let out = read(
+        &link,
+        "signature",
+        &format!("{}\n", p.sign_password.as_deref().unwrap()),
+    );
+    assert_eq!(out.status.code(), Some(4), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(json(&out)["error"]["code"], "pin_blocked");
+    assert_eq!(emu.verify_count(), 0, "a blocked PIN is never presented");
+    let status = b.wait_for_text("status", "市区町村の窓口", WAIT);
+    assert!(status.contains("ロックされています"), "{status}");
+    assert_eq!(b.attr("status", "data-state").as_deref(), Some("pin_blocked"));
+}
+
+#[test]
+fn an_expired_session_says_so_on_the_page() {
+    // No card is touched: the reader app is refused at the redeem.
+    let demo = Demo::with_portal(6);
+    let b = Browser::start();
+    let link = open_reader_page(&b, &demo);
+    let status = b.wait_for_text("status", "有効期限", WAIT);
+    assert!(status.contains("やり直してください"), "{status}");
+    assert_eq!(b.attr("status", "data-state").as_deref(), Some("expired"));
+    assert_eq!(b.text("countdown"), "0:00");
+
+    let out = read(&link, "input-support", "1234\n");
+    assert!(!out.status.success());
+    assert_eq!(json(&out)["error"]["code"], "session_expired");
+    // Reloading the procedure goes to the result page, which says the same.
+    b.goto(&b.url().replace("/pc", ""));
+    assert!(b.url().contains("/done"), "{}", b.url());
+    let main = b.text_css("main");
+    assert!(main.contains("有効期限が切れました"), "{main}");
+}
+
+#[test]
+fn a_card_removed_during_the_read_is_reported_on_the_page() {
+    let _stack = PcscStack::acquire();
+    let p = person("p01");
+    let card = p.card();
+    // How many APDUs a whole read takes (a stand-alone read, nothing sent anywhere).
+    let total = {
+        let emu = serve(&card, &[]);
+        let mut child = Command::new(bins::reader())
+            .args(["read", "--route", "input-support", "--pin-stdin", "--json"])
+            .args(["--reader", READER, "--wait", "5"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{}\n", p.pin).as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        emu.trace().len()
+    };
+    assert!(total > 8, "{total} APDUs");
+    // The card leaves after the PIN was accepted, while the files are read.
+    let remove_after = (total / 2 + 1).to_string();
+    let demo = Demo::with_portal(300);
+    let b = Browser::start();
+    let link = open_reader_page(&b, &demo);
+    let emu = serve(&card, &["--remove-after", &remove_after]);
+
+    let out = read(&link, "input-support", &format!("{}\n", p.pin));
+    assert_eq!(out.status.code(), Some(6), "{}", String::from_utf8_lossy(&out.stderr));
+    let code = json(&out)["error"]["code"].as_str().unwrap().to_string();
+    assert!(
+        ["card_removed", "verify_outcome_unknown"].contains(&code.as_str()),
+        "{code}"
+    );
+    assert!(emu.verify_count() <= 1);
+    let status = b.wait_for_text("status", "カードが取り外されました", WAIT);
+    assert!(status.contains("置き直して"), "{status}");
+    assert_eq!(b.attr("status", "data-state").as_deref(), Some("card_removed"));
+}
+
+#[test]
+fn the_harness_saves_artifacts_of_a_failing_test_and_has_a_phone_viewport() {
+    // A phone: the viewport and the user agent of pattern 3.
+    let phone = Browser::mobile();
+    phone.goto("data:text/html,<meta name=viewport content='width=device-width'><p id=x>phone</p>");
+    assert_eq!(phone.text("x"), "phone");
+    let width = phone.execute("return window.innerWidth;");
+    assert_eq!(width.as_u64(), Some(390), "{width}");
+    let ua = phone.execute("return navigator.userAgent;");
+    assert!(ua.as_str().unwrap().contains("Mobile"), "{ua}");
+    drop(phone);
+
+    // A test that fails with a browser open leaves a screenshot and the HTML behind.
+    let ours = |e: &std::fs::DirEntry| e.file_name().to_string_lossy().starts_with("harness-self-check-");
+    let _ = std::fs::create_dir_all(artifacts_dir());
+    for e in std::fs::read_dir(artifacts_dir()).unwrap().filter_map(Result::ok) {
+        if ours(&e) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+    let b = Browser::with_options(BrowserOptions {
+        name: Some("harness-self-check".into()),
+        ..BrowserOptions::default()
+    });
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+        b.goto("data:text/html,<h1 id=t>artifact</h1>");
+        b.wait_for_text("t", "something else", Duration::from_millis(300));
+    }));
+    assert!(result.is_err(), "wait_for_text fails when the text never comes");
+    let saved: Vec<_> = std::fs::read_dir(artifacts_dir())
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(ours)
+        .map(|e| e.path())
+        .collect();
+    let png = saved
+        .iter()
+        .find(|p| p.extension().is_some_and(|e| e == "png"))
+        .unwrap_or_else(|| panic!("no screenshot among {saved:?}"));
+    assert!(std::fs::read(png).unwrap().starts_with(b"\x89PNG"));
+    let html = saved
+        .iter()
+        .find(|p| p.extension().is_some_and(|e| e == "html"))
+        .unwrap_or_else(|| panic!("no HTML among {saved:?}"));
+    assert!(std::fs::read_to_string(html).unwrap().contains("artifact"));
+    for p in saved {
+        let _ = std::fs::remove_file(p);
+    }
+}

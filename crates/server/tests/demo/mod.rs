@@ -1,0 +1,197 @@
+//! What the binary's browser tests share: the demo's server (and portal) on a random
+//! loopback port, as `mynaid-server demo` puts them together, with test-mode trust from the
+//! committed fixtures.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mynaid_oidc::config::{AuthMethod, OidcClientConfig, OidcConfig};
+use mynaid_protocol::Purpose;
+use mynaid_server::config::{Config, DemoConfig, RevocationConfig, TrustConfig, TrustModeConfig};
+use mynaid_sessions::RelyingParty;
+use mynaid_sessions::Service;
+use serde_json::{Value, json};
+
+/// The relying party's API key in these tests.
+pub(crate) const API_KEY: &str = "browser-test-portal-key-5e7d9c3b1a2f";
+/// The demo portal's OpenID Connect client secret in these tests.
+pub(crate) const CLIENT_SECRET: &str = "browser-test-portal-secret-5e7d9c3b1a2f";
+/// How long the tests wait for a page to change.
+pub(crate) const WAIT: Duration = Duration::from_secs(15);
+
+/// The server (and the demo portal) in process. Dropping it stops it.
+pub(crate) struct Demo {
+    rt: Option<tokio::runtime::Runtime>,
+    /// `http://127.0.0.1:<port>`.
+    pub(crate) base: String,
+    /// The service, to look inside.
+    pub(crate) svc: Arc<Service>,
+    _dir: tempfile::TempDir,
+}
+
+/// The demo's configuration on `base`, with `session_ttl_secs`.
+pub(crate) fn config(base: &str, addr: std::net::SocketAddr, db: &std::path::Path, session_ttl_secs: u64) -> Config {
+    let fixtures = mynaid_testkit::fixtures_dir();
+    let trust = fixtures.join("trust");
+    let crl = fixtures.join("crl");
+    Config {
+        listen: addr,
+        public_url: base.to_string(),
+        database_url: format!("sqlite://{}", db.display()),
+        result_key: Some("ERERERERERERERERERERERERERERERERERERERERERE=".into()),
+        link_secret: Some("IiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiI=".into()),
+        session_ttl_secs,
+        trust: TrustConfig {
+            mode: TrustModeConfig::Test,
+            roots: ["sign-root-g1", "sign-root-g2", "auth-root-g1", "auth-root-g2"]
+                .iter()
+                .map(|r| trust.join(format!("jpki-{r}.der")))
+                .collect(),
+            crls: ["sign-g1", "sign-g2", "auth-g1", "auth-g2"]
+                .iter()
+                .map(|c| crl.join(format!("jpki-{c}.crl")))
+                .collect(),
+            cv_ca: vec![trust.join("cv-ca.json")],
+            revocation: RevocationConfig::RequireCrl,
+        },
+        // Sessions made through the API (patterns 2 and 3 tests)...
+        relying_parties: vec![RelyingParty {
+            id: "api-portal".into(),
+            name: "登録ポータル（デモ）".into(),
+            name_en: "Registration portal (demo)".into(),
+            origin: base.to_string(),
+            api_key: API_KEY.into(),
+            return_urls: vec![format!("{base}/portal/return")],
+            accepted_routes: mynaid_protocol::Route::ALL.to_vec(),
+        }],
+        // ...and the demo portal as an OpenID Connect client, as in `mynaid-server demo`.
+        oidc: OidcConfig {
+            clients: vec![OidcClientConfig {
+                client_id: "portal".into(),
+                name: "登録ポータル（デモ）".into(),
+                name_en: "Registration portal (demo)".into(),
+                origin: Some(base.to_string()),
+                redirect_uris: vec![format!("{base}/portal/callback")],
+                scopes: ["name", "address", "birthdate", "gender"].map(String::from).to_vec(),
+                purposes: vec![Purpose::VerifyIdentity, Purpose::LinkCard],
+                auth_method: AuthMethod::ClientSecretBasic,
+                client_secret: Some(CLIENT_SECRET.into()),
+                jwks: None,
+                jwks_file: None,
+                id_token_ttl_secs: 300,
+                access_token_ttl_secs: 300,
+                accepted_routes: mynaid_protocol::Route::ALL.to_vec(),
+            }],
+            ..OidcConfig::default()
+        },
+        demo: Some(DemoConfig {
+            cards_dir: fixtures.join("cards"),
+            bin_dir: None,
+        }),
+        ..Config::default()
+    }
+}
+
+impl Demo {
+    /// The server alone (sessions created through the API).
+    pub(crate) fn start(session_ttl_secs: u64) -> Demo {
+        Demo::serve(session_ttl_secs, false)
+    }
+
+    /// The server and the demo portal on one address, as `mynaid-server demo` puts them together.
+    pub(crate) fn with_portal(session_ttl_secs: u64) -> Demo {
+        Demo::serve(session_ttl_secs, true)
+    }
+
+    fn serve(session_ttl_secs: u64, with_portal: bool) -> Demo {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let base = format!("http://{addr}");
+        let config = config(&base, addr, &dir.path().join("mynaid.db"), session_ttl_secs);
+        let svc = rt
+            .block_on(mynaid_server::start(config, mynaid_sessions::system_clock()))
+            .unwrap();
+        let mut app = mynaid_server::app(&svc);
+        if with_portal {
+            app = app.merge(mynaid_demo_portal::router(mynaid_demo_portal::PortalConfig {
+                mynaid_url: base.clone(),
+                client_id: "portal".into(),
+                client_secret: CLIENT_SECRET.into(),
+                portal_url: base.clone(),
+            }));
+        }
+        rt.spawn(async move { axum::serve(listener, app).await });
+        Demo {
+            rt: Some(rt),
+            base,
+            svc: svc.sessions.clone(),
+            _dir: dir,
+        }
+    }
+
+    /// Creates a session for `purpose` as the relying party would (no return address);
+    /// answers the browser URL.
+    pub(crate) fn create_session(&self, purpose: &str) -> (String, String) {
+        let rt = self.rt.as_ref().unwrap();
+        let v: Value = rt.block_on(async {
+            reqwest_client()
+                .post(format!("{}/api/v1/sessions", self.base))
+                .bearer_auth(API_KEY)
+                .json(&json!({ "purpose": purpose }))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap()
+        });
+        (
+            v["session_id"].as_str().unwrap().to_string(),
+            v["browser_url"].as_str().unwrap().to_string(),
+        )
+    }
+
+    /// Takes the session's result as the relying party (status, body).
+    pub(crate) fn take_result(&self, id: &str) -> (u16, Value) {
+        let rt = self.rt.as_ref().unwrap();
+        rt.block_on(async {
+            let r = reqwest_client()
+                .get(format!("{}/api/v1/sessions/{id}/result", self.base))
+                .bearer_auth(API_KEY)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            (status, r.json().await.unwrap_or_default())
+        })
+    }
+
+    /// Waits until a page listens to a session's live status.
+    pub(crate) fn wait_for_listening_page(&self) {
+        let deadline = Instant::now() + WAIT;
+        while self.svc.events().watched() == 0 {
+            assert!(Instant::now() < deadline, "the page never opened its live status");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+fn reqwest_client() -> reqwest::Client {
+    reqwest::Client::new()
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_timeout(Duration::from_secs(2));
+        }
+    }
+}

@@ -1,0 +1,48 @@
+//! What the session core is configured with: its settings and the applications (relying
+//! parties) that may ask for verification. `RelyingParty` is read as it stands in the
+//! server's configuration file (`[[relying_parties]]`).
+
+use mynaid_protocol::Route;
+use serde::Deserialize;
+
+/// The session core's settings (from the server's configuration).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The origin people and reading devices reach the server at (`scheme://host[:port]`).
+    pub public_origin: String,
+    /// Lifetime of a session, its challenge and its handle, in seconds.
+    pub session_ttl_secs: u64,
+    /// The oldest reader app version accepted.
+    pub min_reader_version: String,
+    /// How long ended sessions are kept, in seconds.
+    pub retention_secs: u64,
+}
+
+/// One application that may ask for verification.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RelyingParty {
+    /// Stable identifier (also the pairwise card-link scope).
+    pub id: String,
+    /// The service name shown to the person, in Japanese.
+    pub name: String,
+    /// The service name in English.
+    pub name_en: String,
+    /// The service's origin, shown to the person and bound into the card's signature.
+    pub origin: String,
+    /// The API key the service authenticates with (compared in constant time).
+    pub api_key: String,
+    /// Where the browser may be sent back to (exact match).
+    #[serde(default)]
+    pub return_urls: Vec<String>,
+    /// Which evidence routes this service accepts: `signature` (JPKI signature certificate,
+    /// bound to the card key by the certificate) and `input_support` (the 4-digit PIN route,
+    /// whose card key is not bound to the card face by the issuer: see docs/evidence.md).
+    #[serde(default = "all_routes")]
+    pub accepted_routes: Vec<Route>,
+}
+
+/// Every route (the default of `accepted_routes`).
+pub fn all_routes() -> Vec<Route> {
+    Route::ALL.to_vec()
+}

@@ -1,0 +1,114 @@
+//! What can go wrong in a session, as the domain says it. The HTTP server turns each into a
+//! status, a stable code and words for the person in one place (`mynaid-server`'s
+//! `answer`); nothing here knows HTTP or languages.
+
+use mynaid_db::StoreError;
+use mynaid_evidence::EvidenceError;
+
+mynaid_protocol::named_enum! {
+    /// Why a session failed for good (stored with it, sent to its page, and the code of the
+    /// refusal).
+    pub enum Failure {
+        /// The evidence document was not of the format.
+        EvidenceMalformed = "evidence_malformed",
+        /// The card's records or certificate could not be parsed.
+        CardDataInvalid = "card_data_invalid",
+        /// The certificate is outside its validity.
+        CertificateExpired = "certificate_expired",
+        /// The certificate is revoked.
+        CertificateRevoked = "certificate_revoked",
+        /// No valid CRL said whether it is revoked.
+        RevocationUnknown = "revocation_unknown",
+        /// The card's signature is not over this session's to-be-signed value.
+        SignatureMismatch = "signature_mismatch",
+        /// The chain or the issuer's signature did not verify.
+        CardNotTrusted = "card_not_trusted",
+        /// The confirmation code was wrong too often, or not typed in time.
+        ConfirmationFailed = "confirmation_failed",
+    }
+}
+
+impl Failure {
+    /// Why evidence that did not verify fails its session.
+    pub fn of(e: &EvidenceError) -> Failure {
+        use EvidenceError as E;
+        match e {
+            E::Document(_) => Failure::EvidenceMalformed,
+            E::CardData(_) | E::CertificateMalformed(_) => Failure::CardDataInvalid,
+            E::Expired { .. } | E::NotYetValid { .. } => Failure::CertificateExpired,
+            E::Revoked => Failure::CertificateRevoked,
+            E::RevocationUnknown | E::CrlOutOfDate { .. } => Failure::RevocationUnknown,
+            E::CardSignatureInvalid => Failure::SignatureMismatch,
+            _ => Failure::CardNotTrusted,
+        }
+    }
+}
+
+/// Why a step of a session was refused. Nothing was changed unless the variant says so.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SessionError {
+    /// No such session (or not the asking relying party's).
+    #[error("not found")]
+    NotFound,
+    /// A token (browser, submission, API key) is missing or wrong.
+    #[error("unauthorized")]
+    Unauthorized,
+    /// The request itself is not valid (says which part).
+    #[error("bad request: {0}")]
+    BadRequest(&'static str),
+    /// The handle was never issued, or a newer one replaced it.
+    #[error("handle unknown")]
+    HandleUnknown,
+    /// The handle was already redeemed.
+    #[error("handle already used")]
+    HandleUsed,
+    /// The session ran out of time.
+    #[error("expired")]
+    Expired,
+    /// The session is over (verified, taken, failed).
+    #[error("finished")]
+    Finished,
+    /// The reading device's app is older than `min`.
+    #[error("reader app older than {min}")]
+    ReaderOutdated {
+        /// The oldest version accepted.
+        min: String,
+    },
+    /// The relying party does not accept the evidence's route.
+    #[error("route not accepted")]
+    RouteNotAccepted,
+    /// The evidence did not verify: the session failed for this reason.
+    #[error("evidence refused: {0}")]
+    Refused(Failure),
+    /// A wrong confirmation code (`None`: not even of the code's form, nothing counted).
+    #[error("wrong confirmation code")]
+    WrongCode {
+        /// Attempts left, when one was counted.
+        attempts_left: Option<i64>,
+    },
+    /// Too many wrong codes: the session failed and its result is gone.
+    #[error("confirmation failed")]
+    ConfirmationLocked,
+    /// The result handle came back to a browser that did not start the session.
+    #[error("another browser")]
+    OtherBrowser,
+    /// The result waits for the person's confirmation.
+    #[error("not confirmed yet")]
+    NotConfirmed,
+    /// The card has not been read yet.
+    #[error("not read yet")]
+    NotRead,
+    /// The session failed earlier.
+    #[error("the session failed")]
+    Failed,
+    /// The storage is unavailable; nothing was changed.
+    #[error("storage unavailable")]
+    Unavailable,
+}
+
+impl From<StoreError> for SessionError {
+    fn from(e: StoreError) -> Self {
+        tracing::error!(error = %e, "storage failure");
+        SessionError::Unavailable
+    }
+}

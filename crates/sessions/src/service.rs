@@ -1,0 +1,607 @@
+//! The verification sessions: what the HTTP handlers call. All state lives in the store;
+//! browsers and reading devices carry only opaque tokens whose hashes the store keeps.
+//! Answers are domain values and [`SessionError`]s; the server turns them into HTTP.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use mynaid_evidence::{CardFaceClaims, EvidenceError, Verifier};
+use mynaid_protocol::api::{RedeemAnswer, Submitted};
+use mynaid_protocol::{Binding, Evidence, Pattern, Purpose, ReaderStatus, Text};
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::config::{RelyingParty, Settings};
+use crate::error::{Failure, SessionError};
+use crate::events::{Event, EventHub};
+use crate::redeemed::Redeemed;
+use crate::secrets::{SealingKey, hash, random, same, token};
+use crate::store::{Confirmation, NewSession, Redeem, Release, SessionRow, SessionStore, State};
+
+/// Wrong confirmation codes allowed before the session fails.
+pub const MAX_CONFIRMATION_ATTEMPTS: i64 = 5;
+
+/// A code from an alphabet without look-alikes (no 0/O, 1/I/L, 2/Z, 5/S, 8/B).
+fn pc_code() -> String {
+    const ALPHABET: &[u8] = b"ACDEFGHJKMNPQRTUVWXY34679";
+    random::<4>()
+        .iter()
+        .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
+        .collect()
+}
+
+/// A 6-digit confirmation code.
+fn confirmation_code() -> String {
+    let n = u32::from_be_bytes(random::<4>()) % 1_000_000;
+    format!("{n:06}")
+}
+
+/// The stored form of a confirmation code: bound to its session, so equal codes of two
+/// sessions do not hash alike.
+fn code_hash(session: &str, code: &str) -> Vec<u8> {
+    hash(&format!("{session}:{code}"))
+}
+
+/// A time source: seconds since the epoch. A parameter, so tests can move time.
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// The system clock.
+pub fn system_clock() -> Clock {
+    Arc::new(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64)
+    })
+}
+
+/// What the relying party gets, once: the verified claims, the pairwise card-link
+/// identifier and the session's purpose. Stored sealed until taken.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct VerifiedResult {
+    /// The verified claims.
+    pub claims: CardFaceClaims,
+    /// The pairwise card-link identifier for this relying party.
+    pub card_link_id: String,
+    /// Why the card was read.
+    pub purpose: Purpose,
+}
+
+impl std::fmt::Debug for VerifiedResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "VerifiedResult(REDACTED, {})", self.purpose)
+    }
+}
+
+/// A session just created: the id and the browser's token (to become a cookie).
+#[derive(Debug, Clone)]
+pub struct CreatedSession {
+    /// Session id.
+    pub id: String,
+    /// The browser token; the page URL carries it once, then it lives in a cookie.
+    pub browser_token: String,
+}
+
+/// A handle just issued for a reading device.
+#[derive(Debug, Clone)]
+pub struct IssuedHandle {
+    /// The one-time handle.
+    pub handle: String,
+    /// The short code shown on the PC page and, after redeeming, on the phone (pattern 2).
+    pub pc_code: String,
+    /// When it (and the challenge) expire.
+    pub expires_at: i64,
+}
+
+/// The session services.
+pub struct Service {
+    store: SessionStore,
+    verifier: Verifier,
+    result_key: SealingKey,
+    link_secret: Zeroizing<Vec<u8>>,
+    settings: Settings,
+    relying_parties: HashMap<String, RelyingParty>,
+    events: EventHub,
+    clock: Clock,
+    /// Sessions this instance redeemed, for their evidence (see [`crate::redeemed`]).
+    redeemed: Redeemed,
+}
+
+impl std::fmt::Debug for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Service({} relying parties)", self.relying_parties.len())
+    }
+}
+
+/// Compares versions `a.b.c` numerically; anything unparsable is older.
+pub fn version_at_least(have: &str, min: &str) -> bool {
+    let parse = |v: &str| -> Option<Vec<u64>> { v.split('.').map(|p| p.parse().ok()).collect() };
+    match (parse(have), parse(min)) {
+        (Some(h), Some(m)) => h >= m,
+        _ => false,
+    }
+}
+
+/// What [`Service::new`] is made of.
+pub struct Parts {
+    /// The settings.
+    pub settings: Settings,
+    /// The applications allowed to ask (the OpenID Connect clients among them).
+    pub relying_parties: Vec<RelyingParty>,
+    /// The sessions table.
+    pub store: SessionStore,
+    /// The evidence verifier.
+    pub verifier: Verifier,
+    /// Seals the stored results.
+    pub result_key: SealingKey,
+    /// The secret of the pairwise card-link identifiers.
+    pub link_secret: Zeroizing<Vec<u8>>,
+    /// Where the pages hear what happens.
+    pub events: EventHub,
+    /// Now.
+    pub clock: Clock,
+}
+
+impl Service {
+    /// Assembles the service.
+    pub fn new(parts: Parts) -> Service {
+        let relying_parties = parts
+            .relying_parties
+            .into_iter()
+            .map(|rp| (rp.id.clone(), rp))
+            .collect();
+        Service {
+            store: parts.store,
+            verifier: parts.verifier,
+            result_key: parts.result_key,
+            link_secret: parts.link_secret,
+            settings: parts.settings,
+            relying_parties,
+            events: parts.events,
+            clock: parts.clock,
+            redeemed: Redeemed::default(),
+        }
+    }
+
+    /// Now, seconds since the epoch.
+    pub fn now(&self) -> i64 {
+        (self.clock)()
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The event hub.
+    pub fn events(&self) -> &EventHub {
+        &self.events
+    }
+
+    /// A relying party by id.
+    pub fn relying_party(&self, id: &str) -> Option<&RelyingParty> {
+        self.relying_parties.get(id)
+    }
+
+    /// The relying party that owns `api_key` (constant-time comparison).
+    pub fn relying_party_by_key(&self, api_key: &str) -> Option<&RelyingParty> {
+        let h = hash(api_key);
+        self.relying_parties.values().find(|rp| same(&hash(&rp.api_key), &h))
+    }
+
+    /// Creates a session for `relying_party`.
+    pub async fn create_session(
+        &self,
+        relying_party: &str,
+        purpose: Purpose,
+        return_url: Option<String>,
+    ) -> Result<CreatedSession, SessionError> {
+        let rp = self.relying_party(relying_party).ok_or(SessionError::Unauthorized)?;
+        if let Some(url) = &return_url
+            && !rp.return_urls.iter().any(|u| u == url)
+        {
+            return Err(SessionError::BadRequest("return_url is not registered"));
+        }
+        let now = self.now();
+        let id = token::<16>();
+        let browser_token = token::<24>();
+        self.store
+            .create(&NewSession {
+                id: id.clone(),
+                relying_party: rp.id.clone(),
+                purpose,
+                origin: rp.origin.clone(),
+                binding: random::<16>().to_vec(),
+                challenge: random::<32>().to_vec(),
+                accepted: rp.accepted_routes.clone(),
+                return_url,
+                browser_hash: hash(&browser_token),
+                // No reading device may redeem before the page issues a handle.
+                handle_hash: hash(&token::<24>()),
+                created_at: now,
+                expires_at: now + self.settings.session_ttl_secs as i64,
+            })
+            .await?;
+        Ok(CreatedSession { id, browser_token })
+    }
+
+    /// The session as its browser sees it (the browser token must match).
+    pub async fn browser_session(&self, id: &str, browser_token: &str) -> Result<SessionRow, SessionError> {
+        let s = self.store.get(id).await?.ok_or(SessionError::NotFound)?;
+        if !same(&s.browser_hash, &hash(browser_token)) {
+            return Err(SessionError::Unauthorized);
+        }
+        Ok(s)
+    }
+
+    /// Issues a fresh handle (and challenge) for a waiting session; the previous handle
+    /// stops working. The lifetime restarts, but never beyond 30 minutes from creation.
+    pub async fn issue_handle(
+        &self,
+        id: &str,
+        browser_token: &str,
+        pattern: Pattern,
+    ) -> Result<IssuedHandle, SessionError> {
+        let s = self.browser_session(id, browser_token).await?;
+        let now = self.now();
+        if !matches!(s.state, State::Created | State::HandleRedeemed) {
+            return Err(SessionError::Finished);
+        }
+        let hard_limit = s.created_at + 1800;
+        if now > hard_limit {
+            return Err(SessionError::Expired);
+        }
+        let expires_at = (now + self.settings.session_ttl_secs as i64).min(hard_limit);
+        let handle = token::<24>();
+        let code = pc_code();
+        let refreshed = self
+            .store
+            .refresh_handle(id, &hash(&handle), &random::<32>(), expires_at, pattern, &code)
+            .await?;
+        if !refreshed {
+            return Err(SessionError::Finished);
+        }
+        self.events.publish(id, Event::Waiting);
+        Ok(IssuedHandle {
+            handle,
+            pc_code: code,
+            expires_at,
+        })
+    }
+
+    /// Redeems a handle for a reading device.
+    pub async fn redeem(&self, handle: &str, reader_version: Option<&str>) -> Result<RedeemAnswer, SessionError> {
+        let min = &self.settings.min_reader_version;
+        if let Some(v) = reader_version
+            && !version_at_least(v, min)
+        {
+            return Err(SessionError::ReaderOutdated { min: min.clone() });
+        }
+        let submission_token = token::<24>();
+        let now = self.now();
+        let s = match self.store.redeem(&hash(handle), &hash(&submission_token), now).await? {
+            Redeem::Redeemed(s) => s,
+            Redeem::AlreadyRedeemed(s) => {
+                // A second device scanned the same code: the person must see it.
+                self.events.publish(
+                    &s.id,
+                    Event::Reader {
+                        status: ReaderStatus::SecondRedeem,
+                        tries_left: None,
+                    },
+                );
+                return Err(SessionError::HandleUsed);
+            }
+            Redeem::Expired(_) => return Err(SessionError::Expired),
+            Redeem::Finished(_) => return Err(SessionError::Finished),
+            Redeem::Unknown => return Err(SessionError::HandleUnknown),
+        };
+        self.redeemed.insert(hash(handle), s.clone(), now);
+        self.events.publish(&s.id, Event::Reading);
+        let rp = self.relying_party(&s.relying_party).ok_or(SessionError::NotFound)?;
+        let base = &self.settings.public_origin;
+        let challenge: [u8; 32] = s
+            .challenge
+            .as_deref()
+            .and_then(|c| c.try_into().ok())
+            .ok_or(SessionError::Finished)?;
+        let pattern = s.pattern.unwrap_or(Pattern::PcReader);
+        Ok(RedeemAnswer {
+            origin: s.origin.clone(),
+            service_name: Text::new(&rp.name, &rp.name_en),
+            purpose: s.purpose,
+            purpose_text: s.purpose.text(),
+            challenge,
+            session_binding: s.binding.clone(),
+            expires_at: s.expires_at,
+            accepted_credentials: s.accepted.clone(),
+            min_reader_version: min.clone(),
+            submission_token,
+            evidence_url: format!("{base}/api/v1/handles/{handle}/evidence"),
+            status_url: format!("{base}/api/v1/handles/{handle}/status"),
+            pattern,
+            pc_code: s.pc_code.clone().filter(|_| pattern == Pattern::CrossDevice),
+        })
+    }
+
+    /// The session of a redeemed handle as the database has it now, for the holder of its
+    /// submission token.
+    async fn redeemed_session(&self, handle: &str, submission_token: &str) -> Result<SessionRow, SessionError> {
+        let s = self
+            .store
+            .by_handle(&hash(handle))
+            .await?
+            .ok_or(SessionError::HandleUnknown)?;
+        self.check_redeemed(s, submission_token)
+    }
+
+    /// The session of a handle this instance redeemed, as it was then, if it still passes
+    /// the checks then; else as the database has it now.
+    async fn redeemed_session_cached(&self, handle: &str, submission_token: &str) -> Result<SessionRow, SessionError> {
+        match self.redeemed.get(&hash(handle)) {
+            Some(s) => match self.check_redeemed(s, submission_token) {
+                Ok(s) => Ok(s),
+                Err(_) => self.redeemed_session(handle, submission_token).await,
+            },
+            None => self.redeemed_session(handle, submission_token).await,
+        }
+    }
+
+    /// A redeemed session is for the holder of its submission token, until it expires.
+    fn check_redeemed(&self, s: SessionRow, submission_token: &str) -> Result<SessionRow, SessionError> {
+        let authorized = s
+            .submission_hash
+            .as_deref()
+            .is_some_and(|h| same(h, &hash(submission_token)));
+        if !authorized {
+            return Err(SessionError::Unauthorized);
+        }
+        if s.is_expired(self.now()) {
+            return Err(SessionError::Expired);
+        }
+        if s.state != State::HandleRedeemed {
+            return Err(SessionError::Finished);
+        }
+        Ok(s)
+    }
+
+    /// Verifies and stores evidence. The to-be-signed value is rebuilt from the stored
+    /// session; the challenge is consumed atomically with storing the result.
+    pub async fn submit_evidence(
+        &self,
+        handle: &str,
+        submission_token: &str,
+        body: &[u8],
+    ) -> Result<Submitted, SessionError> {
+        let s = self.redeemed_session_cached(handle, submission_token).await?;
+        let now = self.now();
+        let evidence = match Evidence::parse(body) {
+            Ok(e) => e,
+            Err(e) => {
+                return Err(self
+                    .refuse(handle, submission_token, &EvidenceError::Document(e), now)
+                    .await);
+            }
+        };
+        if !s.accepted.contains(&evidence.route()) {
+            return Err(SessionError::RouteNotAccepted);
+        }
+        let challenge: [u8; 32] = s
+            .challenge
+            .as_deref()
+            .and_then(|c| c.try_into().ok())
+            .ok_or(SessionError::Finished)?;
+        let binding = Binding {
+            origin: &s.origin,
+            challenge: &challenge,
+            session: &s.binding,
+            purpose: s.purpose,
+        };
+        let face = match self.verifier.verify(&evidence, &binding, now.max(0) as u64) {
+            Ok(f) => f,
+            Err(e) => return Err(self.refuse(handle, submission_token, &e, now).await),
+        };
+        let result = VerifiedResult {
+            claims: face.claims(),
+            card_link_id: face.card_link_id(&self.link_secret, &s.relying_party),
+            purpose: s.purpose,
+        };
+        let plaintext = Zeroizing::new(serde_json::to_vec(&result).map_err(|_| SessionError::Unavailable)?);
+        let sealed = self.result_key.seal(&s.id, &plaintext);
+        let pattern = s.pattern.unwrap_or(Pattern::PcReader);
+        let mut submitted = Submitted::default();
+        let release = match pattern {
+            Pattern::PcReader => Release::Now,
+            Pattern::CrossDevice | Pattern::SameDevice => {
+                let code = confirmation_code();
+                let result_handle = (pattern == Pattern::SameDevice).then(token::<24>);
+                let release = Release::OnConfirmation {
+                    code_hash: code_hash(&s.id, &code),
+                    expires_at: now + self.settings.session_ttl_secs as i64,
+                    result_handle_hash: result_handle.as_deref().map(hash),
+                };
+                submitted.confirmation_code = Some(code);
+                submitted.return_url = result_handle.map(|h| format!("{}/return#{h}", self.settings.public_origin));
+                release
+            }
+        };
+        let submitted_by = hash(submission_token);
+        let stored = self
+            .store
+            .complete_evidence(&s.id, &challenge, &submitted_by, &sealed, &release, now)
+            .await?;
+        self.redeemed.remove(&hash(handle));
+        if !stored {
+            // Another submission won, the person started over, or the session expired or was
+            // cancelled in the meantime: the database says which.
+            self.redeemed_session(handle, submission_token).await?;
+            return Err(SessionError::Finished);
+        }
+        tracing::info!(session = %s.id, route = %evidence.route(), pattern = %pattern, "evidence verified");
+        self.events.publish(
+            &s.id,
+            if matches!(release, Release::Now) {
+                Event::Verified
+            } else {
+                Event::ConfirmNeeded
+            },
+        );
+        Ok(submitted)
+    }
+
+    /// Pattern 2 (and 3 from another browser): the code the phone showed, typed on the
+    /// page that started the session. Wrong codes are counted; at the limit the session
+    /// fails and its result is deleted.
+    pub async fn confirm(&self, id: &str, browser_token: &str, code: &str) -> Result<(), SessionError> {
+        self.browser_session(id, browser_token).await?;
+        let digits: String = code.chars().filter(char::is_ascii_digit).collect();
+        if digits.len() != 6 || code.chars().any(|c| !(c.is_ascii_digit() || c == ' ' || c == '-')) {
+            return Err(SessionError::WrongCode { attempts_left: None });
+        }
+        match self
+            .store
+            .confirm(id, &code_hash(id, &digits), MAX_CONFIRMATION_ATTEMPTS, self.now())
+            .await?
+        {
+            Confirmation::Released => {
+                self.events.publish(id, Event::Verified);
+                Ok(())
+            }
+            Confirmation::Wrong { attempts_left } => Err(SessionError::WrongCode {
+                attempts_left: Some(attempts_left),
+            }),
+            Confirmation::Locked => {
+                self.events.publish(
+                    id,
+                    Event::Failed {
+                        code: Failure::ConfirmationFailed,
+                    },
+                );
+                Err(SessionError::ConfirmationLocked)
+            }
+            Confirmation::NotPending => Err(SessionError::Finished),
+        }
+    }
+
+    /// The session a pattern-3 result handle belongs to.
+    pub async fn session_by_result_handle(&self, result_handle: &str) -> Result<SessionRow, SessionError> {
+        self.store
+            .by_result_handle(&hash(result_handle))
+            .await?
+            .ok_or(SessionError::HandleUnknown)
+    }
+
+    /// Pattern 3: the app returned to the browser; only the browser that started the
+    /// session (its cookie) gets the result released.
+    pub async fn finish_same_device(&self, result_handle: &str, browser_token: &str) -> Result<String, SessionError> {
+        let s = self.session_by_result_handle(result_handle).await?;
+        if !same(&s.browser_hash, &hash(browser_token)) {
+            return Err(SessionError::OtherBrowser);
+        }
+        if !self.store.release(&s.id, self.now()).await? {
+            return Err(SessionError::Finished);
+        }
+        self.events.publish(&s.id, Event::Verified);
+        Ok(s.id)
+    }
+
+    /// Refuses evidence that did not verify: the session fails, if the database still has
+    /// it waiting for this device's evidence (the cached view may be stale).
+    async fn refuse(&self, handle: &str, submission_token: &str, e: &EvidenceError, now: i64) -> SessionError {
+        self.redeemed.remove(&hash(handle));
+        let s = match self.redeemed_session(handle, submission_token).await {
+            Ok(s) => s,
+            Err(other) => return other,
+        };
+        let failure = Failure::of(e);
+        // Log which check failed (no personal data is in the error).
+        tracing::warn!(session = %s.id, check = %e, "evidence refused");
+        match self.store.fail(&s.id, failure, now).await {
+            Ok(_) => self.events.publish(&s.id, Event::Failed { code: failure }),
+            Err(se) => return se.into(),
+        }
+        SessionError::Refused(failure)
+    }
+
+    /// Records a status report of the reading device and tells the page.
+    pub async fn reader_status(
+        &self,
+        handle: &str,
+        submission_token: &str,
+        status: ReaderStatus,
+        tries_left: Option<u8>,
+    ) -> Result<(), SessionError> {
+        if !status.reported_by_device() {
+            return Err(SessionError::BadRequest("unknown status"));
+        }
+        let s = self.redeemed_session(handle, submission_token).await?;
+        self.store.set_reader_status(&s.id, status).await?;
+        self.events.publish(&s.id, Event::Reader { status, tries_left });
+        Ok(())
+    }
+
+    /// The event that describes a session now (for a page that just connected).
+    pub fn current_event(&self, s: &SessionRow) -> Event {
+        if s.is_expired(self.now()) {
+            return Event::Expired;
+        }
+        match s.state {
+            State::Created => Event::Waiting,
+            State::HandleRedeemed => Event::Reading,
+            State::EvidenceVerified if !s.released => Event::ConfirmNeeded,
+            State::EvidenceVerified | State::Completed => Event::Verified,
+            State::Failed => Event::Failed {
+                code: s.failure.unwrap_or(Failure::CardNotTrusted),
+            },
+        }
+    }
+
+    /// Gives the relying party its result, once.
+    pub async fn take_result(&self, relying_party: &str, id: &str) -> Result<VerifiedResult, SessionError> {
+        let s = self.store.get(id).await?.ok_or(SessionError::NotFound)?;
+        if s.relying_party != relying_party {
+            return Err(SessionError::NotFound);
+        }
+        match s.state {
+            State::EvidenceVerified if s.released => {}
+            State::EvidenceVerified => return Err(SessionError::NotConfirmed),
+            State::Completed => return Err(SessionError::Finished),
+            State::Failed => return Err(SessionError::Failed),
+            _ if s.is_expired(self.now()) => return Err(SessionError::Expired),
+            _ => return Err(SessionError::NotRead),
+        }
+        let sealed = self
+            .store
+            .take_result(id, self.now())
+            .await?
+            .ok_or(SessionError::Finished)?;
+        let plain = self.result_key.open(id, &sealed).ok_or(SessionError::Unavailable)?;
+        serde_json::from_slice(&plain).map_err(|_| SessionError::Unavailable)
+    }
+
+    /// Deletes the sessions that ended (or ran out of time) more than `retention_secs` ago,
+    /// with their results; answers how many.
+    pub async fn purge(&self) -> Result<u64, SessionError> {
+        let before = self
+            .now()
+            .saturating_sub(i64::try_from(self.settings.retention_secs).unwrap_or(i64::MAX));
+        Ok(self.store.purge(before).await?)
+    }
+
+    /// A session by id, for pages and tests.
+    pub async fn session(&self, id: &str) -> Result<Option<SessionRow>, SessionError> {
+        Ok(self.store.get(id).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions() {
+        assert!(version_at_least("0.1.0", "0.1.0"));
+        assert!(version_at_least("0.10.0", "0.9.3"));
+        assert!(!version_at_least("0.0.9", "0.1.0"));
+        assert!(!version_at_least("x", "0.1.0"));
+    }
+}
