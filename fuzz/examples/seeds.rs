@@ -272,7 +272,7 @@ fn main() -> Result<()> {
         for (i, e) in evidence(&state, pin, password)?.iter().enumerate() {
             put(
                 "evidence_document",
-                &format!("{id}-{}-{i}.json", e.route_name()),
+                &format!("{id}-{}-{i}.json", e.route()),
                 e.to_json().as_bytes(),
             )?;
         }

@@ -21,6 +21,8 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
+use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::{Cookie, SameSite};
 use maud::{DOCTYPE, Markup, html};
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreGenderClaim, CoreProviderMetadata};
 use openidconnect::{
@@ -115,19 +117,19 @@ pub fn router(config: PortalConfig) -> Router {
 const COOKIE: &str = "portal-account";
 
 fn account_id(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE)
-        .map(|(_, v)| v.to_string())
+    CookieJar::from_headers(headers)
+        .get(COOKIE)
+        .map(|c| c.value().to_string())
 }
 
 fn set_account_cookie(resp: &mut Response, id: &str) {
-    if let Ok(v) = HeaderValue::from_str(&format!("{COOKIE}={id}; Path=/portal; HttpOnly; SameSite=Lax")) {
-        resp.headers_mut().insert(header::SET_COOKIE, v);
+    let cookie = Cookie::build((COOKIE, id.to_string()))
+        .path("/portal")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .build();
+    if let Ok(v) = HeaderValue::from_str(&cookie.to_string()) {
+        resp.headers_mut().append(header::SET_COOKIE, v);
     }
 }
 

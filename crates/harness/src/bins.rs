@@ -1,8 +1,10 @@
 //! The two binaries a test runs as a person or an operator would: `mynaid` (the reader app)
 //! and `mynaid-server` (the operator's tool). A test's own package has `CARGO_BIN_EXE_…` for
 //! its own binaries only; these are found next to the test (the same target directory and
-//! profile) and built there once per test process if needed (`cargo build` is a no-op when
-//! they are up to date, as after `cargo test --workspace`).
+//! profile), made fresh once per test process by the same build that `cargo test
+//! --workspace` runs (`cargo test --workspace --no-run`: a no-op after that command, so
+//! nothing is built twice with other features). A test run of one package builds the rest of
+//! the workspace's tests once, on first use.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -23,14 +25,13 @@ fn built(package: &str, bin: &str, cell: &'static OnceLock<PathBuf>) -> PathBuf 
         let dir = target_dir();
         let release = dir.file_name().is_some_and(|n| n == "release");
         let mut cmd = Command::new(env!("CARGO"));
-        cmd.args(["build", "--quiet", "-p", package, "--bin", bin]);
         if release {
-            cmd.arg("--release");
+            cmd.args(["build", "--quiet", "--release", "-p", package, "--bin", bin]);
+        } else {
+            cmd.args(["test", "--quiet", "--workspace", "--no-run"]);
         }
-        let status = cmd
-            .status()
-            .unwrap_or_else(|e| panic!("running cargo build for {bin}: {e}"));
-        assert!(status.success(), "cargo build -p {package} --bin {bin} failed");
+        let status = cmd.status().unwrap_or_else(|e| panic!("running cargo for {bin}: {e}"));
+        assert!(status.success(), "building {bin} of {package} failed");
         let path = dir.join(bin);
         assert!(path.exists(), "{} was not built", path.display());
         path

@@ -2,7 +2,7 @@
 //! process). Prints the APDU round trip (median and p99, microseconds) and the time of each
 //! route.
 //!
-//! Run: `cargo bench -p mynaid-testkit --bench pcsc_stack` (needs pcscd and vpcd installed;
+//! Run: `cargo bench -p mynaid --bench pcsc_stack` (needs pcscd and vpcd installed;
 //! `scripts/test.sh` installs them; the bench starts pcscd itself).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]

@@ -1,7 +1,7 @@
 //! Soak: one `mynaid-server serve` (SQLite) under whole flows at half of its saturation for ten
 //! minutes; errors and the server's resident memory over time.
 //!
-//! Run: `cargo bench -p mynaid --bench soak` (release). A flow is everything one person's
+//! Run: `cargo bench -p mynaid-server --bench soak` (release). A flow is everything one person's
 //! procedure costs the server: the relying party creates a session, the browser follows the
 //! start URL and opens the procedure page, chooses the PC reader app, the reader redeems the
 //! handle, p01's emulated card signs the challenge (in this process, signature route), the

@@ -1,7 +1,7 @@
 //! Server throughput: completed evidence submissions a second over HTTP, next to the bare
 //! RSA verify rate they are made of.
 //!
-//! Run: `cargo bench -p mynaid --bench throughput` (release). One run measures
+//! Run: `cargo bench -p mynaid-server --bench throughput` (release). One run measures
 //!
 //! * (a) aws-lc-rs RSA-2048 PKCS#1 v1.5 SHA-256 verifications a second (public key parsed on
 //!   every call, as the verifier does), on one thread and on every core;

@@ -138,6 +138,45 @@ fn the_page_moves_on_by_itself_and_the_portal_shows_the_verified_name() {
     assert!(table.contains("input_support"), "{table}");
 }
 
+/// The demo's page shows a command for its emulated cards: run as shown (in a shell, with
+/// what a person types), it reads the card for this very session and the page moves on. No
+/// PC/SC: `--emulator` reads the card file in process.
+#[test]
+fn the_demo_command_on_the_page_runs_as_shown() {
+    let p = person("p01");
+    let demo = Demo::with_portal(300);
+    let b = Browser::start();
+    let link = open_reader_page(&b, &demo);
+    let command = b.text("demo-command");
+    let reader = bins::reader();
+    assert!(
+        command.starts_with(&format!("{} read --link '{link}' --emulator ", reader.display())),
+        "{command}"
+    );
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(format!("{command} --route input-support --pin-stdin"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("sh");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{}\n", p.pin).as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "the page's command failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let name = b.wait_for_text("verified-name", &p.name, Duration::from_secs(30));
+    assert_eq!(name, p.name);
+}
+
 #[test]
 fn the_portal_links_the_card_then_signs_in_with_it_through_openid_connect() {
     let _stack = PcscStack::acquire();

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -32,7 +33,7 @@ pub(crate) struct Demo {
 }
 
 /// The demo's configuration on `base`, with `session_ttl_secs`.
-pub(crate) fn config(base: &str, addr: std::net::SocketAddr, db: &std::path::Path, session_ttl_secs: u64) -> Config {
+pub(crate) fn config(base: &str, addr: std::net::SocketAddr, db: &Path, session_ttl_secs: u64) -> Config {
     let fixtures = mynaid_testkit::fixtures_dir();
     let trust = fixtures.join("trust");
     let crl = fixtures.join("crl");
@@ -86,10 +87,6 @@ pub(crate) fn config(base: &str, addr: std::net::SocketAddr, db: &std::path::Pat
             }],
             ..OidcConfig::default()
         },
-        demo: Some(DemoConfig {
-            cards_dir: fixtures.join("cards"),
-            bin_dir: None,
-        }),
         ..Config::default()
     }
 }
@@ -115,7 +112,19 @@ impl Demo {
         let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
         let addr = listener.local_addr().unwrap();
         let base = format!("http://{addr}");
-        let config = config(&base, addr, &dir.path().join("mynaid.db"), session_ttl_secs);
+        let mut config = config(&base, addr, &dir.path().join("mynaid.db"), session_ttl_secs);
+        // The pages' demo commands name the built binaries and private copies of the cards,
+        // so that running one as shown reads a card without touching the committed files.
+        let cards = dir.path().join("cards");
+        std::fs::create_dir_all(&cards).unwrap();
+        for entry in std::fs::read_dir(mynaid_testkit::fixtures_dir().join("cards")).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), cards.join(entry.file_name())).unwrap();
+        }
+        config.demo = Some(DemoConfig {
+            cards_dir: cards,
+            bin_dir: mynaid_harness::bins::reader().parent().map(Path::to_path_buf),
+        });
         let svc = rt
             .block_on(mynaid_server::start(config, mynaid_sessions::system_clock()))
             .unwrap();
