@@ -6,8 +6,9 @@
 //! nothing is built twice with other features). A test run of one package builds the rest of
 //! the workspace's tests once, on first use.
 
+use std::io::Write;
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
 /// The target directory of the running test (`target/debug` for `target/debug/deps/t-…`).
@@ -49,4 +50,22 @@ pub fn reader() -> PathBuf {
 pub fn server() -> PathBuf {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
     built("mynaid-server", "mynaid-server", &PATH)
+}
+
+/// Runs `command` with `typed` on its standard input (what a person types at its prompts:
+/// a menu choice, a PIN, a confirmation) and collects its exit status and output.
+pub fn run_typed(command: &mut Command, typed: &str) -> Output {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {:?}: {e}", command.get_program()));
+    if let Some(mut stdin) = child.stdin.take() {
+        // A program that exits before reading everything closes the pipe: not an error here.
+        let _ = stdin.write_all(typed.as_bytes());
+    }
+    child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("waiting for {:?}: {e}", command.get_program()))
 }

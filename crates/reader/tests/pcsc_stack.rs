@@ -10,6 +10,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
+use mynaid_harness::bins::run_typed;
 use mynaid_harness::pcsc::{EmulatorProcess, PcscStack, READER, reader_conf_dir, wait_for_card};
 use mynaid_testkit::PersonCard;
 use mynaid_testkit::{CardCopy, PersonRecord, person};
@@ -18,7 +19,8 @@ use serde_json::Value;
 const MYNAID: &str = env!("CARGO_BIN_EXE_mynaid");
 
 fn read(route: &str, stdin: &str, extra: &[&str]) -> Output {
-    let mut child = Command::new(MYNAID)
+    let mut command = Command::new(MYNAID);
+    command
         .args([
             "read",
             "--route",
@@ -30,19 +32,8 @@ fn read(route: &str, stdin: &str, extra: &[&str]) -> Output {
             "--wait",
             "3",
         ])
-        .args(extra)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("mynaid read");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin.as_bytes())
-        .expect("write stdin");
-    child.wait_with_output().expect("mynaid read output")
+        .args(extra);
+    run_typed(&mut command, stdin)
 }
 
 fn json(out: &Output) -> Value {

@@ -171,6 +171,27 @@ impl Default for Config {
     }
 }
 
+impl TrustConfig {
+    /// Test-mode trust in the test PKI that `mynaid-server pki generate` wrote into `dir`: its
+    /// four JPKI roots, their CRLs (required) and the CV CA. What the demo and the tests run
+    /// on.
+    pub fn test_pki(dir: &Path) -> TrustConfig {
+        TrustConfig {
+            mode: TrustModeConfig::Test,
+            roots: ["sign-root-g1", "sign-root-g2", "auth-root-g1", "auth-root-g2"]
+                .iter()
+                .map(|r| dir.join(format!("trust/jpki-{r}.der")))
+                .collect(),
+            crls: ["sign-g1", "sign-g2", "auth-g1", "auth-g2"]
+                .iter()
+                .map(|c| dir.join(format!("crl/jpki-{c}.crl")))
+                .collect(),
+            cv_ca: vec![dir.join("trust/cv-ca.json")],
+            revocation: RevocationConfig::RequireCrl,
+        }
+    }
+}
+
 impl Default for TrustConfig {
     fn default() -> Self {
         TrustConfig {

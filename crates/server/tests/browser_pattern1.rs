@@ -10,12 +10,11 @@
 
 mod demo;
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::Duration;
 
 use demo::{Demo, WAIT};
-use mynaid_harness::bins;
+use mynaid_harness::bins::{self, run_typed};
 use mynaid_harness::browser::{Browser, BrowserOptions, artifacts_dir};
 use mynaid_harness::pcsc::{EmulatorProcess, PcscStack, READER};
 use mynaid_testkit::PersonCard;
@@ -82,16 +81,12 @@ fn agree_and_read(b: &Browser, demo: &Demo, purpose: &str, pin: &str) {
 /// `mynaid read --link LINK --route ROUTE --pin-stdin --json --reader "Virtual PCD 00 00"`,
 /// with `stdin` typed in.
 fn read(link: &str, route: &str, stdin: &str) -> Output {
-    let mut child = Command::new(bins::reader())
-        .args(["read", "--link", link, "--route", route, "--pin-stdin", "--json"])
-        .args(["--reader", READER, "--wait", "5"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("mynaid read");
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    child.wait_with_output().expect("mynaid read output")
+    run_typed(
+        Command::new(bins::reader())
+            .args(["read", "--link", link, "--route", route, "--pin-stdin", "--json"])
+            .args(["--reader", READER, "--wait", "5"]),
+        stdin,
+    )
 }
 
 fn json(out: &Output) -> Value {
@@ -153,21 +148,12 @@ fn the_demo_command_on_the_page_runs_as_shown() {
         command.starts_with(&format!("{} read --link '{link}' --emulator ", reader.display())),
         "{command}"
     );
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg(format!("{command} --route input-support --pin-stdin"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("sh");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{}\n", p.pin).as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = run_typed(
+        Command::new("sh")
+            .arg("-c")
+            .arg(format!("{command} --route input-support --pin-stdin")),
+        &format!("{}\n", p.pin),
+    );
     assert!(
         out.status.success(),
         "the page's command failed: {}",
@@ -286,21 +272,12 @@ fn a_card_removed_during_the_read_is_reported_on_the_page() {
     // How many APDUs a whole read takes (a stand-alone read, nothing sent anywhere).
     let total = {
         let emu = serve(&card, &[]);
-        let mut child = Command::new(bins::reader())
-            .args(["read", "--route", "input-support", "--pin-stdin", "--json"])
-            .args(["--reader", READER, "--wait", "5"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(format!("{}\n", p.pin).as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
+        let out = run_typed(
+            Command::new(bins::reader())
+                .args(["read", "--route", "input-support", "--pin-stdin", "--json"])
+                .args(["--reader", READER, "--wait", "5"]),
+            &format!("{}\n", p.pin),
+        );
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         emu.trace().len()
     };

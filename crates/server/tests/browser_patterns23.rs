@@ -11,11 +11,11 @@
 
 mod demo;
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use demo::{Demo, WAIT};
+use mynaid_harness::bins::run_typed;
 use mynaid_harness::browser::{Browser, artifacts_dir};
 use mynaid_testkit::PersonCard;
 use mynaid_testkit::person;
@@ -24,19 +24,15 @@ use serde_json::Value;
 const MYNAID_SERVER: &str = env!("CARGO_BIN_EXE_mynaid-server");
 
 fn phone(args: &[&str], card: &Path, stdin: &str) -> Output {
-    let mut child = Command::new(MYNAID_SERVER)
-        .arg("phone")
-        .args(args)
-        .arg("--emulator")
-        .arg(card)
-        .args(["--pin-stdin", "--json", "--nfc-delay-ms", "2"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("mynaid-server phone");
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    child.wait_with_output().unwrap()
+    run_typed(
+        Command::new(MYNAID_SERVER)
+            .arg("phone")
+            .args(args)
+            .arg("--emulator")
+            .arg(card)
+            .args(["--pin-stdin", "--json", "--nfc-delay-ms", "2"]),
+        stdin,
+    )
 }
 
 fn last_json(out: &Output) -> Value {

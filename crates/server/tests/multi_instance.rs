@@ -16,9 +16,8 @@
 
 mod instances;
 
-use std::io::Write;
 use std::net::SocketAddr;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -29,6 +28,7 @@ use instances::{
 use mynaid_card::{LastTry, Pin};
 use mynaid_device::{Link, Offer, Route};
 use mynaid_emulator::transport::InProcessTransport;
+use mynaid_harness::bins::run_typed;
 use mynaid_testkit::PersonCard;
 use mynaid_testkit::person;
 use reqwest::{Client, Response};
@@ -235,18 +235,14 @@ async fn pattern_2_pc_on_one_instance_phone_on_the_other() {
     let card_path = card.path.clone();
     let pin = format!("{}\n", p.pin);
     let out = tokio::task::spawn_blocking(move || {
-        let mut child = Command::new(MYNAID_SERVER)
-            .arg("phone")
-            .args(["--link", &phone_link, "--route", "input-support", "--emulator"])
-            .arg(&card_path)
-            .args(["--pin-stdin", "--json", "--nfc-delay-ms", "1"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("mynaid-server phone");
-        child.stdin.take().unwrap().write_all(pin.as_bytes()).unwrap();
-        child.wait_with_output().unwrap()
+        run_typed(
+            Command::new(MYNAID_SERVER)
+                .arg("phone")
+                .args(["--link", &phone_link, "--route", "input-support", "--emulator"])
+                .arg(&card_path)
+                .args(["--pin-stdin", "--json", "--nfc-delay-ms", "1"]),
+            &pin,
+        )
     })
     .await
     .unwrap();

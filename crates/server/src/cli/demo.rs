@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use clap::Args;
 use mynaid_oidc::config::{AuthMethod, OidcClientConfig, OidcConfig};
 use mynaid_protocol::{Purpose, Route};
-use mynaid_server::config::{Config, DemoConfig, RevocationConfig, TrustConfig, TrustModeConfig};
+use mynaid_server::config::{Config, DemoConfig, TrustConfig};
 
 use crate::cli::serve::{runtime_block_on, shutdown_signal};
 use mynaid_reader::exit;
@@ -31,25 +31,11 @@ pub(crate) struct DemoArgs {
 /// OpenID Connect client (`client_secret_basic`).
 pub(crate) fn demo_config(dir: &Path, listen: SocketAddr, client_secret: &str) -> Config {
     let base = format!("http://{listen}");
-    let trust = dir.join("trust");
-    let crl = dir.join("crl");
     Config {
         listen,
         public_url: base.clone(),
         database_url: format!("sqlite://{}", dir.join("mynaid.db").display()),
-        trust: TrustConfig {
-            mode: TrustModeConfig::Test,
-            roots: ["sign-root-g1", "sign-root-g2", "auth-root-g1", "auth-root-g2"]
-                .iter()
-                .map(|r| trust.join(format!("jpki-{r}.der")))
-                .collect(),
-            crls: ["sign-g1", "sign-g2", "auth-g1", "auth-g2"]
-                .iter()
-                .map(|c| crl.join(format!("jpki-{c}.crl")))
-                .collect(),
-            cv_ca: vec![trust.join("cv-ca.json")],
-            revocation: RevocationConfig::RequireCrl,
-        },
+        trust: TrustConfig::test_pki(dir),
         oidc: OidcConfig {
             clients: vec![portal_client(&base, client_secret)],
             ..OidcConfig::default()

@@ -22,7 +22,7 @@ use mynaid_card::{LastTry, Pin, PinKind, Session, routes};
 use mynaid_emulator::transport::InProcessTransport;
 pub use mynaid_protocol::Route;
 use mynaid_protocol::{Binding, Body as EvidenceBody, Evidence, ReaderApp};
-use mynaid_server::config::{Config, RevocationConfig, TrustConfig, TrustModeConfig};
+use mynaid_server::config::{Config, TrustConfig};
 use mynaid_sessions::{Clock, RelyingParty, Service};
 use mynaid_testkit::PersonCard;
 use serde_json::{Value, json};
@@ -56,27 +56,13 @@ pub fn cookie_pair(set_cookie: &str) -> String {
 /// their CRLs, the CV CA), CRLs required, two relying parties, fixed keys.
 pub fn test_config(public_url: &str, database_url: &str) -> Config {
     let fixtures = mynaid_testkit::fixtures_dir();
-    let trust = fixtures.join("trust");
-    let crl = fixtures.join("crl");
     Config {
         listen: "127.0.0.1:0".parse().unwrap(),
         public_url: public_url.into(),
         database_url: database_url.into(),
         result_key: Some(STANDARD.encode([0x5a; 32])),
         link_secret: Some(STANDARD.encode([0xa5; 32])),
-        trust: TrustConfig {
-            mode: TrustModeConfig::Test,
-            roots: ["sign-root-g1", "sign-root-g2", "auth-root-g1", "auth-root-g2"]
-                .iter()
-                .map(|r| trust.join(format!("jpki-{r}.der")))
-                .collect(),
-            crls: ["sign-g1", "sign-g2", "auth-g1", "auth-g2"]
-                .iter()
-                .map(|c| crl.join(format!("jpki-{c}.crl")))
-                .collect(),
-            cv_ca: vec![trust.join("cv-ca.json")],
-            revocation: RevocationConfig::RequireCrl,
-        },
+        trust: TrustConfig::test_pki(&fixtures),
         relying_parties: vec![
             RelyingParty {
                 id: "portal".into(),

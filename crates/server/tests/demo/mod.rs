@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use mynaid_oidc::config::{AuthMethod, OidcClientConfig, OidcConfig};
 use mynaid_protocol::Purpose;
-use mynaid_server::config::{Config, DemoConfig, RevocationConfig, TrustConfig, TrustModeConfig};
+use mynaid_server::config::{Config, DemoConfig, TrustConfig};
 use mynaid_sessions::RelyingParty;
 use mynaid_sessions::Service;
 use serde_json::{Value, json};
@@ -35,8 +35,6 @@ pub(crate) struct Demo {
 /// The demo's configuration on `base`, with `session_ttl_secs`.
 pub(crate) fn config(base: &str, addr: std::net::SocketAddr, db: &Path, session_ttl_secs: u64) -> Config {
     let fixtures = mynaid_testkit::fixtures_dir();
-    let trust = fixtures.join("trust");
-    let crl = fixtures.join("crl");
     Config {
         listen: addr,
         public_url: base.to_string(),
@@ -44,19 +42,7 @@ pub(crate) fn config(base: &str, addr: std::net::SocketAddr, db: &Path, session_
         result_key: Some("ERERERERERERERERERERERERERERERERERERERERERE=".into()),
         link_secret: Some("IiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiI=".into()),
         session_ttl_secs,
-        trust: TrustConfig {
-            mode: TrustModeConfig::Test,
-            roots: ["sign-root-g1", "sign-root-g2", "auth-root-g1", "auth-root-g2"]
-                .iter()
-                .map(|r| trust.join(format!("jpki-{r}.der")))
-                .collect(),
-            crls: ["sign-g1", "sign-g2", "auth-g1", "auth-g2"]
-                .iter()
-                .map(|c| crl.join(format!("jpki-{c}.crl")))
-                .collect(),
-            cv_ca: vec![trust.join("cv-ca.json")],
-            revocation: RevocationConfig::RequireCrl,
-        },
+        trust: TrustConfig::test_pki(&fixtures),
         // Sessions made through the API (patterns 2 and 3 tests)...
         relying_parties: vec![RelyingParty {
             id: "api-portal".into(),
