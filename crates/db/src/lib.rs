@@ -111,6 +111,9 @@ impl Db {
                     .min_connections(if in_memory { 1 } else { 0 })
                     .idle_timeout((!in_memory).then_some(Duration::from_secs(600)))
                     .max_lifetime((!in_memory).then_some(Duration::from_secs(3600)))
+                    // A connection to a local file does not go stale; checking it before every
+                    // use cost a round trip to its worker thread per statement.
+                    .test_before_acquire(false)
                     .after_connect(|conn, _| {
                         Box::pin(async move {
                             conn.execute(SQLITE_PRAGMAS).await?;

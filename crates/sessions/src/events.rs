@@ -130,9 +130,6 @@ pub mod pg_bus {
         let (tx, mut rx) = mpsc::unbounded_channel::<(String, Event)>();
         let hub = EventHub::with_bus(tx);
         let mut listener = PgListener::connect(db.url()).await?;
-        // Its own connection for sending: `pg_notify` answers a `void` column, which the
-        // stores' engine-neutral pool cannot read back.
-        let sender = PgPoolOptions::new().max_connections(1).connect(db.url()).await?;
         listener.listen(CHANNEL).await?;
         let local = hub.clone();
         tokio::spawn(async move {
@@ -159,10 +156,12 @@ pub mod pg_bus {
         tokio::spawn(async move {
             while let Some((session, event)) = rx.recv().await {
                 let payload = json!({ "s": session, "e": event }).to_string();
-                let sent = sqlx::query("SELECT pg_notify($1, $2)")
+                // In `FROM`: `pg_notify` answers `void`, which the engine-neutral pool cannot
+                // read back; the query answers 1 instead.
+                let sent = sqlx::query("SELECT 1 FROM pg_notify($1, $2)")
                     .bind(CHANNEL)
                     .bind(&payload)
-                    .execute(&sender)
+                    .execute(db.pool())
                     .await;
                 if let Err(e) = sent {
                     tracing::warn!(error = %e, "event not sent to other instances");
