@@ -117,7 +117,7 @@ impl EventHub {
 pub mod pg_bus {
     use mynaid_db::Db;
     use mynaid_db::sqlx;
-    use mynaid_db::sqlx::postgres::{PgListener, PgPoolOptions};
+    use mynaid_db::sqlx::postgres::PgListener;
     use serde_json::json;
     use tokio::sync::mpsc;
 
