@@ -26,6 +26,29 @@ fn built(package: &str, bin: &str, cell: &'static OnceLock<PathBuf>) -> PathBuf 
         let dir = target_dir();
         let release = dir.file_name().is_some_and(|n| n == "release");
         let mut cmd = Command::new(env!("CARGO"));
+        // Cargo gives a test the variables of its own package (`CARGO_MANIFEST_DIR`, …); a
+        // build script that watches one (ring's) would see it changed, and the whole tree
+        // above it would be built again. The nested build gets the environment of the
+        // outer one.
+        for (name, _) in std::env::vars_os() {
+            let name = name.to_string_lossy();
+            let per_package = [
+                "CARGO_MANIFEST_",
+                "CARGO_PKG_",
+                "CARGO_BIN_",
+                "CARGO_CRATE_",
+                "CARGO_PRIMARY_",
+            ]
+            .iter()
+            .any(|p| name.starts_with(p))
+                || matches!(
+                    name.as_ref(),
+                    "CARGO_TARGET_TMPDIR" | "CARGO_RUSTC_CURRENT_DIR" | "OUT_DIR"
+                );
+            if per_package {
+                cmd.env_remove(name.as_ref());
+            }
+        }
         if release {
             cmd.args(["build", "--quiet", "--release", "-p", package, "--bin", bin]);
         } else {
