@@ -56,7 +56,7 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     // Every request goes to the link's own server, for this handle.
-    let redeem = link.redeem_request("fuzz");
+    let redeem = link.redeem_request("fuzz", mynaid_device::Device::PhoneApp);
     assert_eq!(
         redeem.url,
         format!("{}/api/v1/handles/{}/redeem", link.server, link.handle)

@@ -12,7 +12,7 @@
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use mynaid_device::{Link, Offer, ReaderStatus};
+use mynaid_device::{Device, Link, Offer, ReaderStatus};
 use mynaid_protocol::Body;
 
 const HANDLE: &str = "abcdefghijklmnopqrstuvwx";
@@ -45,7 +45,7 @@ fn offer() -> &'static Offer {
             "submission_token":"t","evidence_url":"https://id.example.jp/api/v1/handles/{HANDLE}/evidence",
             "status_url":"https://id.example.jp/api/v1/handles/{HANDLE}/status","pattern":"cross_device","pc_code":"K7Q2"}}"#
         );
-        Offer::from_response(&links()[1], 200, answer.as_bytes()).expect("offer")
+        Offer::from_response(&links()[1], Device::PhoneApp, 200, answer.as_bytes()).expect("offer")
     })
 }
 
@@ -56,10 +56,13 @@ fuzz_target!(|data: &[u8]| {
     let status = u16::from_be_bytes([*hi, *lo]);
     let link = &links()[usize::from(select & 1)];
     if select & 2 == 0 {
-        match Offer::from_response(link, status, body) {
+        // Both kinds of device judge every answer.
+        let device = if select & 4 == 0 { Device::PhoneApp } else { Device::PcReaderApp };
+        match Offer::from_response(link, device, status, body) {
             Ok(offer) => {
                 assert!((200..300).contains(&status));
                 assert_eq!(offer.server, link.server);
+                assert_eq!(offer.pattern.device(), device, "an offer for another kind of device");
                 if let Some(promised) = &link.origin {
                     assert_eq!(&offer.origin, promised, "an app link's origin is kept");
                 }

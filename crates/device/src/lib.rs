@@ -8,26 +8,36 @@
 //!
 //! The flow (`docs/phone-core.md`):
 //! 1. [`Link::parse`] the link (`mynaid://read?…` from the PC page, or the app link
-//!    `https://…/app/read#h=…&o=…` from a QR code);
-//! 2. send [`Link::redeem_request`], turn the answer into an [`Offer`] with
-//!    [`Offer::from_response`] — which refuses an answer whose origin differs from the one
-//!    the QR code promised — and show the service name, origin, purpose and PC code;
+//!    `https://…/app/read#h=…&o=…` from a QR code), and [`ServerPolicy::check`] it against
+//!    the person's list of trusted servers — before anything is sent;
+//! 2. send [`Link::redeem_request`] (saying which [`Device`] this is), turn the answer into
+//!    an [`Offer`] with [`Offer::from_response`] — which refuses an answer for another kind
+//!    of device, or whose origin differs from the one the QR code promised — and show the
+//!    service name, origin, purpose and PC code;
 //! 3. [`pin_status`], ask the PIN, then [`read`] the card for the offer;
 //! 4. send [`Offer::evidence_request`], and show what [`Offer::submitted`] says: the
-//!    confirmation code (pattern 2) or where to return (pattern 3).
+//!    confirmation code, and where the default browser returns to (patterns 1 and 3).
+//!
+//! Nothing a server sends reaches the screen raw: the texts of an [`Offer`], a
+//! [`ServerError`] and a [`Submitted`] are already cleaned by [`shown`] (or checked to be
+//! plain origins, digits and URLs) when this core hands them out.
 //!
 //! The messages are `mynaid_protocol`'s; the names this API uses are re-exported here so that
 //! a phone app binds one crate.
 
 mod link;
 mod offer;
+mod policy;
 mod reading;
+mod shown;
 
-pub use link::{Link, LinkError, LinkKind};
+pub use link::{Link, LinkError, LinkKind, normalize_origin};
 pub use mynaid_protocol::api::Submitted;
-pub use mynaid_protocol::{Lang, Pattern, Purpose, ReaderStatus, Route, Text};
+pub use mynaid_protocol::{Device, Lang, Pattern, Purpose, ReaderStatus, Route, Text};
 pub use offer::{HttpRequest, Offer, ServerError};
+pub use policy::ServerPolicy;
 pub use reading::{Face, Reading, pin_kind, pin_status, read};
+pub use shown::shown;
 
 /// The version of this reading-device core, sent when redeeming (the server has a minimum).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

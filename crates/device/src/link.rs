@@ -38,6 +38,10 @@ pub enum LinkError {
     /// cross the network unprotected.
     #[error("insecure server {0}: only https:// (or http on this machine) is accepted")]
     InsecureServer(String),
+    /// The person's list of trusted servers does not hold the link's server
+    /// ([`crate::ServerPolicy`]): nothing is sent to it.
+    #[error("server {0} is not on the list of trusted servers")]
+    NotAllowed(String),
 }
 
 fn percent_decode(s: &str) -> Option<String> {
@@ -77,22 +81,98 @@ fn params(text: &str, keys: [&str; 2]) -> Result<[String; 2], LinkError> {
     Ok([a.ok_or(LinkError::Malformed)?, b.ok_or(LinkError::Malformed)?])
 }
 
-/// Checks `https://host[:port]` (or `http://` on loopback) with nothing after the authority.
-fn check_server(server: &str) -> Result<String, LinkError> {
-    let server = server.trim_end_matches('/');
-    let (secure, authority) = match (server.strip_prefix("https://"), server.strip_prefix("http://")) {
+/// An origin split into its parts: `scheme://host[:port]`, nothing after the authority.
+struct Origin<'a> {
+    secure: bool,
+    host: &'a str,
+    port: Option<u16>,
+}
+
+impl Origin<'_> {
+    /// Plain HTTP is accepted only to this machine (a developer's server, the tests): the
+    /// handle and the evidence would otherwise cross the network unprotected.
+    fn is_loopback(&self) -> bool {
+        self.host.eq_ignore_ascii_case("localhost") || self.host == "127.0.0.1" || self.host == "[::1]"
+    }
+
+    /// The one spelling used to compare origins: lower-case host, the scheme's default port
+    /// left out.
+    fn normalized(&self) -> String {
+        let (scheme, default) = if self.secure { ("https", 443) } else { ("http", 80) };
+        let host = self.host.to_ascii_lowercase();
+        match self.port {
+            Some(p) if p != default => format!("{scheme}://{host}:{p}"),
+            _ => format!("{scheme}://{host}"),
+        }
+    }
+}
+
+/// Splits `https://host[:port]` or `http://host[:port]`. The host
+/// is an ASCII name (letters, digits, `-`, `.`) or a bracketed IPv6 address: anything else
+/// (user info, paths, spaces, control characters, non-ASCII look-alikes) is refused, so an
+/// origin is safe to show and to compare.
+fn split_origin(text: &str) -> Option<Origin<'_>> {
+    let (secure, authority) = match (text.strip_prefix("https://"), text.strip_prefix("http://")) {
         (Some(a), _) => (true, a),
         (None, Some(a)) => (false, a),
-        _ => return Err(LinkError::Malformed),
+        _ => return None,
     };
-    if authority.is_empty() || authority.contains(['/', '?', '#', '@', ' ', '\\']) {
-        return Err(LinkError::Malformed);
-    }
-    if !secure {
-        let host = authority.rsplit_once(':').map_or(authority, |(h, _)| h);
-        if !matches!(host, "127.0.0.1" | "localhost" | "[::1]") {
-            return Err(LinkError::InsecureServer(server.to_string()));
+    let (host, rest) = if authority.starts_with('[') {
+        let end = authority.find(']')? + 1;
+        let inside = &authority[1..end - 1];
+        if inside.is_empty() || !inside.bytes().all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.') {
+            return None;
         }
+        authority.split_at(end)
+    } else {
+        let end = authority.find(':').unwrap_or(authority.len());
+        let host = &authority[..end];
+        let name_ok = !host.is_empty()
+            && host.len() <= 253
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+            && host.as_bytes()[0].is_ascii_alphanumeric()
+            && !host.contains("..");
+        if !name_ok {
+            return None;
+        }
+        authority.split_at(end)
+    };
+    let port = match rest {
+        "" => None,
+        _ => {
+            let digits = rest.strip_prefix(':')?;
+            if digits.is_empty() || digits.len() > 5 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            Some(digits.parse::<u16>().ok().filter(|p| *p != 0)?)
+        }
+    };
+    Some(Origin { secure, host, port })
+}
+
+/// Whether `text` is an origin this core accepts from a server or a link: `https://host[:port]`,
+/// or `http://` on this machine, with nothing after the authority.
+pub(crate) fn is_acceptable_origin(text: &str) -> bool {
+    split_origin(text).is_some_and(|o| o.secure || o.is_loopback())
+}
+
+/// The normalized spelling of an acceptable origin (`HTTPS://ID.Example.jp:443/` →
+/// `https://id.example.jp`), for comparing a link's server with an allow-list; `None` for
+/// anything that is not one.
+pub fn normalize_origin(text: &str) -> Option<String> {
+    split_origin(text.strip_suffix('/').unwrap_or(text))
+        .filter(|o| o.secure || o.is_loopback())
+        .map(|o| o.normalized())
+}
+
+/// Checks the server of a link: an acceptable origin (at most one trailing `/`, dropped).
+fn check_server(server: &str) -> Result<String, LinkError> {
+    let server = server.strip_suffix('/').unwrap_or(server);
+    let origin = split_origin(server).ok_or(LinkError::Malformed)?;
+    if !origin.secure && !origin.is_loopback() {
+        return Err(LinkError::InsecureServer(server.to_string()));
     }
     Ok(server.to_string())
 }
@@ -122,8 +202,7 @@ impl Link {
         let (base, fragment) = text.split_once("/app/read#").ok_or(LinkError::Malformed)?;
         let [handle, origin] = params(fragment, ["h", "o"])?;
         check_handle(&handle)?;
-        let origin_ok = (origin.starts_with("https://") || origin.starts_with("http://")) && origin.len() <= 255;
-        if !origin_ok {
+        if !is_acceptable_origin(&origin) {
             return Err(LinkError::Malformed);
         }
         Ok(Link {
@@ -173,6 +252,100 @@ mod tests {
             ))
             .is_ok()
         );
+    }
+
+    #[test]
+    fn plain_http_only_on_this_machine() {
+        let reader = |server: &str| Link::parse(&format!("mynaid://read?server={server}&handle={H}"));
+        assert_eq!(
+            reader("http%3A%2F%2Fexample.com"),
+            Err(LinkError::InsecureServer("http://example.com".into()))
+        );
+        assert_eq!(
+            reader("http%3A%2F%2Fexample.com%3A8080%2F"),
+            Err(LinkError::InsecureServer("http://example.com:8080".into()))
+        );
+        // 127.0.0.1 as a subdomain of somebody else's name is not this machine.
+        assert!(matches!(
+            reader("http%3A%2F%2F127.0.0.1.evil.example"),
+            Err(LinkError::InsecureServer(_))
+        ));
+        for ok in [
+            "http%3A%2F%2F127.0.0.1%3A8080",
+            "http%3A%2F%2F%5B%3A%3A1%5D",
+            "http%3A%2F%2F%5B%3A%3A1%5D%3A8080",
+            "http%3A%2F%2Flocalhost",
+            "http%3A%2F%2Flocalhost%3A3000%2F",
+        ] {
+            assert!(reader(ok).is_ok(), "{ok}");
+        }
+        assert_eq!(reader("http%3A%2F%2F%5B%3A%3A1%5D").unwrap().server, "http://[::1]");
+        assert_eq!(
+            reader("http%3A%2F%2Flocalhost%3A3000%2F").unwrap().server,
+            "http://localhost:3000"
+        );
+        // The same rule for the app link's server and for the origin it promises.
+        assert!(matches!(
+            Link::parse(&format!("http://example.com/app/read#h={H}&o=https%3A%2F%2Fp")),
+            Err(LinkError::InsecureServer(_))
+        ));
+        assert_eq!(
+            Link::parse(&format!(
+                "https://id.example.jp/app/read#h={H}&o=http%3A%2F%2Fportal.example.jp"
+            )),
+            Err(LinkError::Malformed)
+        );
+    }
+
+    #[test]
+    fn servers_and_origins_are_plain_ascii_origins() {
+        for bad in [
+            // An escape sequence, a bidi override, a space, a look-alike, a path, a bad port.
+            "https%3A%2F%2F%1B%5B2Jid.example.jp",
+            "https%3A%2F%2Fid.example.jp%E2%80%AE",
+            "https%3A%2F%2Fid%20example.jp",
+            "https%3A%2F%2F%D0%B0pple.example",
+            "https%3A%2F%2Fid.example.jp%2F%2F",
+            "https%3A%2F%2Fid.example.jp%3A",
+            "https%3A%2F%2Fid.example.jp%3A0",
+            "https%3A%2F%2Fid.example.jp%3A65536",
+            "https%3A%2F%2Fid.example.jp%3A80x",
+            "https%3A%2F%2F.example.jp",
+            "https%3A%2F%2Fa..example.jp",
+            "https%3A%2F%2F%5B%5D",
+            "https%3A%2F%2F%5Bzz%5D",
+            "https%3A%2F%2F",
+        ] {
+            assert_eq!(
+                Link::parse(&format!("mynaid://read?server={bad}&handle={H}")),
+                Err(LinkError::Malformed),
+                "{bad}"
+            );
+            assert_eq!(
+                Link::parse(&format!("https://id.example.jp/app/read#h={H}&o={bad}")),
+                Err(LinkError::Malformed),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn normalized_origins() {
+        assert_eq!(
+            normalize_origin("https://ID.Example.JP:443/").as_deref(),
+            Some("https://id.example.jp")
+        );
+        assert_eq!(
+            normalize_origin("https://id.example.jp:8443").as_deref(),
+            Some("https://id.example.jp:8443")
+        );
+        assert_eq!(
+            normalize_origin("http://localhost:80").as_deref(),
+            Some("http://localhost")
+        );
+        assert_eq!(normalize_origin("http://example.com"), None);
+        assert_eq!(normalize_origin("id.example.jp"), None);
+        assert_eq!(normalize_origin("https://id.example.jp/path"), None);
     }
 
     #[test]

@@ -517,3 +517,59 @@ impl Drop for Browser {
             .status();
     }
 }
+
+/// The device's default browser as the apps find it (`$BROWSER`): a script that writes down
+/// each address it is asked to open, so that a test can open it in the browser it drives
+/// (the session's, or another one) and see what the person would see.
+pub struct DefaultBrowser {
+    dir: tempfile::TempDir,
+}
+
+impl DefaultBrowser {
+    /// A recording script in a directory of its own.
+    pub fn new() -> DefaultBrowser {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let script = dir.path().join("browser.sh");
+        std::fs::write(
+            &script,
+            "#!/bin/sh\nprintf '%s\\n' \"$@\" >> \"$(dirname \"$0\")/opened\"\n",
+        )
+        .expect("the script is written");
+        std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .expect("the script is executable");
+        DefaultBrowser { dir }
+    }
+
+    /// The value for `$BROWSER`.
+    pub fn command(&self) -> PathBuf {
+        self.dir.path().join("browser.sh")
+    }
+
+    /// The addresses opened so far, in order.
+    pub fn opened(&self) -> Vec<String> {
+        std::fs::read_to_string(self.dir.path().join("opened"))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// The first address opened, waiting up to `timeout` for it: an app may start the
+    /// browser without waiting for it (panics when nothing was opened).
+    pub fn wait_for_opened(&self, timeout: Duration) -> String {
+        let start = Instant::now();
+        loop {
+            if let Some(first) = self.opened().into_iter().next() {
+                return first;
+            }
+            assert!(start.elapsed() < timeout, "no browser was opened within {timeout:?}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Default for DefaultBrowser {
+    fn default() -> DefaultBrowser {
+        DefaultBrowser::new()
+    }
+}

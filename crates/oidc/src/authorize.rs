@@ -7,8 +7,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use mynaid_protocol::{Lang, Purpose, Text};
-use mynaid_sessions::SessionError;
 use mynaid_sessions::secrets::{hash, same, token};
+use mynaid_sessions::{Presence, SessionError};
 use mynaid_web::hardening::{CSRF_FIELD, csrf_token, csrf_valid};
 use mynaid_web::{Answer, Form, LangQuery, PageError, cookies};
 
@@ -390,9 +390,11 @@ pub(super) async fn consent_decision(
         }
         Some("allow") => {
             let callback = format!("{}{}", issuer, super::config::CALLBACK_PATH);
+            // The session belongs to this browser from the start: its cookie comes with this
+            // answer, and no address carries a secret that could hand it to another browser.
             let created = match o
                 .sessions
-                .create_session(&row.client_id, params.purpose, Some(callback))
+                .create_session_in_browser(&row.client_id, params.purpose, Some(callback))
                 .await
             {
                 Ok(c) => c,
@@ -413,8 +415,17 @@ pub(super) async fn consent_decision(
                 Ok(false) => return moved_on(lang),
                 Err(e) => return refused_by(lang, e.into()),
             }
-            let lang_q = if lang == Lang::En { "&lang=en" } else { "" };
-            Redirect::to(&format!("/s/{}/start?t={}{lang_q}", created.id, created.browser_token)).into_response()
+            let cookie = cookies::secret(
+                cookies::session_name(&created.id, o.https),
+                created.browser_token,
+                cookies::SESSION_MAX_AGE_SECS,
+                o.https,
+            );
+            (
+                CookieJar::new().add(cookie),
+                Redirect::to(&format!("/s/{}{}", created.id, mynaid_web::query(lang))),
+            )
+                .into_response()
         }
         _ => refused(
             lang,
@@ -431,7 +442,8 @@ pub(super) struct Back {
 }
 
 /// The verification session came back: take its result once, keep what the scopes release,
-/// issue a code.
+/// issue a code. Only in the browser that holds both the request's cookie and the session's
+/// (the one that agreed and read the card): a link to here is worth nothing elsewhere.
 pub(super) async fn callback(State(o): State<Oidc>, jar: CookieJar, Query(b): Query<Back>) -> Response {
     let unknown = |lang: Lang| {
         refused(
@@ -453,6 +465,10 @@ pub(super) async fn callback(State(o): State<Oidc>, jar: CookieJar, Query(b): Qu
         Err(e) => return e.page(Lang::Ja),
     };
     let lang = lang_of(params.en);
+    let Some(session_cookie) = cookies::read(&jar, &cookies::session_name(&b.session, o.https)) else {
+        tracing::warn!(client = %row.client_id, "callback without the session's cookie: refused");
+        return Answer::from(SessionError::OtherBrowser).page(lang).into_response();
+    };
     let now = o.now();
     // Once: a second visit (reload, another tab) finds it done.
     if !o
@@ -467,7 +483,8 @@ pub(super) async fn callback(State(o): State<Oidc>, jar: CookieJar, Query(b): Qu
     let Some(client) = o.client(&row.client_id) else {
         return unknown(lang);
     };
-    let result = match o.sessions.take_result(&row.client_id, &b.session).await {
+    let presence = Presence::Cookie(&session_cookie);
+    let result = match o.sessions.take_result(&row.client_id, &b.session, presence).await {
         Ok(r) => r,
         Err(e) => {
             tracing::info!(client = %row.client_id, error = %e, "verification session did not give a result");

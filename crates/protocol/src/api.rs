@@ -9,7 +9,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::{Pattern, Purpose, ReaderApp, ReaderStatus, Route, Text};
+use crate::{Device, Pattern, Purpose, ReaderApp, ReaderStatus, Route, Text};
 
 /// `POST /api/v1/handles/{handle}/redeem`: which app asks (for the minimum-version check).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -18,6 +18,10 @@ pub struct RedeemRequest {
     /// The reading device's app, if it says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reader: Option<ReaderApp>,
+    /// Which kind of device redeems: the server refuses a handle of a pattern meant for
+    /// another kind, before the handle is used up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<Device>,
 }
 
 /// The answer to a redeem: who asks and why (shown before the PIN), what the card must sign,
@@ -92,10 +96,12 @@ pub struct StatusReport {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename = "verified")]
 pub struct Submitted {
-    /// Patterns 2 and 3: the code the person types on the page that started the procedure.
+    /// The code the person types on the page that started the procedure, in the browser
+    /// where it started (every pattern: the fallback when the return below cannot reach it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confirmation_code: Option<String>,
-    /// Pattern 3: where the app sends the person back (`…/return#<result handle>`).
+    /// Where the app sends the person back, in the device's default browser
+    /// (`…/return#<result handle>`): patterns 1 and 3.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub return_url: Option<String>,
 }

@@ -132,6 +132,27 @@ named_enum! {
     }
 }
 
+impl Pattern {
+    /// The kind of reading device this pattern is for: an offer of another pattern is a link
+    /// that reached the wrong device (somebody else chose the pattern), and is refused.
+    pub fn device(self) -> Device {
+        match self {
+            Pattern::PcReader => Device::PcReaderApp,
+            Pattern::CrossDevice | Pattern::SameDevice => Device::PhoneApp,
+        }
+    }
+}
+
+named_enum! {
+    /// A kind of reading device: it says which it is when redeeming a handle.
+    pub enum Device {
+        /// The PC reader app (`mynaid read`, pattern 1).
+        PcReaderApp = "pc_reader_app",
+        /// The smartphone app (patterns 2 and 3).
+        PhoneApp = "phone_app",
+    }
+}
+
 named_enum! {
     /// What the reading device says it is doing, for the page (untrusted: shown, never acted
     /// on).
@@ -154,16 +175,6 @@ named_enum! {
         Cancelled = "cancelled",
         /// The card reader failed.
         ReaderError = "reader_error",
-        /// Said by the server, never by a device: another device tried to redeem the same
-        /// handle and was refused.
-        SecondRedeem = "second_redeem",
-    }
-}
-
-impl ReaderStatus {
-    /// Whether a reading device may report it (every status but the server's own).
-    pub fn reported_by_device(self) -> bool {
-        self != ReaderStatus::SecondRedeem
     }
 }
 
@@ -228,7 +239,8 @@ mod tests {
         assert_eq!("link_card".parse(), Ok(Purpose::LinkCard));
         assert!("LinkCard".parse::<Purpose>().is_err());
         assert!(serde_json::from_str::<Purpose>("\"other\"").is_err());
-        assert!(!ReaderStatus::SecondRedeem.reported_by_device());
+        assert_eq!(Pattern::SameDevice.device(), Device::PhoneApp);
+        assert_eq!(Pattern::PcReader.device(), Device::PcReaderApp);
         assert_eq!(Text::new("日本語", "English").get(Lang::En), "English");
     }
 }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use mynaid_device::{HttpRequest, ServerError, Text};
+use mynaid_device::{HttpRequest, ServerError, Text, shown};
 
 /// POSTs the request; returns the status and body, or a "server unreachable" error.
 pub fn send(request: &HttpRequest) -> Result<(u16, Vec<u8>), ServerError> {
@@ -15,13 +15,17 @@ pub fn send(request: &HttpRequest) -> Result<(u16, Vec<u8>), ServerError> {
     if let Some(token) = &request.bearer {
         call = call.header("Authorization", &format!("Bearer {token}"));
     }
-    let mut resp = call.send(request.body.as_bytes()).map_err(|e| ServerError {
-        status: 0,
-        code: "unreachable".into(),
-        message: Text::new(
-            format!("サーバーに接続できませんでした（{e}）。ネットワークを確かめてください。"),
-            format!("Could not reach the server ({e}). Check the network."),
-        ),
+    let mut resp = call.send(request.body.as_bytes()).map_err(|e| {
+        // The error's words may quote what the server sent (a bad status line, a header).
+        let e = shown(&e.to_string());
+        ServerError {
+            status: 0,
+            code: "unreachable".into(),
+            message: Text::new(
+                format!("サーバーに接続できませんでした（{e}）。ネットワークを確かめて、もう一度お試しください。"),
+                format!("Could not reach the server ({e}). Check the network and try again."),
+            ),
+        }
     })?;
     let status = resp.status().as_u16();
     let body = resp

@@ -2,11 +2,18 @@
 //!
 //! Every message says what happened and what to do next ("2 tries left", "ask the city
 //! office to unlock"). Messages are chosen from error *variants*, never built from a
-//! low-level error's text, and never contain a PIN.
+//! low-level error's text, and never contain a PIN. What a server sent arrives here already
+//! cleaned by the device core (`mynaid_device::shown`); paths and entries of the person's
+//! own configuration are cleaned here.
+
+use std::path::Path;
 
 use mynaid_card::formats::Sex;
 use mynaid_card::{CardError, PinFormatError, PinKind};
+use mynaid_device::shown;
 pub use mynaid_protocol::Lang;
+
+use crate::trust::ConfigError;
 
 /// The message of `lang`.
 fn pick(lang: Lang, ja: impl Into<String>, en: impl Into<String>) -> String {
@@ -245,17 +252,119 @@ pub fn reader_error(lang: Lang, e: &mynaid_pcsc::ReaderError) -> String {
     }
 }
 
-/// Who asks for the card, shown before anything else.
+/// Who asks for the card, shown before anything else. The two addresses stand on lines of
+/// their own, marked, because they are what a look-alike service name cannot fake.
 pub fn who_asks(lang: Lang, service: &str, origin: &str, purpose: &str, server: &str) -> String {
     pick(
         lang,
         format!(
-            "次のサービスの手続きのために、マイナンバーカードを読み取ります。\n  サービス: {service}\n  アドレス: {origin}\n  目的: {purpose}\n  確認サーバー: {server}\nブラウザの画面の表示と同じであることを確かめてください。違う場合は、ここで中止してください（Ctrl+C）。"
+            "次のサービスの手続きのために、マイナンバーカードを読み取ります。\n  サービス: {service}\n  目的: {purpose}\n  サービスのアドレス:\n==> {origin}\n  確認サーバー（カードの証拠を受け取るサーバー）:\n==> {server}\n暗証番号を入力する前に、これらのアドレスを確かめてください。ご自身で開いたブラウザの画面の表示と同じであることを確かめ、違う場合は、ここで中止してください（Ctrl+C）。"
         ),
         format!(
-            "Your My Number Card will be read for this procedure:\n  Service: {service}\n  Address: {origin}\n  Purpose: {purpose}\n  Verifying server: {server}\nCheck that this matches the page in your browser. If it does not, stop now (Ctrl+C)."
+            "Your My Number Card will be read for this procedure:\n  Service: {service}\n  Purpose: {purpose}\n  Service's address:\n==> {origin}\n  Verifying server (receives the card's evidence):\n==> {server}\nCheck these addresses before you enter your PIN: they must match the page you opened yourself in your browser. If it does not, stop now (Ctrl+C)."
         ),
     )
+}
+
+/// How to name the file of trusted servers in a message.
+fn config_file(lang: Lang, file: Option<&Path>) -> String {
+    match file {
+        Some(f) => shown(&f.display().to_string()),
+        None => pick(
+            lang,
+            "設定ファイル（--config で指定）",
+            "a configuration file (--config)",
+        ),
+    }
+}
+
+/// Before the PIN, when there is no list of trusted servers yet.
+pub fn first_use(lang: Lang, file: Option<&Path>) -> String {
+    let file = config_file(lang, file);
+    pick(
+        lang,
+        format!(
+            "注意: この読み取りアプリには、信頼できるサーバーの一覧がまだありません。上の「==>」のアドレスが、ご自身で開いた手続きの画面のものと同じであることを必ず確かめてください。\n使うサーバーは {file} に servers = [\"https://…\"] と書いて登録できます（または --server <アドレス>）。登録すると、ほかのサーバーへのリンクは送信の前に止められます。"
+        ),
+        format!(
+            "Note: this reader app has no list of trusted servers yet. Make sure the addresses after \"==>\" above are those of the procedure page you opened yourself.\nTo add the servers you use, write servers = [\"https://…\"] in {file} (or give --server <address>); links to any other server are then stopped before anything is sent."
+        ),
+    )
+}
+
+/// The link's server is not on the person's list; nothing was sent to it.
+pub fn server_not_allowed(lang: Lang, server: &str, file: Option<&Path>) -> String {
+    let server = shown(server);
+    let file = config_file(lang, file);
+    pick(
+        lang,
+        format!(
+            "中止しました: {server} は信頼できるサーバーの一覧（{file} と --server）にありません。このサーバーには何も送っていません。だれかから送られたリンクであれば、暗証番号を入力しないでください。ご自身で使うサーバーであれば、一覧に追加してから、もう一度お試しください。"
+        ),
+        format!(
+            "Stopped: {server} is not on your list of trusted servers ({file} and --server). Nothing was sent to it. If somebody sent you this link, do not enter your PIN. If it is a server you use, add it to the list and try again."
+        ),
+    )
+}
+
+/// The list of trusted servers could not be read; nothing was sent.
+pub fn config_error(lang: Lang, e: &ConfigError) -> String {
+    let path = |p: &Path| shown(&p.display().to_string());
+    match e {
+        ConfigError::Missing(p) => pick(
+            lang,
+            format!(
+                "設定ファイル {} が見つかりません。パスを確かめるか、--config（または環境変数 MYNAID_CONFIG）を外してください。",
+                path(p)
+            ),
+            format!(
+                "The configuration file {} does not exist. Check the path, or leave out --config (or MYNAID_CONFIG).",
+                path(p)
+            ),
+        ),
+        ConfigError::Unreadable(p, err) => pick(
+            lang,
+            format!(
+                "設定ファイル {} を読めません（{}）。ファイルの権限を確かめてください。",
+                path(p),
+                shown(&err.to_string())
+            ),
+            format!(
+                "The configuration file {} cannot be read ({}). Check its permissions.",
+                path(p),
+                shown(&err.to_string())
+            ),
+        ),
+        ConfigError::Invalid(p, msg) => pick(
+            lang,
+            format!(
+                "設定ファイル {} の書き方が正しくありません（{}）。servers = [\"https://id.example.jp\"] の形で書いてください。",
+                path(p),
+                shown(msg)
+            ),
+            format!(
+                "The configuration file {} is not valid ({}). Write it as servers = [\"https://id.example.jp\"].",
+                path(p),
+                shown(msg)
+            ),
+        ),
+        ConfigError::BadServer(from, entry) => {
+            let from = match from {
+                Some(p) => path(p),
+                None => "--server".into(),
+            };
+            let entry = shown(entry);
+            pick(
+                lang,
+                format!(
+                    "{from} の「{entry}」はサーバーのアドレスではありません。https://ホスト名 または https://ホスト名:ポート の形で書いてください。"
+                ),
+                format!(
+                    "\"{entry}\" in {from} is not a server address. Write it as https://host or https://host:port."
+                ),
+            )
+        }
+    }
 }
 
 /// Pattern 2: the PC's code, to compare before the PIN.
@@ -278,25 +387,53 @@ pub fn hold_card(lang: Lang) -> String {
     )
 }
 
-/// The confirmation code to type on the PC page (or, pattern 3, in the first browser).
-pub fn confirmation_code(lang: Lang, code: &str, same_device: bool) -> String {
-    if same_device {
-        pick(
-            lang,
-            format!(
-                "確認できました。ブラウザに戻ります。手続きを始めたブラウザと別のブラウザが開いた場合は、最初のブラウザでこの確認コードを入力してください: {code}"
-            ),
-            format!(
-                "Verified. Returning to the browser. If a different browser opens than the one you started in, type this confirmation code in the first one: {code}"
-            ),
-        )
-    } else {
-        pick(
-            lang,
-            format!("確認できました。パソコンの画面に次の確認コードを入力してください: {code}"),
-            format!("Verified. Type this confirmation code on your PC's screen: {code}"),
-        )
-    }
+/// The 6-digit confirmation code: where it may be typed (only on the mynaid server's page,
+/// in the browser that started), and that nobody will ever ask for it — a person who is
+/// phoned for it is being deceived.
+pub fn confirmation_code(lang: Lang, code: &str, server: &str) -> String {
+    let server = shown(server);
+    pick(
+        lang,
+        format!(
+            "確認コード: {code}\nこのコードは、手続きを始めたブラウザで、{server} のページにだけ入力してください。電話・メール・メッセージなどでこのコードを尋ねられることはありません（サービスや市区町村の職員も尋ねません）。だれにも教えないでください。"
+        ),
+        format!(
+            "Confirmation code: {code}\nType it only on the page at {server}, in the browser where you started the procedure. Nobody will ever ask you for this code by phone, e-mail or message — not the service, not the city office. Do not tell it to anyone."
+        ),
+    )
+}
+
+/// Pattern 2: verified; the code goes to the PC's page.
+pub fn type_code_on_pc(lang: Lang) -> String {
+    pick(
+        lang,
+        "確認できました。パソコンの画面（手続きを始めたブラウザ）に、次の確認コードを入力してください。",
+        "Verified. Type the confirmation code below on your PC's screen (the browser where you started).",
+    )
+}
+
+/// Patterns 1 and 3: verified; the default browser goes back to the procedure, and the code
+/// is the fallback.
+pub fn returning_to_browser(lang: Lang) -> String {
+    pick(
+        lang,
+        "確認できました。ブラウザで手続きの画面に戻ります…\n画面が先に進まない場合や、手続きを始めたのと別のブラウザが開いた場合は、手続きを始めたブラウザに、次の確認コードを入力してください。",
+        "Verified. Returning to the procedure's page in your browser…\nIf the page does not move on, or a different browser opens than the one you started in, type the confirmation code below in the browser where you started.",
+    )
+}
+
+/// Pattern 1: the default browser could not be opened (or `--no-browser`).
+pub fn open_yourself(lang: Lang, url: &str) -> String {
+    let url = shown(url);
+    pick(
+        lang,
+        format!(
+            "ブラウザを開けませんでした。手続きを始めたブラウザで次のアドレスを開くか、下の確認コードを入力してください:\n  {url}"
+        ),
+        format!(
+            "The browser was not opened. Open this address in the browser where you started, or type the confirmation code below there:\n  {url}"
+        ),
+    )
 }
 
 /// Pattern 3: where the browser goes back to.
@@ -355,10 +492,15 @@ pub fn bad_link(lang: Lang) -> String {
 
 /// A link to a plain-HTTP server elsewhere than this machine.
 pub fn insecure_server(lang: Lang, server: &str) -> String {
+    let server = shown(server);
     pick(
         lang,
-        format!("安全でない接続（{server}）のため中止しました。https:// のサーバーだけが使えます。"),
-        format!("Stopped: the connection to {server} is not secure. Only https:// servers can be used."),
+        format!(
+            "安全でない接続（{server}）のため中止しました。https:// のサーバーだけが使えます。暗証番号は入力せず、手続きの画面から、もう一度始めてください。"
+        ),
+        format!(
+            "Stopped: the connection to {server} is not secure. Only https:// servers can be used. Do not enter your PIN; start again from the procedure's page."
+        ),
     )
 }
 
@@ -441,5 +583,50 @@ pub fn step(lang: Lang, step: &mynaid_card::Step) -> String {
             ),
         },
         Step::Signing => pick(lang, "カードが署名しています", "The card is signing"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_addresses_stand_on_lines_of_their_own() {
+        for lang in [Lang::Ja, Lang::En] {
+            let text = who_asks(
+                lang,
+                "Portal",
+                "https://portal.example.jp",
+                "Verify",
+                "https://id.example.jp",
+            );
+            let lines: Vec<&str> = text.lines().collect();
+            assert!(lines.contains(&"==> https://portal.example.jp"), "{text}");
+            assert!(lines.contains(&"==> https://id.example.jp"), "{text}");
+        }
+        assert!(who_asks(Lang::En, "", "", "", "").contains("Check these addresses before you enter your PIN"));
+        assert!(who_asks(Lang::Ja, "", "", "", "").contains("暗証番号を入力する前に"));
+    }
+
+    #[test]
+    fn the_confirmation_code_says_where_and_that_nobody_asks() {
+        let ja = confirmation_code(Lang::Ja, "123456", "https://id.example.jp");
+        assert!(ja.starts_with("確認コード: 123456\n"), "{ja}");
+        assert!(ja.contains("https://id.example.jp のページにだけ入力"), "{ja}");
+        assert!(ja.contains("だれにも教えないでください"), "{ja}");
+        let en = confirmation_code(Lang::En, "123456", "https://id.example.jp");
+        assert!(en.starts_with("Confirmation code: 123456\n"), "{en}");
+        assert!(en.contains("Type it only on the page at https://id.example.jp"), "{en}");
+        assert!(en.contains("Nobody will ever ask you for this code"), "{en}");
+    }
+
+    #[test]
+    fn configuration_words_are_cleaned() {
+        let path = Path::new("/tmp/\u{1b}[2Jx.toml");
+        let text = server_not_allowed(Lang::En, "https://a\u{202E}b", Some(path));
+        assert!(!text.contains('\u{1b}') && !text.contains('\u{202E}'), "{text}");
+        let text = config_error(Lang::Ja, &ConfigError::BadServer(None, "\u{1b}]0;x\u{7}".into()));
+        assert!(!text.contains('\u{1b}') && !text.contains('\u{7}'), "{text}");
+        assert!(first_use(Lang::En, None).contains("--config"));
     }
 }

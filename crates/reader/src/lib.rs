@@ -1,8 +1,8 @@
 //! The mynaid reader app's core: what the PC reader app (`mynaid read`, this crate's binary)
 //! and the smartphone app's stand-in (`mynaid-server phone`) share. Messages for the person
 //! ([`i18n`], Japanese first), the PIN prompt ([`input`]), the guarded reading sequence and
-//! its failures ([`reading`]), the server conversation over HTTP ([`http`]) and the exit
-//! codes ([`exit`]).
+//! its failures ([`reading`]), the server conversation over HTTP ([`http`]), the list of
+//! trusted servers ([`trust`]) and the exit codes ([`exit`]).
 //!
 //! Nothing of the server is linked here: no HTTP server, no database, no HTML, no test PKI.
 
@@ -11,6 +11,7 @@ pub mod i18n;
 pub mod input;
 mod progress;
 pub mod reading;
+pub mod trust;
 
 /// Exit codes, stable for scripts (documented in the README).
 pub mod exit {
@@ -18,7 +19,8 @@ pub mod exit {
     pub const OK: u8 = 0;
     /// Anything else (I/O, configuration).
     pub const FAILURE: u8 = 1;
-    /// Bad input (a PIN of the wrong form: nothing was sent).
+    /// Bad input (a PIN of the wrong form, a bad link or configuration file, a server not
+    /// on the list of trusted servers: nothing was sent).
     pub const BAD_INPUT: u8 = 2;
     /// Wrong PIN (one try used).
     pub const WRONG_PIN: u8 = 3;

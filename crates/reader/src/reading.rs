@@ -3,16 +3,19 @@
 //! conversation with a server through the device core.
 //!
 //! Order of events, chosen so that no try is ever wasted and nothing is typed for the wrong
-//! service: with a link, redeem the handle and show the service name, its address and the
-//! purpose first; ask the card how many tries are left and say so (refusing at once when
-//! blocked); then ask for the PIN, check its form locally, ask for confirmation before the
-//! last try, and only then read (one guarded VERIFY inside).
+//! service: with a link, check its server against the list of trusted servers (nothing is
+//! sent to a server not on it), redeem the handle saying which kind of device this is
+//! (refusing an offer meant for another kind), and show the service name, its address, the
+//! mynaid server's address and the purpose first — with a warning when there is no list;
+//! ask the card how many tries are left and say so (refusing at once when blocked); then
+//! ask for the PIN, check its form locally, ask for confirmation before the last try, and
+//! only then read (one guarded VERIFY inside).
 
 use std::process::ExitCode;
 
 use mynaid_card::transport::{CardTransport, TransportError};
 use mynaid_card::{CardError, LastTry, Op, Pin, RetryStatus};
-use mynaid_device::{Link, LinkError, Offer, ReaderStatus, Reading, Route, ServerError, Submitted};
+use mynaid_device::{Device, Link, LinkError, Offer, ReaderStatus, Reading, Route, ServerError, Submitted};
 use mynaid_pcsc::{PcscCard, ReaderError};
 use serde_json::json;
 
@@ -20,6 +23,7 @@ use crate::exit;
 use crate::http;
 use crate::i18n::{self, Lang};
 use crate::input::Answers;
+use crate::trust::{ConfigError, Trust};
 
 /// What went wrong, as an exit code, a stable code for `--json`, and the message.
 pub struct Failure {
@@ -82,6 +86,11 @@ impl Failure {
             _ => (exit::FAILURE, "reader_error"),
         };
         Failure::new(exit, code, i18n::reader_error(lang, e))
+    }
+
+    /// The list of trusted servers could not be read.
+    pub fn from_config(lang: Lang, e: &ConfigError) -> Failure {
+        Failure::new(exit::BAD_INPUT, "config", i18n::config_error(lang, e))
     }
 
     /// What the server said.
@@ -152,16 +161,34 @@ impl CardLink for PcscCard {
     }
 }
 
-/// Parses the link, redeems the handle and shows who is asking (and the PC code).
-pub fn start_remote(text: &str, lang: Lang, reader_name: &str) -> Result<Offer, Failure> {
-    let link = Link::parse(text).map_err(|e| match e {
-        LinkError::Malformed => Failure::new(exit::BAD_INPUT, "bad_link", i18n::bad_link(lang)),
+/// Parses the link, checks its server against `trust`, redeems the handle as a `device` of
+/// this kind and shows who is asking (and the PC code), warning when there is no list of
+/// trusted servers.
+pub fn start_remote(
+    text: &str,
+    lang: Lang,
+    reader_name: &str,
+    device: Device,
+    trust: &Trust,
+) -> Result<Offer, Failure> {
+    let link_failure = |e: LinkError| match e {
         LinkError::InsecureServer(s) => {
             Failure::new(exit::BAD_INPUT, "insecure_server", i18n::insecure_server(lang, &s))
         }
-    })?;
-    let (status, body) = http::send(&link.redeem_request(reader_name)).map_err(|e| Failure::from_server(lang, &e))?;
-    let offer = Offer::from_response(&link, status, &body).map_err(|e| Failure::from_server(lang, &e))?;
+        LinkError::NotAllowed(s) => Failure::new(
+            exit::BAD_INPUT,
+            "server_not_allowed",
+            i18n::server_not_allowed(lang, &s, trust.file.as_deref()),
+        ),
+        LinkError::Malformed => Failure::new(exit::BAD_INPUT, "bad_link", i18n::bad_link(lang)),
+    };
+    let link = Link::parse(text).map_err(link_failure)?;
+    // Before anything is sent: a server not on the list never learns the handle, and never
+    // sees this device.
+    trust.policy.check(&link).map_err(link_failure)?;
+    let (status, body) =
+        http::send(&link.redeem_request(reader_name, device)).map_err(|e| Failure::from_server(lang, &e))?;
+    let offer = Offer::from_response(&link, device, status, &body).map_err(|e| Failure::from_server(lang, &e))?;
     if offer.app_is_outdated() {
         return Err(Failure::new(
             exit::OUTDATED,
@@ -181,6 +208,9 @@ pub fn start_remote(text: &str, lang: Lang, reader_name: &str) -> Result<Offer, 
     );
     if let Some(code) = &offer.pc_code {
         eprintln!("{}", i18n::pc_code(lang, code));
+    }
+    if trust.policy.is_first_use() {
+        eprintln!("{}", i18n::first_use(lang, trust.file.as_deref()));
     }
     Ok(offer)
 }

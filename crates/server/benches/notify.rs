@@ -55,7 +55,7 @@ async fn main() {
         let link = between(&pc.page, "id=\"app-link\"", ">", "</pre>").replace("&amp;", "&");
         // The phone: redeem, read the card, submit.
         let link = Link::parse(&link).unwrap();
-        let req = link.redeem_request("bench");
+        let req = link.redeem_request("bench", mynaid_device::Device::PhoneApp);
         let resp = http
             .post(&req.url)
             .body(req.body.to_string())
@@ -64,7 +64,13 @@ async fn main() {
             .await
             .unwrap();
         let status = resp.status().as_u16();
-        let offer = Offer::from_response(&link, status, &resp.bytes().await.unwrap()).unwrap();
+        let offer = Offer::from_response(
+            &link,
+            mynaid_device::Device::PhoneApp,
+            status,
+            &resp.bytes().await.unwrap(),
+        )
+        .unwrap();
         assert!(pc.next_event().await.contains("reading"));
         card.card_mut().reset();
         let reading = mynaid_device::read(

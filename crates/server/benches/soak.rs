@@ -28,7 +28,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use instances::{API_KEY, Instance, free_addr, http_client};
-use load::{Card, Figures, cores, knob, quick, redeemed_offer, submit};
+use load::{Card, Figures, come_back, cores, knob, quick, redeemed_offer, submit};
 use mynaid_device::Route;
 use reqwest::Client;
 
@@ -37,7 +37,7 @@ type Cards = Arc<Mutex<Vec<Card>>>;
 
 /// One whole flow; whether every step succeeded.
 async fn flow(http: &Client, base: &str, cards: &Cards) -> bool {
-    let (id, offer) = redeemed_offer(http, base).await;
+    let (browser, offer) = redeemed_offer(http, base).await;
     let cards = cards.clone();
     let ready = tokio::task::spawn_blocking(move || {
         let mut card = cards
@@ -51,11 +51,15 @@ async fn flow(http: &Client, base: &str, cards: &Cards) -> bool {
     })
     .await
     .unwrap();
-    if !submit(http, &ready).await {
+    let Some(submitted) = submit(http, &ready).await else {
         return false;
-    }
+    };
+    let Some(code) = come_back(http, base, &browser, &submitted).await else {
+        return false;
+    };
+    let id = &browser.id;
     match http
-        .get(format!("{base}/api/v1/sessions/{id}/result"))
+        .get(format!("{base}/api/v1/sessions/{id}/result?code={code}"))
         .bearer_auth(API_KEY)
         .send()
         .await

@@ -5,14 +5,14 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use mynaid_protocol::Purpose;
 use mynaid_protocol::api::{RedeemRequest, StatusReport};
-use mynaid_sessions::SessionError;
+use mynaid_sessions::{Presence, SessionError};
 use mynaid_web::Answer;
 use serde::Deserialize;
 use serde_json::json;
@@ -102,15 +102,23 @@ async fn create_session(State(s): State<Arc<Server>>, headers: HeaderMap, body: 
     let base = &s.origin;
     let body = json!({
         "session_id": created.id,
-        "browser_url": format!("{base}/s/{}/start?t={}", created.id, created.browser_token),
+        "browser_url": format!("{base}/s/{}/start?t={}", created.id, created.start_token),
     });
     Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+/// The result's query: the code the session's browser brought back (`code` of the return
+/// address).
+#[derive(Deserialize)]
+struct ResultQuery {
+    code: Option<String>,
 }
 
 async fn take_result(
     State(s): State<Arc<Server>>,
     headers: HeaderMap,
     Path(id): Path<String>,
+    Query(q): Query<ResultQuery>,
 ) -> Result<Response, Answer> {
     let rp = s
         .sessions
@@ -119,7 +127,8 @@ async fn take_result(
         .id
         .clone();
     let id = valid_token(&id).map_err(|_| Answer::from(SessionError::NotFound))?;
-    let result = s.sessions.take_result(&rp, id).await?;
+    let code = q.code.unwrap_or_default();
+    let result = s.sessions.take_result(&rp, id, Presence::ReturnCode(&code)).await?;
     Ok(([(header::CACHE_CONTROL, "no-store")], Json(result)).into_response())
 }
 
@@ -128,7 +137,7 @@ async fn redeem(State(s): State<Arc<Server>>, Path(handle): Path<String>, body: 
     let req: RedeemRequest = json_body(&body)?;
     let answer = s
         .sessions
-        .redeem(handle, req.reader.as_ref().map(|r| r.version.as_str()))
+        .redeem(handle, req.reader.as_ref().map(|r| r.version.as_str()), req.device)
         .await?;
     Ok(([(header::CACHE_CONTROL, "no-store")], Json(answer)).into_response())
 }

@@ -47,6 +47,12 @@ pub enum StartError {
     /// A key in the configuration is not valid.
     #[error("{0}")]
     Key(&'static str),
+    /// A relying party has no way back: its result goes back only through the person's
+    /// browser, to a registered return address.
+    #[error(
+        "relying party {0}: register at least one address in return_urls (the result goes back only through the person's browser)"
+    )]
+    NoReturnUrl(String),
     /// The OpenID Connect configuration is not valid.
     #[error("oidc: {0}")]
     Oidc(String),
@@ -167,6 +173,9 @@ pub async fn start(config: Config, clock: Clock) -> Result<Arc<Server>, StartErr
     let verifier = verifier(&config)?;
     let origin = config.public_origin();
     let https = config.is_https();
+    if let Some(rp) = config.relying_parties.iter().find(|rp| rp.return_urls.is_empty()) {
+        return Err(StartError::NoReturnUrl(rp.id.clone()));
+    }
     let rp_ids: Vec<&str> = config.relying_parties.iter().map(|rp| rp.id.as_str()).collect();
     let clients = mynaid_oidc::config::load_clients(&config.oidc, &rp_ids, https).map_err(StartError::Oidc)?;
     let mut relying_parties = config.relying_parties.clone();

@@ -78,14 +78,4 @@
       });
     });
   }
-
-  var launch = document.getElementById("launch");
-  if (launch && launch.getAttribute("data-auto") === "1") {
-    // Try to open the reader app once without leaving this page (a hidden frame); the
-    // button and the fallback command stay on the page if nothing handles mynaid://.
-    var frame = document.createElement("iframe");
-    frame.hidden = true;
-    frame.src = launch.getAttribute("href");
-    document.body.appendChild(frame);
-  }
 })();

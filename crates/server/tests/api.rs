@@ -13,6 +13,7 @@ use axum::http::{Method, StatusCode, header};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::*;
+use mynaid_sessions::Failure;
 use mynaid_sessions::store::State;
 use serde_json::{Value, json};
 
@@ -60,7 +61,9 @@ async fn creating_a_session_needs_the_api_key() {
     assert_eq!(row.relying_party, "portal");
     assert_eq!(row.origin, ORIGIN);
     assert_eq!(row.purpose, mynaid_protocol::Purpose::VerifyIdentity);
-    assert_eq!(row.return_url, None);
+    // Without one named, the way back is the first registered one: the result goes back
+    // only through the browser.
+    assert_eq!(row.return_url.as_deref(), Some(RETURN_URL));
     assert_eq!(row.expires_at, NOW + 300);
 
     // The other relying party's key makes a session of the other relying party.
@@ -153,11 +156,13 @@ async fn redeem_tells_the_reader_who_asks_and_why_once() {
     );
     assert_eq!(row.binding, binding);
 
-    // The handle is single use.
+    // The handle is single use: a second device means somebody else has the link, and the
+    // session ends before a result can exist.
     s.redeem(&issued.handle)
         .await
         .assert_error(StatusCode::CONFLICT, "handle_already_used");
-    assert_eq!(s.state(&b.id).await.state, State::HandleRedeemed);
+    let row = s.state(&b.id).await;
+    assert_eq!((row.state, row.failure), (State::Failed, Some(Failure::RedeemedTwice)));
 }
 
 #[tokio::test]
@@ -298,16 +303,29 @@ async fn verified_once(route: Route, person: &str) {
     let s = Server::start().await;
     let p = mynaid_testkit::person(person);
     let flow = s.redeemed("verify_identity").await;
-    s.result(API_KEY, flow.id())
+    s.result(API_KEY, &flow.browser)
         .await
         .assert_error(StatusCode::CONFLICT, "result_not_ready");
     let evidence = read_card(person, route, &flow.answer);
     let r = s.submit(&flow.handle, flow.token(), evidence.clone()).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    assert_eq!(r.json(), json!({ "status": "verified" }));
+    let v = r.json();
+    assert_eq!(v["status"], "verified");
+    assert_eq!(v["confirmation_code"].as_str().map(str::len), Some(6), "{v}");
+    assert!(
+        v["return_url"]
+            .as_str()
+            .is_some_and(|u| u.starts_with(&format!("{PUBLIC_URL}/return#"))),
+        "{v}"
+    );
     let row = s.state(flow.id()).await;
-    assert_eq!(row.state, State::EvidenceVerified);
+    assert_eq!((row.state, row.released), (State::EvidenceVerified, false));
     assert_eq!(row.challenge, None, "the challenge is consumed");
+    // Held until the app brings the person back to the browser that started.
+    s.result(API_KEY, &flow.browser)
+        .await
+        .assert_error(StatusCode::CONFLICT, "result_not_ready");
+    assert_eq!(s.come_back(&r, Some(&flow.browser.cookie)).await.status, StatusCode::OK);
 
     // Replayed: the same document again.
     s.submit(&flow.handle, flow.token(), evidence)
@@ -315,14 +333,14 @@ async fn verified_once(route: Route, person: &str) {
         .assert_error(StatusCode::CONFLICT, "session_finished");
 
     // Only the relying party that asked, with its key.
-    s.result("wrong-key", flow.id())
+    s.result("wrong-key", &flow.browser)
         .await
         .assert_error(StatusCode::UNAUTHORIZED, "unauthorized");
-    s.result(OTHER_API_KEY, flow.id())
+    s.result(OTHER_API_KEY, &flow.browser)
         .await
         .assert_error(StatusCode::NOT_FOUND, "not_found");
 
-    let r = s.result(API_KEY, flow.id()).await;
+    let r = s.result(API_KEY, &flow.browser).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(r.header(header::CACHE_CONTROL).as_deref(), Some("no-store"));
     let v = r.json();
@@ -342,26 +360,22 @@ async fn verified_once(route: Route, person: &str) {
     assert_eq!(s.state(flow.id()).await.state, State::Completed);
 
     // Once.
-    s.result(API_KEY, flow.id())
+    s.result(API_KEY, &flow.browser)
         .await
         .assert_error(StatusCode::CONFLICT, "session_finished");
 
     // The same card through the same route for the same relying party: the same link id;
     // another card: another.
     let again = s.redeemed("link_card").await;
-    let r = s
-        .submit(&again.handle, again.token(), read_card(person, route, &again.answer))
+    s.submit_and_return(&again, read_card(person, route, &again.answer))
         .await;
-    assert_eq!(r.status, StatusCode::OK);
-    let v2 = s.result(API_KEY, again.id()).await.json();
+    let v2 = s.result(API_KEY, &again.browser).await.json();
     assert_eq!(v2["card_link_id"], link);
     assert_eq!(v2["purpose"], "link_card");
     let other = s.redeemed("verify_identity").await;
-    let r = s
-        .submit(&other.handle, other.token(), read_card("p09", route, &other.answer))
+    s.submit_and_return(&other, read_card("p09", route, &other.answer))
         .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    let v3 = s.result(API_KEY, other.id()).await.json();
+    let v3 = s.result(API_KEY, &other.browser).await.json();
     assert_ne!(v3["card_link_id"], link);
     assert_eq!(v3["claims"]["name"], mynaid_testkit::person("p09").name.as_str());
 }
@@ -390,7 +404,7 @@ async fn evidence_bound_to_another_session_fails_that_session() {
         assert_eq!(row.state, State::Failed);
         assert_eq!(row.failure.map(|f| f.as_str()), Some("signature_mismatch"));
         assert_eq!(row.challenge, None);
-        s.result(API_KEY, b.id())
+        s.result(API_KEY, &b.browser)
             .await
             .assert_error(StatusCode::CONFLICT, "session_failed");
         // B is over: not even its own evidence gets in now.
@@ -440,7 +454,7 @@ async fn an_expired_session_refuses_redeem_and_evidence() {
     s.submit(&flow.handle, flow.token(), evidence)
         .await
         .assert_error(StatusCode::GONE, "session_expired");
-    s.result(API_KEY, flow.id())
+    s.result(API_KEY, &flow.browser)
         .await
         .assert_error(StatusCode::GONE, "session_expired");
     let row = s.state(flow.id()).await;
@@ -468,15 +482,9 @@ async fn a_revoked_signature_certificate_is_refused_and_the_pin_route_still_work
     assert_eq!(row.failure.map(|f| f.as_str()), Some("certificate_revoked"));
 
     let flow = s.redeemed("verify_identity").await;
-    let r = s
-        .submit(
-            &flow.handle,
-            flow.token(),
-            read_card("p08", Route::InputSupport, &flow.answer),
-        )
+    s.submit_and_return(&flow, read_card("p08", Route::InputSupport, &flow.answer))
         .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    let v = s.result(API_KEY, flow.id()).await.json();
+    let v = s.result(API_KEY, &flow.browser).await.json();
     assert_eq!(v["claims"]["name"], mynaid_testkit::person("p08").name.as_str());
 }
 
@@ -635,14 +643,9 @@ async fn the_database_file_holds_no_personal_data_in_clear() {
     let s = Server::with_file_db().await;
     let p = mynaid_testkit::person("p01");
     let flow = s.redeemed("verify_identity").await;
-    let r = s
-        .submit(
-            &flow.handle,
-            flow.token(),
-            read_card("p01", Route::InputSupport, &flow.answer),
-        )
+    let submitted = s
+        .submit_and_return(&flow, read_card("p01", Route::InputSupport, &flow.answer))
         .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let failed = s.redeemed("verify_identity").await;
     let r = s
         .submit(
@@ -678,6 +681,15 @@ async fn the_database_file_holds_no_personal_data_in_clear() {
         ("handle", flow.handle.as_bytes().to_vec()),
         ("submission token", flow.token().as_bytes().to_vec()),
         (
+            "confirmation code",
+            submitted.json()["confirmation_code"]
+                .as_str()
+                .unwrap()
+                .as_bytes()
+                .to_vec(),
+        ),
+        ("return code", s.return_code(&flow.browser).await.into_bytes()),
+        (
             "browser token",
             flow.browser.cookie.split_once('=').unwrap().1.as_bytes().to_vec(),
         ),
@@ -708,6 +720,6 @@ async fn the_database_file_holds_no_personal_data_in_clear() {
         }
     }
     // And the ciphertext is the service's to open: the result comes out right.
-    let v = s.result(API_KEY, flow.id()).await.json();
+    let v = s.result(API_KEY, &flow.browser).await.json();
     assert_eq!(v["claims"]["name"], p.name.as_str());
 }

@@ -1,6 +1,8 @@
 //! Pattern 1 (a PC with an IC card reader) in a real browser: headless Chromium on the demo
 //! portal and the server in process, the reader app `mynaid read --link …` through pcscd +
-//! vpcd with an emulated card, and what the person sees on the page.
+//! vpcd with an emulated card, and what the person sees on the page. The reader app's way
+//! back goes to the PC's default browser (`$BROWSER`, recorded by [`DefaultBrowser`]); the
+//! test opens it in the browser that started, or in another one.
 //!
 //! These tests need Chromium and chromedriver (scripts/lib/browser.sh installs them) and
 //! pcscd + vpcd (scripts/lib/pcsc.sh); they take the PC/SC stack one at a time. When one
@@ -15,7 +17,7 @@ use std::time::Duration;
 
 use demo::{Demo, WAIT};
 use mynaid_harness::bins::{self, run_typed};
-use mynaid_harness::browser::{Browser, BrowserOptions, artifacts_dir};
+use mynaid_harness::browser::{Browser, BrowserOptions, DefaultBrowser, artifacts_dir};
 use mynaid_harness::pcsc::{EmulatorProcess, PcscStack, READER};
 use mynaid_testkit::PersonCard;
 use mynaid_testkit::{CardCopy, person};
@@ -61,7 +63,8 @@ fn consent(b: &Browser, purpose: &str) {
     b.click("consent-allow");
 }
 
-/// From the consent page to the reader page: agree, choose the PC reader, read `p`'s card.
+/// From the consent page to the reader page: agree, choose the PC reader, read `p`'s card,
+/// and come back in this browser.
 fn agree_and_read(b: &Browser, demo: &Demo, purpose: &str, pin: &str) {
     consent(b, purpose);
     b.wait_for_id("method-pc", WAIT);
@@ -70,21 +73,24 @@ fn agree_and_read(b: &Browser, demo: &Demo, purpose: &str, pin: &str) {
     let link = b.attr("launch", "href").expect("#launch has a link");
     b.wait_for_text("status", "読み取りアプリの起動を待っています", WAIT);
     demo.wait_for_listening_page();
-    let out = read(&link, "input-support", &format!("{pin}\n"));
+    let default = DefaultBrowser::new();
+    let out = read(&link, "input-support", &format!("{pin}\n"), &default);
     assert!(
         out.status.success(),
         "mynaid read: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    b.goto(&default.wait_for_opened(WAIT));
 }
 
 /// `mynaid read --link LINK --route ROUTE --pin-stdin --json --reader "Virtual PCD 00 00"`,
-/// with `stdin` typed in.
-fn read(link: &str, route: &str, stdin: &str) -> Output {
+/// with `stdin` typed in and `default` as the PC's default browser.
+fn read(link: &str, route: &str, stdin: &str, default: &DefaultBrowser) -> Output {
     run_typed(
         Command::new(bins::reader())
             .args(["read", "--link", link, "--route", route, "--pin-stdin", "--json"])
-            .args(["--reader", READER, "--wait", "5"]),
+            .args(["--reader", READER, "--wait", "5"])
+            .env("BROWSER", default.command()),
         stdin,
     )
 }
@@ -113,7 +119,8 @@ fn the_page_moves_on_by_itself_and_the_portal_shows_the_verified_name() {
     let b = Browser::start();
     let link = open_reader_page(&b, &demo);
 
-    let out = read(&link, "input-support", &format!("{}\n", p.pin));
+    let default = DefaultBrowser::new();
+    let out = read(&link, "input-support", &format!("{}\n", p.pin), &default);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "mynaid read: {stderr}");
     assert_eq!(json(&out)["status"], "verified");
@@ -121,8 +128,15 @@ fn the_page_moves_on_by_itself_and_the_portal_shows_the_verified_name() {
     assert!(stderr.contains("登録ポータル（デモ）"), "{stderr}");
     assert!(stderr.contains(&demo.base), "{stderr}");
     assert_eq!(emu.verify_count(), 1);
+    // Read, not yet released: the page waits for the way back to this browser.
+    b.wait_for_text("status", "確認のページを開くのを待っています", WAIT);
+    assert_eq!(b.attr("status", "data-state").as_deref(), Some("confirm_needed"));
 
-    // SSE → the result page → back to the portal, which took the result.
+    // The app opened its way back in the default browser, which is this one: the return
+    // page → the result page → back to the portal, which took the result.
+    let back = default.wait_for_opened(WAIT);
+    assert!(back.starts_with(&format!("{}/return#", demo.base)), "{back}");
+    b.goto(&back);
     let name = b.wait_for_text("verified-name", &p.name, Duration::from_secs(30));
     assert_eq!(name, p.name);
     assert!(b.url().ends_with("/portal"), "{}", b.url());
@@ -148,10 +162,12 @@ fn the_demo_command_on_the_page_runs_as_shown() {
         command.starts_with(&format!("{} read --link '{link}' --emulator ", reader.display())),
         "{command}"
     );
+    let default = DefaultBrowser::new();
     let out = run_typed(
         Command::new("sh")
             .arg("-c")
-            .arg(format!("{command} --route input-support --pin-stdin")),
+            .arg(format!("{command} --route input-support --pin-stdin"))
+            .env("BROWSER", default.command()),
         &format!("{}\n", p.pin),
     );
     assert!(
@@ -159,6 +175,7 @@ fn the_demo_command_on_the_page_runs_as_shown() {
         "the page's command failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    b.goto(&default.wait_for_opened(WAIT));
     let name = b.wait_for_text("verified-name", &p.name, Duration::from_secs(30));
     assert_eq!(name, p.name);
 }
@@ -209,7 +226,7 @@ fn a_wrong_pin_shows_the_tries_left_on_the_page() {
     let b = Browser::start();
     let link = open_reader_page(&b, &demo);
 
-    let out = read(&link, "input-support", "0000\n");
+    let out = read(&link, "input-support", "0000\n", &DefaultBrowser::new());
     assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(json(&out)["error"]["tries_left"], 2);
     assert_eq!(emu.verify_count(), 1);
@@ -234,6 +251,7 @@ fn a_blocked_card_sends_the_person_to_the_city_office() {
         &link,
         "signature",
         &format!("{}\n", p.sign_password.as_deref().unwrap()),
+        &DefaultBrowser::new(),
     );
     assert_eq!(out.status.code(), Some(4), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(json(&out)["error"]["code"], "pin_blocked");
@@ -254,7 +272,7 @@ fn an_expired_session_says_so_on_the_page() {
     assert_eq!(b.attr("status", "data-state").as_deref(), Some("expired"));
     assert_eq!(b.text("countdown"), "0:00");
 
-    let out = read(&link, "input-support", "1234\n");
+    let out = read(&link, "input-support", "1234\n", &DefaultBrowser::new());
     assert!(!out.status.success());
     assert_eq!(json(&out)["error"]["code"], "session_expired");
     // Reloading the procedure goes to the result page, which says the same.
@@ -289,7 +307,7 @@ fn a_card_removed_during_the_read_is_reported_on_the_page() {
     let link = open_reader_page(&b, &demo);
     let emu = serve(&card, &["--remove-after", &remove_after]);
 
-    let out = read(&link, "input-support", &format!("{}\n", p.pin));
+    let out = read(&link, "input-support", &format!("{}\n", p.pin), &DefaultBrowser::new());
     assert_eq!(out.status.code(), Some(6), "{}", String::from_utf8_lossy(&out.stderr));
     let code = json(&out)["error"]["code"].as_str().unwrap().to_string();
     assert!(
@@ -300,6 +318,84 @@ fn a_card_removed_during_the_read_is_reported_on_the_page() {
     let status = b.wait_for_text("status", "カードが取り外されました", WAIT);
     assert!(status.contains("置き直して"), "{status}");
     assert_eq!(b.attr("status", "data-state").as_deref(), Some("card_removed"));
+}
+
+/// In English, with another browser as the PC's default: the way back opens there and
+/// releases nothing (it says why and what to do); the page that started shows the code field
+/// with words for the reader app, the code the app printed moves it on to the portal.
+#[test]
+fn in_english_another_default_browser_gets_nothing_and_the_code_moves_the_page_on() {
+    let _stack = PcscStack::acquire();
+    let p = person("p01");
+    let card = p.card();
+    let _emu = serve(&card, &[]);
+    let demo = Demo::with_portal(300);
+    let b = Browser::start();
+    b.goto(&format!("{}/portal", demo.base));
+    b.click("verify-identity");
+    consent(&b, "本人確認");
+    b.wait_for_id("method-pc", WAIT);
+    b.goto(&format!("{}?lang=en", b.url()));
+    b.click("method-pc");
+    b.wait_for_id("launch", WAIT);
+    b.wait_for_text("status", "Waiting for the reader app", WAIT);
+    demo.wait_for_listening_page();
+    let link = b.attr("launch", "href").expect("#launch has a link");
+
+    let default = DefaultBrowser::new();
+    let out = run_typed(
+        Command::new(bins::reader())
+            .args([
+                "read",
+                "--link",
+                &link,
+                "--route",
+                "input-support",
+                "--pin-stdin",
+                "--json",
+            ])
+            .args(["--reader", READER, "--wait", "5", "--lang", "en"])
+            .env("BROWSER", default.command()),
+        &format!("{}\n", p.pin),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "mynaid read: {stderr}");
+    let code = json(&out)["confirmation_code"].as_str().unwrap().to_string();
+    assert!(stderr.contains(&format!("Confirmation code: {code}")), "{stderr}");
+    assert!(stderr.contains("Nobody will ever ask you for this code"), "{stderr}");
+    b.wait_for_text(
+        "status",
+        "Waiting for the reader app to open the confirmation page",
+        WAIT,
+    );
+
+    // The default browser is another one: it gets nothing and says what to do.
+    let other = Browser::start();
+    other.goto(&default.wait_for_opened(WAIT));
+    let said = other.wait_for_text(
+        "return-status",
+        "works only in the browser where the procedure started",
+        WAIT,
+    );
+    assert!(said.contains("go back to that browser"), "{said}");
+    assert_eq!(
+        other.attr("return-status", "data-code").as_deref(),
+        Some("other_browser")
+    );
+    drop(other);
+
+    // The browser that started: the code field, in English, says where the code belongs.
+    b.wait_for_id("confirm-code", WAIT);
+    assert!(
+        b.text("confirm").contains("The 6 digits the reader app shows"),
+        "{}",
+        b.text("confirm")
+    );
+    assert!(b.text("confirm-where").contains("Nobody will ever ask you for it"));
+    b.block_on(b.find("confirm-code").send_keys(&code)).unwrap();
+    b.click("confirm-submit");
+    let name = b.wait_for_text("verified-name", &p.name, Duration::from_secs(30));
+    assert_eq!(name, p.name);
 }
 
 #[test]

@@ -82,7 +82,7 @@ fn pattern_2_qr_screenshot_phone_and_confirmation_code() {
 
     // The PC page asks for the code; nothing is released before it is typed.
     b.wait_for_text("status", "確認コード", WAIT);
-    assert_eq!(demo.take_result(&id).0, 409);
+    assert_eq!(demo.take_result(&b, &id).0, 409);
     b.find("confirm-code");
     b.block_on(b.find("confirm-code").send_keys(&code)).unwrap();
     b.click("confirm-submit");
@@ -91,7 +91,7 @@ fn pattern_2_qr_screenshot_phone_and_confirmation_code() {
         b.html().contains("マイナンバーカードを確認できました"),
         "the page moved on by itself"
     );
-    let (status, result) = demo.take_result(&id);
+    let (status, result) = demo.take_result(&b, &id);
     assert_eq!(status, 200, "{result}");
     assert_eq!(result["claims"]["name"], p.name);
 }
@@ -126,7 +126,7 @@ fn pattern_2_wrong_code_is_shown_and_counted() {
     b.click("confirm-submit");
     let shown = b.wait_for_text("confirm-error", "あと4回", WAIT);
     assert!(shown.contains("確認コードが違います"), "{shown}");
-    assert_eq!(demo.take_result(&id).0, 409, "a wrong code releases nothing");
+    assert_eq!(demo.take_result(&b, &id).0, 409, "a wrong code releases nothing");
 }
 
 #[test]
@@ -157,7 +157,7 @@ fn pattern_3_phone_browser_app_and_back() {
     b.wait_for_url("/done", WAIT);
     assert!(b.html().contains("マイナンバーカードを確認できました"));
     assert!(!b.url().contains('#'), "the result handle left the address bar");
-    let (status, result) = demo.take_result(&id);
+    let (status, result) = demo.take_result(&b, &id);
     assert_eq!(status, 200, "{result}");
     assert_eq!(result["purpose"], "link_card");
 }
@@ -184,13 +184,17 @@ fn pattern_3_return_in_another_browser_explains_and_the_code_continues() {
     // Another browser on the phone opens the return address.
     let other = Browser::mobile();
     other.goto(v["return_url"].as_str().unwrap());
-    let text = other.wait_for_text("return-status", "別のブラウザ", WAIT);
+    let text = other.wait_for_text("return-status", "手続きを始めたブラウザでしか使えない", WAIT);
     assert!(text.contains("確認コード"), "it says what to do: {text}");
+    assert!(
+        text.contains("だれかから送られたリンクであれば"),
+        "and what not to do: {text}"
+    );
     assert_eq!(
         other.attr("return-status", "data-code").as_deref(),
         Some("other_browser")
     );
-    assert_eq!(demo.take_result(&id).0, 409);
+    assert_eq!(demo.take_result(&first, &id).0, 409);
     // Back in the first browser, the code continues.
     first.wait_for_id("confirm-code", WAIT);
     first
@@ -202,5 +206,5 @@ fn pattern_3_return_in_another_browser_explains_and_the_code_continues() {
         .unwrap();
     first.click("confirm-submit");
     first.wait_for_url("/done", WAIT);
-    assert_eq!(demo.take_result(&id).0, 200);
+    assert_eq!(demo.take_result(&first, &id).0, 200);
 }

@@ -26,7 +26,7 @@ use instances::{
     API_KEY, Browser, FreshDatabase, Instance, MYNAID_SERVER, free_addr, http_client, link_on_page, open_session,
 };
 use mynaid_card::{LastTry, Pin};
-use mynaid_device::{Link, Offer, Route};
+use mynaid_device::{Device, Link, Offer, Route};
 use mynaid_emulator::transport::InProcessTransport;
 use mynaid_harness::bins::run_typed;
 use mynaid_testkit::PersonCard;
@@ -126,11 +126,25 @@ impl Deployment {
         }
     }
 
-    /// The relying party takes the result from `base`: status and body.
-    async fn take_result(&self, base: &str, id: &str) -> (u16, Value) {
+    /// The relying party takes the result from `base`, with the code the browser brings
+    /// back from its result page: status and body.
+    async fn take_result(&self, base: &str, browser: &Browser) -> (u16, Value) {
+        let done = self
+            .http
+            .get(format!("{base}/s/{}/done", browser.id))
+            .header("cookie", &browser.cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let code = link_on_page(&done, "class=\"button", "href=\"", "\"");
+        let code = code.split("code=").nth(1).expect("a code on the way back");
+        let id = &browser.id;
         let r = self
             .http
-            .get(format!("{base}/api/v1/sessions/{id}/result"))
+            .get(format!("{base}/api/v1/sessions/{id}/result?code={code}"))
             .bearer_auth(API_KEY)
             .send()
             .await
@@ -216,7 +230,6 @@ async fn pattern_2_pc_on_one_instance_phone_on_the_other() {
     let d = Deployment::start().await;
     let (a, b) = (d.a.base.clone(), d.b.base.clone());
     let browser = open_session(&d.http, &a, "verify_identity").await;
-    let id = browser.id.clone();
     let page = browser.choose(&d.http, &a, "phone").await;
     let link = link_on_page(&page, "id=\"app-link\"", ">", "</pre>");
     let pc_code = link_on_page(&page, "id=\"pc-code\"", ">", "<");
@@ -269,21 +282,21 @@ async fn pattern_2_pc_on_one_instance_phone_on_the_other() {
         from_b.first() == Some(&"reading") && from_b.contains(&"reader"),
         "B's redeem and the phone's report reached A's page: {seen:?}"
     );
-    assert_eq!(d.take_result(&a, &id).await.0, 409, "nothing before the code");
+    assert_eq!(d.take_result(&a, &browser).await.0, 409, "nothing before the code");
 
     // The code typed on A; B's sealed result opens on either instance, once.
     assert_eq!(d.confirm(&a, &browser, "000000x").await, 422, "a malformed code");
     assert_eq!(d.confirm(&a, &browser, &code).await, 200, "{}", d.logs());
     assert_eq!(events.next().await["state"], "verified");
-    let (status, result) = d.take_result(&b, &id).await;
+    let (status, result) = d.take_result(&b, &browser).await;
     assert_eq!(status, 200, "{}", d.logs());
     assert!(result["claims"]["name"] == p.name.as_str(), "the result is p01's");
-    let (again_a, body) = d.take_result(&a, &id).await;
+    let (again_a, body) = d.take_result(&a, &browser).await;
     assert_eq!(
         (again_a, body["error"]["code"].as_str()),
         (409, Some("session_finished"))
     );
-    assert_eq!(d.take_result(&b, &id).await.0, 409, "released once");
+    assert_eq!(d.take_result(&b, &browser).await.0, 409, "released once");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -291,7 +304,6 @@ async fn a_killed_instance_leaves_the_flow_to_the_other() {
     let mut d = Deployment::start().await;
     let (a, b) = (d.a.base.clone(), d.b.base.clone());
     let browser = open_session(&d.http, &a, "link_card").await;
-    let id = browser.id.clone();
     let page = browser.choose(&d.http, &a, "phone").await;
     let link = Link::parse(&link_on_page(&page, "id=\"app-link\"", ">", "</pre>")).unwrap();
 
@@ -299,7 +311,7 @@ async fn a_killed_instance_leaves_the_flow_to_the_other() {
     // request, as after a phone changes networks.
     let phone = Client::builder().pool_max_idle_per_host(0).build().unwrap();
     d.balancer.prefer(0);
-    let req = link.redeem_request("mynaid-phone");
+    let req = link.redeem_request("mynaid-phone", Device::PhoneApp);
     let r = phone
         .post(&req.url)
         .header("content-type", "application/json")
@@ -308,7 +320,7 @@ async fn a_killed_instance_leaves_the_flow_to_the_other() {
         .await
         .unwrap();
     let status = r.status().as_u16();
-    let offer = Offer::from_response(&link, status, &r.bytes().await.unwrap()).expect("redeemed");
+    let offer = Offer::from_response(&link, Device::PhoneApp, status, &r.bytes().await.unwrap()).expect("redeemed");
     assert_eq!((d.balancer.hits(0), d.balancer.hits(1)), (1, 0), "redeemed on A");
 
     // A dies mid-flow: no shutdown, nothing flushed.
@@ -383,11 +395,11 @@ async fn a_killed_instance_leaves_the_flow_to_the_other() {
     let code = submitted.confirmation_code.expect("a confirmation code");
     assert_eq!(d.confirm(&b, &browser, &code).await, 200, "{}", d.logs());
     assert_eq!(events.next().await["state"], "verified");
-    let (status, result) = d.take_result(&b, &id).await;
+    let (status, result) = d.take_result(&b, &browser).await;
     assert_eq!(status, 200, "{}", d.logs());
     assert_eq!(result["purpose"], "link_card");
     assert!(result["card_link_id"].as_str().is_some_and(|s| !s.is_empty()));
-    assert_eq!(d.take_result(&b, &id).await.0, 409, "released once");
+    assert_eq!(d.take_result(&b, &browser).await.0, 409, "released once");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -409,7 +421,7 @@ async fn one_hundred_concurrent_redeems_on_two_instances_one_wins() {
     let tasks: Vec<_> = (0..100)
         .map(|i| {
             let url = format!("{}/api/v1/handles/{}/redeem", bases[i % 2], link.handle);
-            let body = link.redeem_request("mynaid-phone").body.to_string();
+            let body = link.redeem_request("mynaid-phone", Device::PhoneApp).body.to_string();
             let (http, start) = (d.http.clone(), start.clone());
             tokio::spawn(async move {
                 start.wait().await;
@@ -434,8 +446,13 @@ async fn one_hundred_concurrent_redeems_on_two_instances_one_wins() {
                 assert!(body["submission_token"].as_str().is_some_and(|t| !t.is_empty()));
                 won.push(instance);
             }
+            // The first refused device ends the session; the later ones find it ended.
             409 => {
-                assert_eq!(body["error"]["code"], "handle_already_used", "{body}");
+                let code = body["error"]["code"].as_str();
+                assert!(
+                    matches!(code, Some("handle_already_used" | "session_finished")),
+                    "{body}"
+                );
                 refused[instance] += 1;
             }
             other => panic!("redeem answered {other}: {body}\n{}", d.logs()),

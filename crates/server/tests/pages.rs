@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 const SSE_WAIT: Duration = Duration::from_secs(5);
 
 #[tokio::test]
-async fn the_start_url_moves_the_token_into_a_cookie_and_redirects() {
+async fn the_start_url_gives_its_first_browser_a_fresh_cookie_and_redirects() {
     let s = Server::start().await;
     let (id, url) = s.create_session("verify_identity").await;
     let path = url.strip_prefix(PUBLIC_URL).unwrap();
@@ -27,9 +27,13 @@ async fn the_start_url_moves_the_token_into_a_cookie_and_redirects() {
     assert_eq!(r.header(header::LOCATION).as_deref(), Some(format!("/s/{id}").as_str()));
     let cookie = r.header(header::SET_COOKIE).unwrap();
     // Over HTTPS: the __Host- prefix, Secure, never readable by scripts (attributes in any
-    // order, each once).
+    // order, each once). The value is not the link's token: the link proves nothing later.
     let mut parts: Vec<&str> = cookie.split(';').map(str::trim).collect();
-    assert_eq!(parts.remove(0), format!("__Host-mynaid-{id}={token}"));
+    let pair = parts.remove(0);
+    let (name, value) = pair.split_once('=').unwrap();
+    assert_eq!(name, format!("__Host-mynaid-{id}"));
+    assert_eq!(value.len(), 32, "{pair}");
+    assert_ne!(value, token);
     parts.sort_unstable();
     assert_eq!(
         parts,
@@ -48,8 +52,8 @@ async fn the_start_url_moves_the_token_into_a_cookie_and_redirects() {
     assert_eq!(r.header(header::X_CONTENT_TYPE_OPTIONS).as_deref(), Some("nosniff"));
     assert_eq!(r.header(header::REFERRER_POLICY).as_deref(), Some("no-referrer"));
 
-    // English keeps its language through the redirect.
-    let r = s.get(&format!("{path}&lang=en"), None).await;
+    // English keeps its language through the redirect (the link again, in this browser).
+    let r = s.get(&format!("{path}&lang=en"), Some(jar)).await;
     assert_eq!(
         r.header(header::LOCATION).as_deref(),
         Some(format!("/s/{id}?lang=en").as_str())
@@ -57,7 +61,18 @@ async fn the_start_url_moves_the_token_into_a_cookie_and_redirects() {
     let r = s.get(&format!("/s/{id}?lang=en"), Some(jar)).await;
     assert!(r.text().contains("Registration portal (test)"));
 
-    // A wrong or missing token sets nothing.
+    // Opened, the link works for nobody else: any token, another browser.
+    for again in [
+        path.to_string(),
+        format!("/s/{id}/start?t=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+    ] {
+        let r = s.get(&again, None).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{again}");
+        assert!(r.header(header::SET_COOKIE).is_none());
+        assert!(r.text().contains("すでに別のブラウザで開かれています"));
+    }
+    // Before it is opened, a wrong or missing token sets nothing and uses nothing up.
+    let (id, url) = s.create_session("verify_identity").await;
     for bad in [
         format!("/s/{id}/start?t=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
         format!("/s/{id}/start"),
@@ -67,6 +82,8 @@ async fn the_start_url_moves_the_token_into_a_cookie_and_redirects() {
         assert!(r.header(header::SET_COOKIE).is_none());
         assert!(r.text().contains("認証に失敗しました"));
     }
+    let r = s.get(url.strip_prefix(PUBLIC_URL).unwrap(), None).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
     let r = s.get(&format!("/s/AAAAAAAAAAAAAAAAAAAAAA/start?t={token}"), None).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 
@@ -91,18 +108,21 @@ async fn the_pages_need_the_browsers_cookie() {
     let foreign = other.cookie.clone();
     for cookie in [None, Some(wrong_value.as_str()), Some(foreign.as_str())] {
         let r = s.get(&format!("/s/{}", b.id), cookie).await;
-        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{cookie:?}");
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{cookie:?}");
         assert!(r.header(header::CONTENT_TYPE).unwrap().starts_with("text/html"));
-        assert!(r.text().contains("認証に失敗しました"));
+        // What happened and what to do: a forwarded link is not to be followed.
+        let text = r.text();
+        assert!(text.contains("手続きを始めたブラウザでしか使えない"), "{text}");
+        assert!(text.contains("だれかから送られたリンクであれば"), "{text}");
         let r = s
             .call(Method::POST, &format!("/s/{}/pc", b.id), None, cookie, Body::empty())
             .await;
-        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{cookie:?}");
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{cookie:?}");
         assert!(!r.text().contains("mynaid://"));
         let r = s.get(&format!("/s/{}/events", b.id), cookie).await;
-        r.assert_error(StatusCode::UNAUTHORIZED, "unauthorized");
+        r.assert_error(StatusCode::FORBIDDEN, "other_browser");
         let r = s.get(&format!("/s/{}/done", b.id), cookie).await;
-        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{cookie:?}");
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{cookie:?}");
     }
     // Nothing was issued by those attempts.
     assert_eq!(s.state(&b.id).await.state, State::Created);
@@ -174,6 +194,9 @@ async fn the_live_status_goes_waiting_reading_verified() {
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    // Held until the reader app brings the person back to this browser.
+    assert_eq!(sse.next(SSE_WAIT).await.unwrap(), json!({ "state": "confirm_needed" }));
+    assert_eq!(s.come_back(&r, Some(&b.cookie)).await.status, StatusCode::OK);
     assert_eq!(sse.next(SSE_WAIT).await.unwrap(), json!({ "state": "verified" }));
 
     // A page that connects now is told at once, and the stream ends.
@@ -186,7 +209,7 @@ async fn the_live_status_goes_waiting_reading_verified() {
     assert_eq!(r.status, StatusCode::OK);
     let html = r.text();
     assert!(html.contains("マイナンバーカードを確認できました"), "{html}");
-    let back = format!("{RETURN_URL}?session={}", b.id);
+    let back = format!("{RETURN_URL}?session={}&amp;code={}", b.id, s.return_code(&b).await);
     assert!(
         html.contains(&format!("id=\"back\" class=\"button\" href=\"{back}\"")),
         "{html}"
@@ -245,11 +268,11 @@ async fn status_reports_reach_the_page() {
         )
         .await;
     assert_eq!(r.status, StatusCode::OK);
-    assert_eq!(sse.next_state().await, "verified");
+    assert_eq!(sse.next_state().await, "confirm_needed");
 }
 
 #[tokio::test]
-async fn a_second_device_using_the_link_is_shown_to_the_page() {
+async fn a_second_device_using_the_link_ends_the_session_and_the_page_says_why() {
     let s = Server::start().await;
     let b = s.browser("verify_identity").await;
     let issued = s.issue(&b).await;
@@ -262,8 +285,15 @@ async fn a_second_device_using_the_link_is_shown_to_the_page() {
         .assert_error(StatusCode::CONFLICT, "handle_already_used");
     assert_eq!(
         sse.next(SSE_WAIT).await.unwrap(),
-        json!({ "state": "reader", "status": "second_redeem" })
+        json!({ "state": "failed", "code": "redeemed_twice" })
     );
+    let html = s.get(&format!("/s/{}/done", b.id), Some(&b.cookie)).await.text();
+    assert!(html.contains("2台目の端末"), "{html}");
+    let html = s
+        .get(&format!("/s/{}/done?lang=en", b.id), Some(&b.cookie))
+        .await
+        .text();
+    assert!(html.contains("used by a second device"), "{html}");
 }
 
 #[tokio::test]
@@ -405,7 +435,7 @@ async fn a_whole_session_against_a_real_server_over_http() {
     // The reading device.
     let redeemed: Value = http
         .post(format!("{base}/api/v1/handles/{handle}/redeem"))
-        .json(&json!({ "reader": { "name": "mynaid-reader", "version": READER_VERSION } }))
+        .json(&json!({ "reader": { "name": "mynaid-reader", "version": READER_VERSION }, "device": "pc_reader_app" }))
         .send()
         .await
         .unwrap()
@@ -420,6 +450,22 @@ async fn a_whole_session_against_a_real_server_over_http() {
         .bearer_auth(redeemed["submission_token"].as_str().unwrap())
         .header(header::CONTENT_TYPE, "application/json")
         .body(evidence)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    // The reader app sends the person back to this browser, which releases the result.
+    let submitted: Value = r.json().await.unwrap();
+    let result_handle = submitted["return_url"]
+        .as_str()
+        .unwrap()
+        .split_once("/return#")
+        .unwrap()
+        .1;
+    let r = http
+        .post(format!("{base}/return"))
+        .header(header::COOKIE, &cookie)
+        .json(&json!({ "result_handle": result_handle }))
         .send()
         .await
         .unwrap();
@@ -445,12 +491,24 @@ async fn a_whole_session_against_a_real_server_over_http() {
         [
             r#"{"state":"waiting"}"#,
             r#"{"state":"reading"}"#,
+            r#"{"state":"confirm_needed"}"#,
             r#"{"state":"verified"}"#
         ]
     );
-    // The relying party takes the result, once.
+    // The relying party takes the result, once, with the code this browser brings back.
+    let done = http
+        .get(format!("{base}/s/{id}/done"))
+        .header(header::COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let back = html_unescape(&between(&done, "id=\"back\"", "href=\"", "\""));
+    let code = back.split("code=").nth(1).unwrap().to_string();
     let r = http
-        .get(format!("{base}/api/v1/sessions/{id}/result"))
+        .get(format!("{base}/api/v1/sessions/{id}/result?code={code}"))
         .bearer_auth(API_KEY)
         .send()
         .await
@@ -459,7 +517,7 @@ async fn a_whole_session_against_a_real_server_over_http() {
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["claims"]["name"], mynaid_testkit::person("p02").name.as_str());
     let r = http
-        .get(format!("{base}/api/v1/sessions/{id}/result"))
+        .get(format!("{base}/api/v1/sessions/{id}/result?code={code}"))
         .bearer_auth(API_KEY)
         .send()
         .await

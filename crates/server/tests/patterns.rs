@@ -8,97 +8,14 @@ mod common;
 
 use std::time::Duration;
 
-use axum::body::Body;
-use axum::http::{Method, StatusCode};
-use common::{BrowserSession, Resp, Route, Server, Sse, between, html_unescape, read_card};
+use axum::http::StatusCode;
+use common::{Route, Server, Sse, choose, confirm, phone_reads, read_card, return_with};
 use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(10);
 
-/// What the pattern 2 or 3 page showed.
-struct PhonePage {
-    /// The app link (`…/app/read#h=…&o=…`).
-    link: String,
-    /// The handle in it.
-    handle: String,
-    /// The PC code (pattern 2).
-    pc_code: Option<String>,
-    html: String,
-}
-
-async fn choose(s: &Server, b: &BrowserSession, pattern: &str) -> PhonePage {
-    let r = s
-        .call(
-            Method::POST,
-            &format!("/s/{}/{pattern}", b.id),
-            None,
-            Some(&b.cookie),
-            b.form(""),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    let html = r.text();
-    let link = if pattern == "phone" {
-        html_unescape(&between(&html, "id=\"app-link\"", ">", "</pre>"))
-    } else {
-        html_unescape(&between(&html, "id=\"open-app\"", "href=\"", "\""))
-    };
-    let handle = link.split("#h=").nth(1).unwrap().split('&').next().unwrap().to_string();
-    let pc_code = html
-        .contains("id=\"pc-code\"")
-        .then(|| between(&html, "id=\"pc-code\"", ">", "<"));
-    PhonePage {
-        link,
-        handle,
-        pc_code,
-        html,
-    }
-}
-
-async fn confirm(s: &Server, b: &BrowserSession, code: &str, cookie: Option<&str>) -> Resp {
-    let req = axum::http::Request::builder()
-        .method(Method::POST)
-        .uri(format!("/s/{}/confirm", b.id))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .header("accept", "application/json");
-    let req = match cookie {
-        Some(c) => req.header("cookie", c),
-        None => req,
-    };
-    s.send(req.body(Body::from(b.form(&format!("code={code}")))).unwrap())
-        .await
-}
-
-async fn return_with(s: &Server, result_handle: &str, cookie: Option<&str>) -> Resp {
-    let req = axum::http::Request::builder()
-        .method(Method::POST)
-        .uri("/return")
-        .header("content-type", "application/json")
-        .header("accept", "application/json");
-    let req = match cookie {
-        Some(c) => req.header("cookie", c),
-        None => req,
-    };
-    s.send(
-        req.body(Body::from(json!({ "result_handle": result_handle }).to_string()))
-            .unwrap(),
-    )
-    .await
-}
-
 async fn next_state(sse: &mut Sse) -> Value {
     sse.next(WAIT).await.expect("an event")
-}
-
-/// Redeems the page's handle as the phone app and submits evidence for `person`.
-async fn phone_reads(s: &Server, page: &PhonePage, person: &str) -> (Value, Resp) {
-    let r = s.redeem(&page.handle).await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    let answer = r.json();
-    let token = answer["submission_token"].as_str().unwrap().to_string();
-    let evidence = read_card(person, Route::InputSupport, &answer);
-    let submitted = s.submit(&page.handle, &token, evidence).await;
-    (answer, submitted)
 }
 
 #[tokio::test]
@@ -135,13 +52,13 @@ async fn pattern_2_releases_the_result_only_after_the_code_is_typed_on_the_pc() 
     assert_eq!(next_state(&mut sse).await["state"], "confirm_needed");
 
     // Verified but not released: the relying party gets nothing yet.
-    s.result(common::API_KEY, &b.id)
+    s.result(common::API_KEY, &b)
         .await
         .assert_error(StatusCode::CONFLICT, "result_not_ready");
     // The code needs this browser's cookie.
     confirm(&s, &b, &code, None)
         .await
-        .assert_error(StatusCode::UNAUTHORIZED, "unauthorized");
+        .assert_error(StatusCode::FORBIDDEN, "other_browser");
     let wrong = if code == "000000" { "000001" } else { "000000" };
     let r = confirm(&s, &b, wrong, Some(&b.cookie)).await;
     r.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "wrong_confirmation_code");
@@ -149,7 +66,7 @@ async fn pattern_2_releases_the_result_only_after_the_code_is_typed_on_the_pc() 
     let r = confirm(&s, &b, &format!("{} {}", &code[..3], &code[3..]), Some(&b.cookie)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(next_state(&mut sse).await["state"], "verified");
-    let result = s.result(common::API_KEY, &b.id).await;
+    let result = s.result(common::API_KEY, &b).await;
     assert_eq!(result.status, StatusCode::OK);
     assert_eq!(result.json()["claims"]["name"], mynaid_testkit::person("p02").name);
     // A code works once.
@@ -159,23 +76,24 @@ async fn pattern_2_releases_the_result_only_after_the_code_is_typed_on_the_pc() 
 }
 
 #[tokio::test]
-async fn a_relayed_qr_code_is_refused_and_the_pc_page_is_told() {
+async fn a_relayed_qr_code_ends_the_session_and_the_pc_page_is_told() {
     let s = Server::start().await;
     let b = s.browser("verify_identity").await;
     let page = choose(&s, &b, "phone").await;
     let mut sse = Sse::open(&s, &b).await;
     assert_eq!(next_state(&mut sse).await["state"], "waiting");
-    assert_eq!(s.redeem(&page.handle).await.status, StatusCode::OK);
+    assert_eq!(s.redeem_phone(&page.handle).await.status, StatusCode::OK);
     assert_eq!(next_state(&mut sse).await["state"], "reading");
     // A second phone (the attacker's victim, or the attacker) scans the same code.
-    s.redeem(&page.handle)
+    s.redeem_phone(&page.handle)
         .await
         .assert_error(StatusCode::CONFLICT, "handle_already_used");
     let ev = next_state(&mut sse).await;
-    assert_eq!(
-        (ev["state"].as_str(), ev["status"].as_str()),
-        (Some("reader"), Some("second_redeem"))
-    );
+    assert_eq!(ev, json!({ "state": "failed", "code": "redeemed_twice" }));
+    // The first phone's evidence, whoever holds it, finds the session ended.
+    let row = s.state(&b.id).await;
+    assert_eq!(row.state, mynaid_sessions::store::State::Failed);
+    assert_ne!(s.result(common::API_KEY, &b).await.status, StatusCode::OK);
 }
 
 #[tokio::test]
@@ -200,7 +118,7 @@ async fn wrong_confirmation_codes_are_limited() {
     assert!(row.result.is_none(), "the result is deleted");
     // Even the right code is refused now.
     assert_ne!(confirm(&s, &b, &code, Some(&b.cookie)).await.status, StatusCode::OK);
-    assert_ne!(s.result(common::API_KEY, &b.id).await.status, StatusCode::OK);
+    assert_ne!(s.result(common::API_KEY, &b).await.status, StatusCode::OK);
     // Malformed codes do not count and do not reach the store.
     let b2 = s.browser("verify_identity").await;
     let page2 = choose(&s, &b2, "phone").await;
@@ -221,11 +139,11 @@ async fn an_expired_handle_is_refused_and_a_refresh_kills_the_old_one() {
     let new = choose(&s, &b, "phone").await;
     assert_ne!(old.handle, new.handle);
     assert_ne!(old.pc_code, None);
-    s.redeem(&old.handle)
+    s.redeem_phone(&old.handle)
         .await
         .assert_error(StatusCode::NOT_FOUND, "handle_unknown");
     s.advance(301);
-    s.redeem(&new.handle)
+    s.redeem_phone(&new.handle)
         .await
         .assert_error(StatusCode::GONE, "session_expired");
     // The confirmation code expires too.
@@ -241,7 +159,7 @@ async fn an_expired_handle_is_refused_and_a_refresh_kills_the_old_one() {
         "an expired code releases nothing: {}",
         r.text()
     );
-    assert_ne!(s.result(common::API_KEY, &b.id).await.status, StatusCode::OK);
+    assert_ne!(s.result(common::API_KEY, &b).await.status, StatusCode::OK);
 }
 
 #[tokio::test]
@@ -258,21 +176,27 @@ async fn pattern_3_returns_the_result_only_to_the_browser_that_started() {
     let url = v["return_url"].as_str().unwrap();
     assert!(url.starts_with("https://id.example.jp/return#"), "{url}");
     let result_handle = url.split('#').nth(1).unwrap();
-    // Another browser: no cookie, or another session's cookie.
-    return_with(&s, result_handle, None)
-        .await
-        .assert_error(StatusCode::FORBIDDEN, "other_browser");
+    // Another session's cookie: refused, and the handle is used up, so nobody can carry it
+    // to the browser that started (the code typed there still works).
     return_with(&s, result_handle, Some(&other.cookie))
         .await
         .assert_error(StatusCode::FORBIDDEN, "other_browser");
-    s.result(common::API_KEY, &b.id)
+    return_with(&s, result_handle, Some(&b.cookie))
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "handle_unknown");
+    s.result(common::API_KEY, &b)
         .await
         .assert_error(StatusCode::CONFLICT, "result_not_ready");
-    // The browser that started.
+    // The same again with the handle going straight to the browser that started.
+    let b = s.browser("link_card").await;
+    let page = choose(&s, &b, "same").await;
+    let (_, submitted) = phone_reads(&s, &page, "p03").await;
+    let v = submitted.json();
+    let result_handle = v["return_url"].as_str().unwrap().split('#').nth(1).unwrap();
     let r = return_with(&s, result_handle, Some(&b.cookie)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(r.json()["next"], format!("/s/{}/done", b.id));
-    let result = s.result(common::API_KEY, &b.id).await;
+    let result = s.result(common::API_KEY, &b).await;
     assert_eq!(result.status, StatusCode::OK);
     assert_eq!(result.json()["purpose"], "link_card");
     // A result handle works once.
@@ -296,7 +220,7 @@ async fn pattern_3_in_another_browser_continues_with_the_code() {
     // Back in the first browser, the code the app showed releases it.
     let code = v["confirmation_code"].as_str().unwrap();
     assert_eq!(confirm(&s, &b, code, Some(&b.cookie)).await.status, StatusCode::OK);
-    assert_eq!(s.result(common::API_KEY, &b.id).await.status, StatusCode::OK);
+    assert_eq!(s.result(common::API_KEY, &b).await.status, StatusCode::OK);
 }
 
 #[tokio::test]
@@ -304,7 +228,7 @@ async fn replayed_and_cross_session_evidence_is_refused() {
     let s = Server::start().await;
     let a = s.browser("verify_identity").await;
     let page_a = choose(&s, &a, "phone").await;
-    let r = s.redeem(&page_a.handle).await;
+    let r = s.redeem_phone(&page_a.handle).await;
     let answer_a = r.json();
     let token_a = answer_a["submission_token"].as_str().unwrap().to_string();
     let evidence_a = read_card("p01", Route::InputSupport, &answer_a);
@@ -319,7 +243,7 @@ async fn replayed_and_cross_session_evidence_is_refused() {
     // Sent to another session (with that session's own handle and token).
     let b = s.browser("verify_identity").await;
     let page_b = choose(&s, &b, "phone").await;
-    let answer_b = s.redeem(&page_b.handle).await.json();
+    let answer_b = s.redeem_phone(&page_b.handle).await.json();
     let token_b = answer_b["submission_token"].as_str().unwrap().to_string();
     s.submit(&page_b.handle, &token_b, evidence_a)
         .await

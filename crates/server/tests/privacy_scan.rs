@@ -74,6 +74,7 @@ name = "登録ポータル（テスト）"
 name_en = "Registration portal (test)"
 origin = "{base}"
 api_key = "{API_KEY}"
+return_urls = ["{base}/return"]
 accepted_routes = ["input_support", "signature"]
 
 [[oidc.clients]]
@@ -113,6 +114,8 @@ impl Drop for Server {
 fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
+        // The browser's cookie comes with the start link's redirect.
+        .max_redirects(0)
         .timeout_global(Some(Duration::from_secs(60)))
         .build()
         .into()
@@ -286,13 +289,21 @@ fn reader_link(html: &str) -> String {
 }
 
 /// `mynaid read --link … --emulator` with a private copy of `p`'s card, `typed` on stdin;
-/// its output is kept. Whether it succeeded.
-fn read_card(p: &PersonRecord, link: &str, route: &str, typed: &str, reader_out: &mut Vec<u8>) -> bool {
+/// its output is kept. The address back to the browser when it succeeded.
+fn read_card(p: &PersonRecord, link: &str, route: &str, typed: &str, reader_out: &mut Vec<u8>) -> Option<String> {
     let card = p.card();
     let mut reader = Command::new(mynaid_harness::bins::reader())
         .args(["read", "--link", link, "--emulator"])
         .arg(&card.path)
-        .args(["--route", route, "--pin-stdin", "--json", "--lang", "en"])
+        .args([
+            "--route",
+            route,
+            "--pin-stdin",
+            "--json",
+            "--lang",
+            "en",
+            "--no-browser",
+        ])
         .env("RUST_LOG", LOG_FILTER)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -305,7 +316,11 @@ fn read_card(p: &PersonRecord, link: &str, route: &str, typed: &str, reader_out:
     let out = reader.wait_with_output().unwrap();
     reader_out.extend_from_slice(&out.stdout);
     reader_out.extend_from_slice(&out.stderr);
-    out.status.success()
+    let last = String::from_utf8_lossy(&out.stdout).lines().last().map(str::to_string);
+    let v: Value = last.and_then(|l| serde_json::from_str(&l).ok()).unwrap_or_default();
+    out.status
+        .success()
+        .then(|| v["return_url"].as_str().expect("a return address").to_string())
 }
 
 /// One pattern-1 flow: the relying party creates a session, the browser opens the page and
@@ -333,10 +348,15 @@ fn flow(
     let v: Value = serde_json::from_slice(&body).unwrap();
     let id = v["session_id"].as_str().unwrap().to_string();
     let browser_url = v["browser_url"].as_str().unwrap().to_string();
-    let token = browser_url.split_once("?t=").unwrap().1.to_string();
-    let cookie = format!("mynaid-{id}={token}");
     // The browser: start (cookie), procedure page, pattern 1.
-    bodies.keep("start", a.get(&browser_url).call());
+    let start = a.get(&browser_url).call().unwrap();
+    let cookie = start
+        .headers()
+        .get("set-cookie")
+        .and_then(|c| c.to_str().ok())
+        .and_then(|c| c.split(';').next())
+        .expect("the start link sets the session's cookie")
+        .to_string();
     let mut link = String::new();
     let attempts: &[&str] = if wrong_first { &[WRONG_PIN, secret] } else { &[secret] };
     for (i, typed) in attempts.iter().enumerate() {
@@ -359,12 +379,20 @@ fn flow(
         link = reader_link(&String::from_utf8(html).unwrap());
 
         let wrong = wrong_first && i == 0;
-        assert_eq!(
-            read_card(p, &link, route, typed, reader_out),
-            !wrong,
-            "{} {route}: reader exit",
-            p.id
-        );
+        let back = read_card(p, &link, route, typed, reader_out);
+        assert_eq!(back.is_some(), !wrong, "{} {route}: reader exit", p.id);
+        // The reader app's return to this browser (what the return page's script posts).
+        if let Some(back) = back {
+            let handle = back.split_once("/return#").unwrap().1;
+            let (status, _) = bodies.keep(
+                "return",
+                a.post(&format!("{base}/return"))
+                    .header("Cookie", &cookie)
+                    .header("Content-Type", "application/json")
+                    .send(json!({ "result_handle": handle }).to_string().as_bytes()),
+            );
+            assert_eq!(status, 200, "{} {route}: return", p.id);
+        }
         // The events and the result page the browser would see.
         bodies.keep(
             "done page",
@@ -372,9 +400,19 @@ fn flow(
         );
     }
     assert!(link.contains("handle="));
+    let (_, done) = bodies.keep(
+        "done page",
+        a.get(&format!("{base}/s/{id}/done")).header("Cookie", &cookie).call(),
+    );
+    let done = String::from_utf8(done).unwrap();
+    let code = done
+        .split("&amp;code=")
+        .nth(1)
+        .and_then(|c| c.split('"').next())
+        .expect("a way back with a code");
     let (status, result) = bodies.keep(
         "result (allowed)",
-        a.get(&format!("{base}/api/v1/sessions/{id}/result"))
+        a.get(&format!("{base}/api/v1/sessions/{id}/result?code={code}"))
             .header("Authorization", &format!("Bearer {API_KEY}"))
             .call(),
     );
@@ -383,7 +421,7 @@ fn flow(
     // A second take: refused, and nothing personal in the refusal.
     bodies.keep(
         "second take",
-        a.get(&format!("{base}/api/v1/sessions/{id}/result"))
+        a.get(&format!("{base}/api/v1/sessions/{id}/result?code={code}"))
             .header("Authorization", &format!("Bearer {API_KEY}"))
             .call(),
     );

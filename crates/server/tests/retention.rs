@@ -14,21 +14,15 @@ use common::*;
 /// A session of the portal whose card was read and verified (pattern 1: released at once).
 async fn verified(s: &Server) -> Flow {
     let flow = s.redeemed("verify_identity").await;
-    let r = s
-        .submit(
-            &flow.handle,
-            flow.token(),
-            read_card("p01", Route::InputSupport, &flow.answer),
-        )
+    s.submit_and_return(&flow, read_card("p01", Route::InputSupport, &flow.answer))
         .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     flow
 }
 
 /// A verified session whose result the portal took.
 async fn taken(s: &Server) -> Flow {
     let flow = verified(s).await;
-    let r = s.result(API_KEY, flow.id()).await;
+    let r = s.result(API_KEY, &flow.browser).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     flow
 }
@@ -46,7 +40,7 @@ async fn suite(s: Server) {
     let row = s.state(early.id()).await;
     assert_eq!(row.state, mynaid_sessions::store::State::Completed);
     assert!(row.result.is_none(), "a taken result is deleted at once");
-    s.result(API_KEY, early.id())
+    s.result(API_KEY, &early.browser)
         .await
         .assert_error(StatusCode::CONFLICT, "session_finished");
     assert!(s.state(never_taken.id()).await.result.is_some());

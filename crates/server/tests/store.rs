@@ -9,7 +9,7 @@ mod common;
 
 use common::PgDatabase;
 use mynaid_db::Db;
-use mynaid_protocol::{Pattern, Purpose, ReaderStatus, Route};
+use mynaid_protocol::{Device, Pattern, Purpose, ReaderStatus, Route};
 use mynaid_sessions::Failure;
 use mynaid_sessions::store::{Confirmation, NewSession, Redeem, Release, SessionStore, State};
 
@@ -26,6 +26,8 @@ fn session(id: &str, handle: &[u8]) -> NewSession {
         accepted: Route::ALL.to_vec(),
         return_url: None,
         browser_hash: vec![3; 32],
+        start_hash: None,
+        return_hash: None,
         handle_hash: handle.to_vec(),
         created_at: NOW,
         expires_at: NOW + 300,
@@ -50,7 +52,7 @@ async fn suite(store: SessionStore) {
             let store = store.clone();
             tokio::spawn(async move {
                 store
-                    .redeem(b"h1", format!("sub{i}").as_bytes(), NOW + 1)
+                    .redeem(b"h1", format!("sub{i}").as_bytes(), None, NOW + 1)
                     .await
                     .unwrap()
             })
@@ -70,7 +72,7 @@ async fn suite(store: SessionStore) {
     }
     assert_eq!((won, refused), (1, 99));
     assert!(matches!(
-        store.redeem(b"unknown", b"x", NOW).await.unwrap(),
+        store.redeem(b"unknown", b"x", None, NOW).await.unwrap(),
         Redeem::Unknown
     ));
 
@@ -82,7 +84,7 @@ async fn suite(store: SessionStore) {
             .unwrap()
     );
     assert!(matches!(
-        store.redeem(b"h1", b"x", NOW + 2).await.unwrap(),
+        store.redeem(b"h1", b"x", None, NOW + 2).await.unwrap(),
         Redeem::Unknown
     ));
     let s = store.get("s1").await.unwrap().unwrap();
@@ -92,12 +94,12 @@ async fn suite(store: SessionStore) {
     );
     assert!(s.submission_hash.is_none());
     assert!(matches!(
-        store.redeem(b"h2", b"t2", NOW + 3).await.unwrap(),
+        store.redeem(b"h2", b"t2", None, NOW + 3).await.unwrap(),
         Redeem::Redeemed(_)
     ));
 
     // Evidence: once, consuming the challenge, held for confirmation.
-    let release = Release::OnConfirmation {
+    let release = Release {
         code_hash: b"code".to_vec(),
         expires_at: NOW + 900,
         result_handle_hash: None,
@@ -169,7 +171,7 @@ async fn suite(store: SessionStore) {
 
     // Too many wrong codes lock the session and delete the result.
     store.create(&session("s2", b"h20")).await.unwrap();
-    store.redeem(b"h20", b"t", NOW).await.unwrap();
+    store.redeem(b"h20", b"t", None, NOW).await.unwrap();
     store
         .complete_evidence("s2", &[2; 32], b"t", b"sealed2", &release, NOW)
         .await
@@ -193,8 +195,8 @@ async fn suite(store: SessionStore) {
 
     // Pattern 3: the result handle finds the session; release once.
     store.create(&session("s3", b"h30")).await.unwrap();
-    store.redeem(b"h30", b"t", NOW).await.unwrap();
-    let r3 = Release::OnConfirmation {
+    store.redeem(b"h30", b"t", None, NOW).await.unwrap();
+    let r3 = Release {
         code_hash: b"c3".to_vec(),
         expires_at: NOW + 900,
         result_handle_hash: Some(b"rh3".to_vec()),
@@ -214,14 +216,19 @@ async fn suite(store: SessionStore) {
     // Expiry: a late redeem and late evidence are refused.
     store.create(&session("s4", b"h40")).await.unwrap();
     assert!(matches!(
-        store.redeem(b"h40", b"t", NOW + 301).await.unwrap(),
+        store.redeem(b"h40", b"t", None, NOW + 301).await.unwrap(),
         Redeem::Expired(_)
     ));
     store.create(&session("s5", b"h50")).await.unwrap();
-    store.redeem(b"h50", b"t", NOW).await.unwrap();
+    store.redeem(b"h50", b"t", None, NOW).await.unwrap();
+    let late = Release {
+        code_hash: b"c5".to_vec(),
+        expires_at: NOW + 900,
+        result_handle_hash: None,
+    };
     assert!(
         !store
-            .complete_evidence("s5", &[2; 32], b"t", b"late", &Release::Now, NOW + 301)
+            .complete_evidence("s5", &[2; 32], b"t", b"late", &late, NOW + 301)
             .await
             .unwrap()
     );
@@ -237,6 +244,70 @@ async fn suite(store: SessionStore) {
     let purged = store.purge(NOW + 10_000).await.unwrap();
     assert_eq!(purged, 5);
     assert!(store.get("s1").await.unwrap().is_none());
+
+    // A start link works once: the first browser becomes the session's.
+    let mut s6 = session("s6", b"h60");
+    s6.start_hash = Some(b"start".to_vec());
+    store.create(&s6).await.unwrap();
+    assert!(store.start("s6", b"start", b"browser-a", b"back-a").await.unwrap());
+    assert!(!store.start("s6", b"start", b"browser-b", b"back-b").await.unwrap());
+    assert!(!store.start("s6", b"other", b"browser-b", b"back-b").await.unwrap());
+    let row = store.get("s6").await.unwrap().unwrap();
+    assert_eq!(
+        (row.browser_hash.as_slice(), row.return_hash.as_deref()),
+        (&b"browser-a"[..], Some(&b"back-a"[..]))
+    );
+
+    // A handle of a phone pattern is not redeemed by the PC reader app, and stays unused for
+    // the phone.
+    store.create(&session("s7", b"h70")).await.unwrap();
+    assert!(
+        store
+            .refresh_handle("s7", b"h71", &[7; 32], NOW + 300, Pattern::CrossDevice, "K7Q2")
+            .await
+            .unwrap()
+    );
+    assert!(matches!(
+        store
+            .redeem(b"h71", b"t", Some(Device::PcReaderApp), NOW)
+            .await
+            .unwrap(),
+        Redeem::WrongDevice(_)
+    ));
+    assert!(matches!(
+        store.redeem(b"h71", b"t", Some(Device::PhoneApp), NOW).await.unwrap(),
+        Redeem::Redeemed(_)
+    ));
+    // A second device: reported as such, and the session can be ended with its result.
+    assert!(matches!(
+        store.redeem(b"h71", b"u", Some(Device::PhoneApp), NOW).await.unwrap(),
+        Redeem::AlreadyRedeemed(_)
+    ));
+    let r7 = Release {
+        code_hash: b"c7".to_vec(),
+        expires_at: NOW + 900,
+        result_handle_hash: Some(b"rh7".to_vec()),
+    };
+    assert!(
+        store
+            .complete_evidence("s7", &[7; 32], b"t", b"sealed7", &r7, NOW)
+            .await
+            .unwrap()
+    );
+    assert!(matches!(
+        store.redeem(b"h71", b"u", Some(Device::PhoneApp), NOW).await.unwrap(),
+        Redeem::AlreadyRedeemed(_)
+    ));
+    // A result handle that came back to another browser is gone.
+    store.burn_result_handle("s7").await.unwrap();
+    assert!(store.by_result_handle(b"rh7").await.unwrap().is_none());
+    assert!(store.fail_redeemed_twice("s7", NOW).await.unwrap());
+    let row = store.get("s7").await.unwrap().unwrap();
+    assert_eq!(
+        (row.state, row.failure, row.result),
+        (State::Failed, Some(Failure::RedeemedTwice), None)
+    );
+    assert!(!store.fail_redeemed_twice("s7", NOW).await.unwrap(), "once");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -25,6 +25,9 @@ mynaid_protocol::named_enum! {
         CardNotTrusted = "card_not_trusted",
         /// The confirmation code was wrong too often, or not typed in time.
         ConfirmationFailed = "confirmation_failed",
+        /// A second device tried to redeem the reading link: somebody else has the QR code
+        /// or the link, so the session ends before a result can reach them.
+        RedeemedTwice = "redeemed_twice",
     }
 }
 
@@ -59,9 +62,17 @@ pub enum SessionError {
     /// The handle was never issued, or a newer one replaced it.
     #[error("handle unknown")]
     HandleUnknown,
-    /// The handle was already redeemed.
+    /// The handle was already redeemed: the session ended (a second device had the link).
     #[error("handle already used")]
     HandleUsed,
+    /// The start link was already opened by a browser; another browser cannot take the
+    /// session over.
+    #[error("start link already used")]
+    StartLinkUsed,
+    /// The handle is for another kind of reading device (somebody else chose the pattern);
+    /// it was not used up.
+    #[error("handle for another kind of device")]
+    WrongDevice,
     /// The session ran out of time.
     #[error("expired")]
     Expired,
@@ -89,7 +100,9 @@ pub enum SessionError {
     /// Too many wrong codes: the session failed and its result is gone.
     #[error("confirmation failed")]
     ConfirmationLocked,
-    /// The result handle came back to a browser that did not start the session.
+    /// The result was asked for without the browser that started the session: its result
+    /// handle came back to another browser, or the relying party came without that
+    /// browser's cookie or return code.
     #[error("another browser")]
     OtherBrowser,
     /// The result waits for the person's confirmation.

@@ -23,6 +23,6 @@ pub mod store;
 pub use config::{RelyingParty, Settings};
 pub use error::{Failure, SessionError};
 pub use service::{
-    Clock, CreatedSession, IssuedHandle, MAX_CONFIRMATION_ATTEMPTS, Parts, Service, VerifiedResult, system_clock,
-    version_at_least,
+    BrowserSession, Clock, CreatedSession, IssuedHandle, MAX_CONFIRMATION_ATTEMPTS, Parts, Presence, Service, Started,
+    VerifiedResult, system_clock, version_at_least,
 };

@@ -79,6 +79,8 @@ mod tests {
             accepted: vec![Route::InputSupport],
             return_url: None,
             browser_hash: vec![3; 32],
+            start_hash: None,
+            return_hash: None,
             submission_hash: Some(vec![4; 32]),
             state: State::HandleRedeemed,
             reader_status: None,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use mynaid_evidence::{CardFaceClaims, EvidenceError, Verifier};
 use mynaid_protocol::api::{RedeemAnswer, Submitted};
-use mynaid_protocol::{Binding, Evidence, Pattern, Purpose, ReaderStatus, Text};
+use mynaid_protocol::{Binding, Device, Evidence, Pattern, Purpose, ReaderStatus, Text};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
@@ -72,13 +72,53 @@ impl std::fmt::Debug for VerifiedResult {
     }
 }
 
-/// A session just created: the id and the browser's token (to become a cookie).
+/// A session just created for a relying party's start link: the id and the link's token,
+/// which works once (the first browser to open it becomes the session's).
 #[derive(Debug, Clone)]
 pub struct CreatedSession {
     /// Session id.
     pub id: String,
-    /// The browser token; the page URL carries it once, then it lives in a cookie.
+    /// The start link's one-time token.
+    pub start_token: String,
+}
+
+/// A session just created in the browser that asked (the provider's consent): the id and
+/// the browser's token, which goes straight into that browser's cookie.
+#[derive(Debug, Clone)]
+pub struct BrowserSession {
+    /// Session id.
+    pub id: String,
+    /// The browser token (the cookie's value).
     pub browser_token: String,
+}
+
+/// What opening a start link did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Started {
+    /// This browser became the session's: its cookie's value.
+    Now(String),
+    /// This browser already is the session's (a reload, the back button).
+    AlreadyHere,
+}
+
+/// How the browser that started a session is present when its result is taken: the
+/// result never goes to a request that has neither.
+#[derive(Debug, Clone, Copy)]
+pub enum Presence<'a> {
+    /// The session's cookie: the provider's callback runs in that browser.
+    Cookie(&'a str),
+    /// The code that browser carried back to the relying party (the `code` of the return
+    /// address, see [`Service::return_code`]).
+    ReturnCode(&'a str),
+}
+
+/// The code the session's browser carries back to the relying party: derived from its
+/// cookie, so only that browser can show it; stored hashed.
+fn derive_return_code(id: &str, browser_token: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(crate::secrets::sha256(
+        format!("mynaid-return:{id}:{browser_token}").as_bytes(),
+    ))
 }
 
 /// A handle just issued for a reading device.
@@ -90,6 +130,14 @@ pub struct IssuedHandle {
     pub pc_code: String,
     /// When it (and the challenge) expire.
     pub expires_at: i64,
+}
+
+/// How a new session's browser is chosen.
+enum Entry<'a> {
+    /// The first browser to open the start link with this token.
+    StartLink(&'a str),
+    /// The asking browser, holding this token in its cookie.
+    Browser(&'a str),
 }
 
 /// The session services.
@@ -188,22 +236,61 @@ impl Service {
         self.relying_parties.values().find(|rp| same(&hash(&rp.api_key), &h))
     }
 
-    /// Creates a session for `relying_party`.
+    /// Creates a session for `relying_party`, to be opened through a start link.
     pub async fn create_session(
         &self,
         relying_party: &str,
         purpose: Purpose,
         return_url: Option<String>,
     ) -> Result<CreatedSession, SessionError> {
+        let start_token = token::<24>();
+        let id = self
+            .insert_session(relying_party, purpose, return_url, Entry::StartLink(&start_token))
+            .await?;
+        Ok(CreatedSession { id, start_token })
+    }
+
+    /// Creates a session for `relying_party` that belongs to the asking browser from the
+    /// start (the provider sets the cookie in its answer to the consent).
+    pub async fn create_session_in_browser(
+        &self,
+        relying_party: &str,
+        purpose: Purpose,
+        return_url: Option<String>,
+    ) -> Result<BrowserSession, SessionError> {
+        let browser_token = token::<24>();
+        let id = self
+            .insert_session(relying_party, purpose, return_url, Entry::Browser(&browser_token))
+            .await?;
+        Ok(BrowserSession { id, browser_token })
+    }
+
+    async fn insert_session(
+        &self,
+        relying_party: &str,
+        purpose: Purpose,
+        return_url: Option<String>,
+        entry: Entry<'_>,
+    ) -> Result<String, SessionError> {
         let rp = self.relying_party(relying_party).ok_or(SessionError::Unauthorized)?;
         if let Some(url) = &return_url
             && !rp.return_urls.iter().any(|u| u == url)
         {
             return Err(SessionError::BadRequest("return_url is not registered"));
         }
+        // The result goes back only through the browser (the code on the way back), so there
+        // must be a way back: the first registered one unless the request names another.
+        let return_url = return_url.or_else(|| rp.return_urls.first().cloned());
+        if return_url.is_none() {
+            return Err(SessionError::BadRequest("return_url: none is registered"));
+        }
         let now = self.now();
         let id = token::<16>();
-        let browser_token = token::<24>();
+        let (browser_hash, start_hash, return_hash) = match entry {
+            Entry::Browser(t) => (hash(t), None, Some(hash(&derive_return_code(&id, t)))),
+            // Nobody holds the browser token until the start link is opened.
+            Entry::StartLink(t) => (hash(&token::<24>()), Some(hash(t)), None),
+        };
         self.store
             .create(&NewSession {
                 id: id.clone(),
@@ -214,21 +301,58 @@ impl Service {
                 challenge: random::<32>().to_vec(),
                 accepted: rp.accepted_routes.clone(),
                 return_url,
-                browser_hash: hash(&browser_token),
+                browser_hash,
+                start_hash,
+                return_hash,
                 // No reading device may redeem before the page issues a handle.
                 handle_hash: hash(&token::<24>()),
                 created_at: now,
                 expires_at: now + self.settings.session_ttl_secs as i64,
             })
             .await?;
-        Ok(CreatedSession { id, browser_token })
+        Ok(id)
+    }
+
+    /// Opens a start link in a browser (`cookie`: the session's cookie it already holds).
+    /// The first browser becomes the session's; any other is refused, for good: a link
+    /// forwarded to somebody else cannot hand them, or take from them, the session.
+    pub async fn start(&self, id: &str, start_token: &str, cookie: Option<&str>) -> Result<Started, SessionError> {
+        if let Some(c) = cookie
+            && self.browser_session(id, c).await.is_ok()
+        {
+            return Ok(Started::AlreadyHere);
+        }
+        let browser_token = token::<24>();
+        let return_hash = hash(&derive_return_code(id, &browser_token));
+        if self
+            .store
+            .start(id, &hash(start_token), &hash(&browser_token), &return_hash)
+            .await?
+        {
+            return Ok(Started::Now(browser_token));
+        }
+        match self.store.get(id).await? {
+            None => Err(SessionError::NotFound),
+            // Not opened yet: this is not its token.
+            Some(s) if s.start_hash.is_some() => Err(SessionError::Unauthorized),
+            Some(_) => {
+                tracing::warn!(session = %id, "start link opened again in another browser: refused");
+                Err(SessionError::StartLinkUsed)
+            }
+        }
+    }
+
+    /// The code the session's browser (its cookie, `browser_token`) carries back to the
+    /// relying party with the session id.
+    pub fn return_code(&self, id: &str, browser_token: &str) -> String {
+        derive_return_code(id, browser_token)
     }
 
     /// The session as its browser sees it (the browser token must match).
     pub async fn browser_session(&self, id: &str, browser_token: &str) -> Result<SessionRow, SessionError> {
         let s = self.store.get(id).await?.ok_or(SessionError::NotFound)?;
         if !same(&s.browser_hash, &hash(browser_token)) {
-            return Err(SessionError::Unauthorized);
+            return Err(SessionError::OtherBrowser);
         }
         Ok(s)
     }
@@ -268,8 +392,13 @@ impl Service {
         })
     }
 
-    /// Redeems a handle for a reading device.
-    pub async fn redeem(&self, handle: &str, reader_version: Option<&str>) -> Result<RedeemAnswer, SessionError> {
+    /// Redeems a handle for a reading device (of the kind `device`, when it says).
+    pub async fn redeem(
+        &self,
+        handle: &str,
+        reader_version: Option<&str>,
+        device: Option<Device>,
+    ) -> Result<RedeemAnswer, SessionError> {
         let min = &self.settings.min_reader_version;
         if let Some(v) = reader_version
             && !version_at_least(v, min)
@@ -278,18 +407,31 @@ impl Service {
         }
         let submission_token = token::<24>();
         let now = self.now();
-        let s = match self.store.redeem(&hash(handle), &hash(&submission_token), now).await? {
+        let s = match self
+            .store
+            .redeem(&hash(handle), &hash(&submission_token), device, now)
+            .await?
+        {
             Redeem::Redeemed(s) => s,
             Redeem::AlreadyRedeemed(s) => {
-                // A second device scanned the same code: the person must see it.
-                self.events.publish(
-                    &s.id,
-                    Event::Reader {
-                        status: ReaderStatus::SecondRedeem,
-                        tries_left: None,
-                    },
-                );
+                // A second device has the link or the QR code: somebody else may be reading
+                // along (a relayed QR code). End the session before a result can go anywhere;
+                // the page says why.
+                tracing::warn!(session = %s.id, "reading link redeemed twice: session ended");
+                if self.store.fail_redeemed_twice(&s.id, now).await? {
+                    self.redeemed.remove(&hash(handle));
+                    self.events.publish(
+                        &s.id,
+                        Event::Failed {
+                            code: Failure::RedeemedTwice,
+                        },
+                    );
+                }
                 return Err(SessionError::HandleUsed);
+            }
+            Redeem::WrongDevice(s) => {
+                tracing::warn!(session = %s.id, "reading link opened on another kind of device: refused");
+                return Err(SessionError::WrongDevice);
             }
             Redeem::Expired(_) => return Err(SessionError::Expired),
             Redeem::Finished(_) => return Err(SessionError::Finished),
@@ -408,21 +550,21 @@ impl Service {
         let plaintext = Zeroizing::new(serde_json::to_vec(&result).map_err(|_| SessionError::Unavailable)?);
         let sealed = self.result_key.seal(&s.id, &plaintext);
         let pattern = s.pattern.unwrap_or(Pattern::PcReader);
-        let mut submitted = Submitted::default();
-        let release = match pattern {
-            Pattern::PcReader => Release::Now,
-            Pattern::CrossDevice | Pattern::SameDevice => {
-                let code = confirmation_code();
-                let result_handle = (pattern == Pattern::SameDevice).then(token::<24>);
-                let release = Release::OnConfirmation {
-                    code_hash: code_hash(&s.id, &code),
-                    expires_at: now + self.settings.session_ttl_secs as i64,
-                    result_handle_hash: result_handle.as_deref().map(hash),
-                };
-                submitted.confirmation_code = Some(code);
-                submitted.return_url = result_handle.map(|h| format!("{}/return#{h}", self.settings.public_origin));
-                release
-            }
+        // No pattern releases a result without the browser that started taking part after
+        // the card was read: the reading device may be somebody else's (a forwarded link, a
+        // relayed QR code). On the same device (patterns 1 and 3) the app sends the person
+        // back to the default browser with a result handle; the code is the fallback there,
+        // and the way for pattern 2.
+        let code = confirmation_code();
+        let result_handle = matches!(pattern, Pattern::PcReader | Pattern::SameDevice).then(token::<24>);
+        let release = Release {
+            code_hash: code_hash(&s.id, &code),
+            expires_at: now + self.settings.session_ttl_secs as i64,
+            result_handle_hash: result_handle.as_deref().map(hash),
+        };
+        let submitted = Submitted {
+            confirmation_code: Some(code),
+            return_url: result_handle.map(|h| format!("{}/return#{h}", self.settings.public_origin)),
         };
         let submitted_by = hash(submission_token);
         let stored = self
@@ -437,19 +579,12 @@ impl Service {
             return Err(SessionError::Finished);
         }
         tracing::info!(session = %s.id, route = %evidence.route(), pattern = %pattern, "evidence verified");
-        self.events.publish(
-            &s.id,
-            if matches!(release, Release::Now) {
-                Event::Verified
-            } else {
-                Event::ConfirmNeeded
-            },
-        );
+        self.events.publish(&s.id, Event::ConfirmNeeded);
         Ok(submitted)
     }
 
-    /// Pattern 2 (and 3 from another browser): the code the phone showed, typed on the
-    /// page that started the session. Wrong codes are counted; at the limit the session
+    /// The code the reading device showed, typed on the page that started the session
+    /// (pattern 2; 1 and 3 when the return reached another browser). Wrong codes are counted; at the limit the session
     /// fails and its result is deleted.
     pub async fn confirm(&self, id: &str, browser_token: &str, code: &str) -> Result<(), SessionError> {
         self.browser_session(id, browser_token).await?;
@@ -490,11 +625,19 @@ impl Service {
             .ok_or(SessionError::HandleUnknown)
     }
 
-    /// Pattern 3: the app returned to the browser; only the browser that started the
-    /// session (its cookie) gets the result released.
-    pub async fn finish_same_device(&self, result_handle: &str, browser_token: &str) -> Result<String, SessionError> {
+    /// Patterns 1 and 3: the app sent the person back to the default browser; only the
+    /// browser that started the session (its cookie) gets the result released. In any other
+    /// browser the handle is used up, so that it cannot be carried to the starting browser
+    /// by somebody else (the person types the code there instead).
+    pub async fn finish_return(
+        &self,
+        result_handle: &str,
+        browser_token: Option<&str>,
+    ) -> Result<String, SessionError> {
         let s = self.session_by_result_handle(result_handle).await?;
-        if !same(&s.browser_hash, &hash(browser_token)) {
+        if !browser_token.is_some_and(|t| same(&s.browser_hash, &hash(t))) {
+            tracing::warn!(session = %s.id, "result handle came back to another browser: handle used up");
+            self.store.burn_result_handle(&s.id).await?;
             return Err(SessionError::OtherBrowser);
         }
         if !self.store.release(&s.id, self.now()).await? {
@@ -530,9 +673,6 @@ impl Service {
         status: ReaderStatus,
         tries_left: Option<u8>,
     ) -> Result<(), SessionError> {
-        if !status.reported_by_device() {
-            return Err(SessionError::BadRequest("unknown status"));
-        }
         let s = self.redeemed_session(handle, submission_token).await?;
         self.store.set_reader_status(&s.id, status).await?;
         self.events.publish(&s.id, Event::Reader { status, tries_left });
@@ -555,11 +695,25 @@ impl Service {
         }
     }
 
-    /// Gives the relying party its result, once.
-    pub async fn take_result(&self, relying_party: &str, id: &str) -> Result<VerifiedResult, SessionError> {
+    /// Gives the relying party its result, once, and only with the browser that started
+    /// the session present.
+    pub async fn take_result(
+        &self,
+        relying_party: &str,
+        id: &str,
+        presence: Presence<'_>,
+    ) -> Result<VerifiedResult, SessionError> {
         let s = self.store.get(id).await?.ok_or(SessionError::NotFound)?;
         if s.relying_party != relying_party {
             return Err(SessionError::NotFound);
+        }
+        let present = match presence {
+            Presence::Cookie(t) => same(&s.browser_hash, &hash(t)),
+            Presence::ReturnCode(c) => s.return_hash.as_deref().is_some_and(|h| same(h, &hash(c))),
+        };
+        if !present {
+            tracing::warn!(session = %id, "result asked for without the browser that started: refused");
+            return Err(SessionError::OtherBrowser);
         }
         match s.state {
             State::EvidenceVerified if s.released => {}

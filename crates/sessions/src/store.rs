@@ -6,7 +6,7 @@
 use mynaid_db::sqlx::any::AnyRow;
 use mynaid_db::sqlx::{self, Row};
 use mynaid_db::{Db, StoreError};
-use mynaid_protocol::{Pattern, Purpose, ReaderStatus, Route};
+use mynaid_protocol::{Device, Pattern, Purpose, ReaderStatus, Route};
 
 use crate::Failure;
 
@@ -46,8 +46,14 @@ pub struct NewSession {
     pub accepted: Vec<Route>,
     /// Where to send the browser afterwards.
     pub return_url: Option<String>,
-    /// SHA-256 of the browser token (the cookie).
+    /// SHA-256 of the browser token (the cookie), when the session starts in the browser
+    /// that asked; else of a token nobody holds, until the start link is opened.
     pub browser_hash: Vec<u8>,
+    /// SHA-256 of the start link's one-time token (a relying party's start link).
+    pub start_hash: Option<Vec<u8>>,
+    /// SHA-256 of the code the browser carries back to the relying party (known when the
+    /// browser is).
+    pub return_hash: Option<Vec<u8>>,
     /// SHA-256 of the first handle.
     pub handle_hash: Vec<u8>,
     /// Creation time.
@@ -77,6 +83,10 @@ pub struct SessionRow {
     pub return_url: Option<String>,
     /// SHA-256 of the browser token.
     pub browser_hash: Vec<u8>,
+    /// SHA-256 of the start link's token, until a browser opened it.
+    pub start_hash: Option<Vec<u8>>,
+    /// SHA-256 of the code the browser carries back to the relying party.
+    pub return_hash: Option<Vec<u8>>,
     /// SHA-256 of the submission token given to the redeeming device.
     pub submission_hash: Option<Vec<u8>>,
     /// State.
@@ -124,6 +134,8 @@ pub enum Redeem {
     Redeemed(SessionRow),
     /// The handle was already redeemed (by this or another device).
     AlreadyRedeemed(SessionRow),
+    /// The handle is for a pattern of another kind of device; it was not used up.
+    WrongDevice(SessionRow),
     /// The handle's session expired.
     Expired(SessionRow),
     /// The session is over (verified, completed or failed).
@@ -132,21 +144,17 @@ pub enum Redeem {
     Unknown,
 }
 
-/// How a verified result becomes available to the relying party.
+/// How a verified result becomes available to the relying party: after the person
+/// confirms in the browser that started the session, with the code typed on its page or by
+/// the return to it with a result handle (patterns 1 and 3).
 #[derive(Debug, Clone)]
-pub enum Release {
-    /// At once (pattern 1: the browser and the reader are on one PC).
-    Now,
-    /// After the person confirms: a code typed on the page that started the session, or the
-    /// return to the same browser with a result handle (patterns 2 and 3).
-    OnConfirmation {
-        /// SHA-256 of the confirmation code.
-        code_hash: Vec<u8>,
-        /// Until when it is accepted.
-        expires_at: i64,
-        /// SHA-256 of the result handle (pattern 3).
-        result_handle_hash: Option<Vec<u8>>,
-    },
+pub struct Release {
+    /// SHA-256 of the confirmation code.
+    pub code_hash: Vec<u8>,
+    /// Until when it is accepted.
+    pub expires_at: i64,
+    /// SHA-256 of the result handle (patterns 1 and 3).
+    pub result_handle_hash: Option<Vec<u8>>,
 }
 
 /// The outcome of a confirmation code.
@@ -169,7 +177,7 @@ pub enum Confirmation {
 macro_rules! columns {
     () => {
         "id, relying_party, purpose, origin, binding, challenge, accepted, return_url, browser_hash, \
-         submission_hash, state, reader_status, error_code, result, created_at, expires_at, pattern, pc_code, \
+         start_hash, return_hash, submission_hash, state, reader_status, error_code, result, created_at, expires_at, pattern, pc_code, \
          released, confirm_attempts, confirm_expires_at"
     };
 }
@@ -206,6 +214,8 @@ fn row(r: &AnyRow) -> Result<SessionRow, StoreError> {
             .collect::<Result<_, _>>()?,
         return_url: r.try_get("return_url")?,
         browser_hash: r.try_get("browser_hash")?,
+        start_hash: r.try_get("start_hash")?,
+        return_hash: r.try_get("return_hash")?,
         submission_hash: r.try_get("submission_hash")?,
         state: named(r, "state")?,
         reader_status: named_opt(r, "reader_status")?,
@@ -242,8 +252,8 @@ impl SessionStore {
     pub async fn create(&self, s: &NewSession) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO sessions (id, relying_party, purpose, origin, binding, challenge, accepted, return_url, \
-             browser_hash, handle_hash, state, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+             browser_hash, start_hash, return_hash, handle_hash, state, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         )
         .bind(&s.id)
         .bind(&s.relying_party)
@@ -254,6 +264,8 @@ impl SessionStore {
         .bind(routes_column(&s.accepted))
         .bind(&s.return_url)
         .bind(&s.browser_hash)
+        .bind(&s.start_hash)
+        .bind(&s.return_hash)
         .bind(&s.handle_hash)
         .bind(State::Created.as_str())
         .bind(s.created_at)
@@ -268,6 +280,28 @@ impl SessionStore {
         let q = concat!("SELECT ", columns!(), " FROM sessions WHERE id = $1");
         let r = sqlx::query(q).bind(id).fetch_optional(self.db.pool()).await?;
         r.as_ref().map(row).transpose()
+    }
+
+    /// Opens a start link: the first browser becomes the session's, once. False if the
+    /// token is not (or no longer) the session's.
+    pub async fn start(
+        &self,
+        id: &str,
+        start_hash: &[u8],
+        browser_hash: &[u8],
+        return_hash: &[u8],
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE sessions SET browser_hash = $1, return_hash = $2, start_hash = NULL \
+             WHERE id = $3 AND start_hash = $4",
+        )
+        .bind(browser_hash)
+        .bind(return_hash)
+        .bind(id)
+        .bind(start_hash)
+        .execute(self.db.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// A session by the hash of its current handle.
@@ -308,13 +342,24 @@ impl SessionStore {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Redeems a handle, atomically: exactly one caller wins.
-    pub async fn redeem(&self, handle_hash: &[u8], submission_hash: &[u8], now: i64) -> Result<Redeem, StoreError> {
+    /// Redeems a handle, atomically: exactly one caller wins, and only a device of the kind
+    /// the session's pattern is for (when the device says what it is).
+    pub async fn redeem(
+        &self,
+        handle_hash: &[u8],
+        submission_hash: &[u8],
+        device: Option<Device>,
+        now: i64,
+    ) -> Result<Redeem, StoreError> {
         let q = concat!(
             "UPDATE sessions SET state = $1, submission_hash = $2, redeemed_at = $3 \
-             WHERE handle_hash = $4 AND state = $5 AND expires_at >= $3 RETURNING ",
+             WHERE handle_hash = $4 AND state = $5 AND expires_at >= $3 \
+             AND (pattern IS NULL OR pattern IN ($6, $7, $8)) RETURNING ",
             columns!()
         );
+        let for_device = |p: Pattern| device.is_none_or(|d| p.device() == d);
+        // Each pattern's name where this device may redeem it, else a name no row has.
+        let allowed = |p: Pattern| if for_device(p) { p.as_str() } else { "" };
         // `fetch_all`, not `fetch_optional`: SQLite commits an `UPDATE … RETURNING` when the
         // statement runs to its end, and a failed commit (disk full, I/O error) is reported
         // only there. Stopping after the first row dropped that error and answered a win that
@@ -325,6 +370,9 @@ impl SessionStore {
             .bind(now)
             .bind(handle_hash)
             .bind(State::Created.as_str())
+            .bind(allowed(Pattern::PcReader))
+            .bind(allowed(Pattern::CrossDevice))
+            .bind(allowed(Pattern::SameDevice))
             .fetch_all(self.db.pool())
             .await?
             .into_iter()
@@ -336,6 +384,8 @@ impl SessionStore {
             None => Redeem::Unknown,
             Some(s) if s.is_expired(now) => Redeem::Expired(s),
             Some(s) if s.state == State::HandleRedeemed => Redeem::AlreadyRedeemed(s),
+            Some(s) if s.state == State::EvidenceVerified && !s.released => Redeem::AlreadyRedeemed(s),
+            Some(s) if s.state == State::Created && s.pattern.is_some_and(|p| !for_device(p)) => Redeem::WrongDevice(s),
             Some(s) if s.state == State::Created => Redeem::Expired(s),
             Some(s) => Redeem::Finished(s),
         })
@@ -355,31 +405,17 @@ impl SessionStore {
         release: &Release,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let (released, code_hash, code_expires, result_handle) = match release {
-            Release::Now => (1i64, None, None, None),
-            Release::OnConfirmation {
-                code_hash,
-                expires_at,
-                result_handle_hash,
-            } => (
-                0,
-                Some(code_hash.as_slice()),
-                Some(*expires_at),
-                result_handle_hash.as_deref(),
-            ),
-        };
         let done = sqlx::query(
-            "UPDATE sessions SET state = $1, result = $2, challenge = NULL, verified_at = $3, released = $4, \
-             confirm_hash = $5, confirm_expires_at = $6, result_handle_hash = $7 \
-             WHERE id = $8 AND state = $9 AND challenge = $10 AND submission_hash = $11 AND expires_at >= $3",
+            "UPDATE sessions SET state = $1, result = $2, challenge = NULL, verified_at = $3, released = 0, \
+             confirm_hash = $4, confirm_expires_at = $5, result_handle_hash = $6 \
+             WHERE id = $7 AND state = $8 AND challenge = $9 AND submission_hash = $10 AND expires_at >= $3",
         )
         .bind(State::EvidenceVerified.as_str())
         .bind(result)
         .bind(now)
-        .bind(released)
-        .bind(code_hash)
-        .bind(code_expires)
-        .bind(result_handle)
+        .bind(&release.code_hash)
+        .bind(release.expires_at)
+        .bind(&release.result_handle_hash)
         .bind(id)
         .bind(State::HandleRedeemed.as_str())
         .bind(challenge)
@@ -471,7 +507,36 @@ impl SessionStore {
         r.as_ref().map(row).transpose()
     }
 
-    /// Releases a verified result held for confirmation (pattern 3, same browser).
+    /// Forgets a result handle that came back to another browser: it cannot be replayed in
+    /// the browser that started (the code typed there still works).
+    pub async fn burn_result_handle(&self, id: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE sessions SET result_handle_hash = NULL WHERE id = $1")
+            .bind(id)
+            .execute(self.db.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Ends a session whose reading link a second device tried to redeem: from reading, or
+    /// verified and not yet released (the result is deleted). False if it was past that.
+    pub async fn fail_redeemed_twice(&self, id: &str, now: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE sessions SET state = $1, error_code = $2, result = NULL, challenge = NULL, confirm_hash = NULL, \
+             result_handle_hash = NULL, completed_at = $3 \
+             WHERE id = $4 AND (state = $5 OR (state = $6 AND released = 0))",
+        )
+        .bind(State::Failed.as_str())
+        .bind(Failure::RedeemedTwice.as_str())
+        .bind(now)
+        .bind(id)
+        .bind(State::HandleRedeemed.as_str())
+        .bind(State::EvidenceVerified.as_str())
+        .execute(self.db.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Releases a verified result held for confirmation (patterns 1 and 3, same browser).
     pub async fn release(&self, id: &str, now: i64) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "UPDATE sessions SET released = 1, confirm_hash = NULL, result_handle_hash = NULL WHERE id = $1 \

@@ -128,6 +128,12 @@ impl Answer {
                 "このカードのデータを信頼できるものと確認できませんでした。",
                 "The card's data could not be verified as genuine.",
             ),
+            Failure::RedeemedTwice => answer(
+                StatusCode::GONE,
+                code,
+                "読み取り用のリンク（QRコード）が2台目の端末でも使われたため、安全のためこの手続きを中止しました。カードの情報はどこにも渡していません。QRコードやリンクをだれにも見せず、サービスの画面から最初からやり直してください。",
+                "The reading link (QR code) was used by a second device, so this procedure was stopped for your safety. Your card's information went nowhere. Start again from the service, and show the QR code or link to nobody.",
+            ),
             Failure::ConfirmationFailed => answer(
                 StatusCode::GONE,
                 code,
@@ -156,8 +162,20 @@ impl From<&SessionError> for Answer {
             E::HandleUsed => answer(
                 StatusCode::CONFLICT,
                 "handle_already_used",
-                "この読み取り用リンクはすでに使われています。手続きの画面で新しいリンクを表示してください。",
-                "This reading link has already been used. Show a new one on the procedure page.",
+                "この読み取り用リンクは別の端末ですでに使われたため、安全のため手続きを中止しました。暗証番号は入力しないでください。ご自身の手続きであれば、サービスの画面から最初からやり直してください。",
+                "This reading link was already used by another device, so the procedure was stopped for your safety. Do not enter your PIN. If this is your own procedure, start again from the service.",
+            ),
+            E::StartLinkUsed => answer(
+                StatusCode::FORBIDDEN,
+                "start_link_used",
+                "このリンクは、すでに別のブラウザで開かれています。だれかから送られたリンクであれば、この先に進まず、カードを読み取らないでください。ご自身の手続きは、サービスの画面から最初からやり直してください。",
+                "This link has already been opened in another browser. If somebody sent you this link, stop here and do not read your card. To do your own procedure, start again from the service.",
+            ),
+            E::WrongDevice => answer(
+                StatusCode::CONFLICT,
+                "wrong_device",
+                "このリンクは別の種類の機器のためのものです。だれかから送られたリンクであれば、暗証番号を入力しないでください。手続きは、ご自身で開いたサービスの画面から始めてください。",
+                "This link is meant for another kind of device. If somebody sent you this link, do not enter your PIN. Start the procedure from the service's own page, opened yourself.",
             ),
             E::Expired => answer(
                 StatusCode::GONE,
@@ -200,8 +218,8 @@ impl From<&SessionError> for Answer {
             E::OtherBrowser => answer(
                 StatusCode::FORBIDDEN,
                 "other_browser",
-                "手続きを始めたブラウザとは別のブラウザで開かれました。手続きを始めたブラウザに戻り、アプリに表示された確認コードを入力してください。",
-                "This page opened in a different browser from the one where you started. Go back to that browser and enter the confirmation code the app shows.",
+                "この画面は手続きを始めたブラウザでしか使えないため、ここでは何も表示・受け渡ししていません。だれかから送られたリンクであれば、先に進まず、カードを読み取ったり確認コードを教えたりしないでください。ご自身で手続きを始めた場合は、そのブラウザに戻ってください（アプリに表示された確認コードは、そのブラウザで入力できます）。",
+                "This page works only in the browser where the procedure started, so nothing was shown or given here. If somebody sent you this link, stop: do not read your card and tell nobody a code. If you started the procedure yourself, go back to that browser (the confirmation code the app shows can be typed there).",
             ),
             E::ReaderOutdated { min } => answer(
                 StatusCode::UPGRADE_REQUIRED,

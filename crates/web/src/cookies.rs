@@ -15,6 +15,15 @@ pub fn name(kind: &str, id: &str, https: bool) -> String {
     }
 }
 
+/// The name of the cookie that makes a browser the one of verification session `id`: the
+/// session's pages and the provider's callback read it.
+pub fn session_name(id: &str, https: bool) -> String {
+    name("mynaid", id, https)
+}
+
+/// How long a session's cookie lives: a session's hard limit (30 minutes from creation).
+pub const SESSION_MAX_AGE_SECS: u64 = 1800;
+
 /// The value of cookie `name`, if the browser sent it.
 pub fn read(jar: &CookieJar, name: &str) -> Option<String> {
     jar.get(name).map(|c| c.value().to_string())

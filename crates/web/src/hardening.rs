@@ -58,11 +58,9 @@ pub fn page_csp(form_targets: &[String]) -> String {
         form_action.push(' ');
         form_action.push_str(t);
     }
-    // `frame-src mynaid:`: the PC-reader page opens the reader app's `mynaid://` link in a
-    // hidden frame once (the button stays on the page).
     format!(
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; \
-         frame-src mynaid:; form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
+         form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
     )
 }
 

@@ -1,6 +1,9 @@
 //! `mynaid read`: the PC reader app. Reads the card through PC/SC (or an emulated card),
-//! and with `--link` for a service: redeems the handle, shows who asks, reads the card for
-//! that session and sends the evidence. The guarded sequence is in [`super::reading`].
+//! and with `--link` for a service: checks the server against the list of trusted servers,
+//! redeems the handle, shows who asks, reads the card for that session, sends the evidence,
+//! and sends the person back through the default browser to the procedure's page, which
+//! releases the result only to the browser that started it (the confirmation code is the
+//! fallback). The guarded sequence is in `mynaid_reader::reading`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -8,7 +11,7 @@ use std::time::Duration;
 
 use clap::Args;
 use mynaid_card::transport::Capabilities;
-use mynaid_device::{Offer, Reading, Route};
+use mynaid_device::{Device, Offer, Reading, Route, Submitted};
 use mynaid_emulator::Card;
 use mynaid_emulator::transport::InProcessTransport;
 use mynaid_pcsc::{PcscCard, ReaderError, Readers};
@@ -16,6 +19,7 @@ use mynaid_reader::exit;
 use mynaid_reader::i18n::{self, Lang};
 use mynaid_reader::input::Answers;
 use mynaid_reader::reading::{self, Failure};
+use mynaid_reader::trust::TrustArgs;
 use mynaid_reader::{parse_lang, parse_route};
 use serde_json::json;
 
@@ -53,6 +57,12 @@ pub(crate) struct ReadArgs {
     /// Seconds to wait for a card to be put on the reader.
     #[arg(long, default_value_t = 30)]
     wait: u64,
+    /// After sending the evidence, do not open the procedure's page in the default browser:
+    /// print its address and the confirmation code only.
+    #[arg(long)]
+    no_browser: bool,
+    #[command(flatten)]
+    trust: TrustArgs,
 }
 
 pub(crate) fn run(args: ReadArgs) -> ExitCode {
@@ -63,10 +73,16 @@ pub(crate) fn run(args: ReadArgs) -> ExitCode {
         Answers::Terminal
     };
     let offer = match &args.link {
-        Some(text) => match reading::start_remote(text, lang, READER_NAME) {
-            Ok(o) => Some(o),
-            Err(f) => return f.report(args.json),
-        },
+        Some(text) => {
+            let trust = match args.trust.load() {
+                Ok(t) => t,
+                Err(e) => return Failure::from_config(lang, &e).report(args.json),
+            };
+            match reading::start_remote(text, lang, READER_NAME, Device::PcReaderApp, &trust) {
+                Ok(o) => Some(o),
+                Err(f) => return f.report(args.json),
+            }
+        }
         None => None,
     };
     let result = read(&args, offer.as_ref(), &answers);
@@ -76,16 +92,45 @@ pub(crate) fn run(args: ReadArgs) -> ExitCode {
     };
     match &offer {
         Some(o) => match reading::submit(o, read, READER_NAME, lang) {
-            Ok(_) => {
-                eprintln!("{}", i18n::sent(lang));
+            Ok(submitted) => {
+                back_to_browser(o, &submitted, lang, args.no_browser);
                 if args.json {
-                    println!("{}", json!({ "status": "verified" }));
+                    println!(
+                        "{}",
+                        json!({ "status": "verified", "confirmation_code": submitted.confirmation_code, "return_url": submitted.return_url })
+                    );
                 }
                 ExitCode::from(exit::OK)
             }
             Err(f) => f.report(args.json),
         },
         None => print_face(&read, lang, args.json),
+    }
+}
+
+/// Pattern 1: the evidence is in; the person goes back to the procedure in the PC's default
+/// browser (`return_url`), which releases the result only if it is the browser that started
+/// the session. The confirmation code is the fallback, typed in that browser. Whether the
+/// browser opens or not, the evidence was accepted: the exit code stays OK.
+fn back_to_browser(offer: &Offer, submitted: &Submitted, lang: Lang, no_browser: bool) {
+    match &submitted.return_url {
+        Some(url) => {
+            eprintln!("{}", i18n::returning_to_browser(lang));
+            // The address was checked by the device core: this server's `/return#…` only. The
+            // page it opens speaks the person's language, as the app does.
+            let url = match lang {
+                Lang::En => url.replacen("/return#", "/return?lang=en#", 1),
+                Lang::Ja => url.clone(),
+            };
+            let opened = !no_browser && webbrowser::open(&url).is_ok();
+            if !opened {
+                eprintln!("{}", i18n::open_yourself(lang, &url));
+            }
+        }
+        None => eprintln!("{}", i18n::sent(lang)),
+    }
+    if let Some(code) = &submitted.confirmation_code {
+        eprintln!("{}", i18n::confirmation_code(lang, code, &offer.server));
     }
 }
 

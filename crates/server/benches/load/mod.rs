@@ -6,11 +6,11 @@
 use std::time::Duration;
 
 use mynaid_card::{LastTry, Pin};
-use mynaid_device::{Link, Offer, Route};
+use mynaid_device::{Device, Link, Offer, Route};
 use mynaid_emulator::transport::InProcessTransport;
 use reqwest::Client;
 
-use crate::instances::{link_on_page, open_session};
+use crate::instances::{Browser, link_on_page, open_session};
 use mynaid_testkit::PersonCard;
 
 /// One submission ready to send.
@@ -71,12 +71,12 @@ pub(crate) fn quick() -> bool {
 }
 
 /// A new session of the portal on `base` (`verify_identity`), chosen for the PC reader app
-/// and redeemed: its id and the offer.
-pub(crate) async fn redeemed_offer(http: &Client, base: &str) -> (String, Offer) {
+/// and redeemed: its browser and the offer.
+pub(crate) async fn redeemed_offer(http: &Client, base: &str) -> (Browser, Offer) {
     let browser = open_session(http, base, "verify_identity").await;
     let page = browser.choose(http, base, "pc").await;
     let link = Link::parse(&link_on_page(&page, "id=\"launch\"", "href=\"", "\"")).expect("reader link");
-    let req = link.redeem_request("mynaid-bench");
+    let req = link.redeem_request("mynaid-bench", Device::PcReaderApp);
     let r = http
         .post(&req.url)
         .header("content-type", "application/json")
@@ -85,8 +85,9 @@ pub(crate) async fn redeemed_offer(http: &Client, base: &str) -> (String, Offer)
         .await
         .expect("redeem");
     let status = r.status().as_u16();
-    let offer = Offer::from_response(&link, status, &r.bytes().await.expect("answer")).expect("redeemed");
-    (browser.id, offer)
+    let offer =
+        Offer::from_response(&link, Device::PcReaderApp, status, &r.bytes().await.expect("answer")).expect("redeemed");
+    (browser, offer)
 }
 
 /// p01's emulated card, for one credential.
@@ -135,17 +136,51 @@ impl Card {
     }
 }
 
-/// Sends one submission; whether it was accepted.
-pub(crate) async fn submit(http: &Client, r: &Ready) -> bool {
-    match http
+/// Sends one submission; the answer when it was accepted (the confirmation code and the
+/// way back to the browser).
+pub(crate) async fn submit(http: &Client, r: &Ready) -> Option<serde_json::Value> {
+    let resp = http
         .post(&r.url)
         .bearer_auth(&r.bearer)
         .header("content-type", "application/json")
         .body(r.body.clone())
         .send()
         .await
-    {
-        Ok(resp) => resp.status().is_success() && resp.bytes().await.is_ok(),
-        Err(_) => false,
+        .ok()?;
+    if !resp.status().is_success() {
+        return None;
     }
+    resp.json().await.ok()
+}
+
+/// The reader app's return to the session's browser, which releases the result; then the
+/// code that browser carries back to the relying party. None if a step failed.
+pub(crate) async fn come_back(
+    http: &Client,
+    base: &str,
+    browser: &Browser,
+    submitted: &serde_json::Value,
+) -> Option<String> {
+    let handle = submitted["return_url"].as_str()?.split_once("/return#")?.1;
+    let r = http
+        .post(format!("{base}/return"))
+        .header("cookie", &browser.cookie)
+        .json(&serde_json::json!({ "result_handle": handle }))
+        .send()
+        .await
+        .ok()?;
+    if !r.status().is_success() {
+        return None;
+    }
+    let done = http
+        .get(format!("{base}/s/{}/done", browser.id))
+        .header("cookie", &browser.cookie)
+        .send()
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    let at = done.find("&amp;code=")? + "&amp;code=".len();
+    Some(done[at..at + done[at..].find(['"', '&'])?].to_string())
 }

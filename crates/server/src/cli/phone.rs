@@ -1,9 +1,11 @@
 //! `mynaid-server phone`: plays the smartphone app (patterns 2 and 3). Takes the app link from a
-//! QR code in a screenshot (`--qr`) or as text (`--link`), redeems the handle, shows the
-//! service, its address and the PC's code, reads the emulated card over a simulated NFC
-//! link (261-byte frames, no extended length, per-APDU delay, a long timeout only for the
-//! signature), sends the evidence and shows the confirmation code to type on the PC — or,
-//! for pattern 3, where to return in the browser.
+//! QR code in a screenshot (`--qr`) or as text (`--link`), checks its server against the list
+//! of trusted servers (`--config`, `--server`, as `mynaid read`), redeems the handle as a
+//! phone (refusing a PC reader app's link), shows the service, its address and the PC's
+//! code, reads the emulated card over a simulated NFC link (261-byte frames, no extended
+//! length, per-APDU delay, a long timeout only for the signature), sends the evidence and
+//! shows the confirmation code to type on the PC — or, for pattern 3, where to return in the
+//! browser, with the code as the fallback.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -12,11 +14,12 @@ use std::time::Duration;
 use clap::Args;
 use mynaid_emulator::Card;
 use mynaid_emulator::nfc::{NfcTiming, NfcTransport};
-use mynaid_protocol::Route;
+use mynaid_protocol::{Device, Route};
 use mynaid_reader::exit;
 use mynaid_reader::i18n::{self, Lang};
 use mynaid_reader::input::Answers;
 use mynaid_reader::reading::{self, Failure};
+use mynaid_reader::trust::TrustArgs;
 use mynaid_reader::{parse_lang, parse_route};
 use serde_json::json;
 
@@ -50,6 +53,8 @@ pub(crate) struct PhoneArgs {
     /// Simulated delay per APDU on the NFC link, in milliseconds.
     #[arg(long, default_value_t = 25)]
     nfc_delay_ms: u64,
+    #[command(flatten)]
+    trust: TrustArgs,
 }
 
 /// Decodes the first QR code found in an image.
@@ -82,7 +87,11 @@ pub(crate) fn run(args: PhoneArgs) -> ExitCode {
         (None, Some(l)) => l.clone(),
         (None, None) => return Failure::new(exit::BAD_INPUT, "link", i18n::bad_link(lang)).report(args.json),
     };
-    let offer = match reading::start_remote(&link, lang, READER_NAME) {
+    let trust = match args.trust.load() {
+        Ok(t) => t,
+        Err(e) => return Failure::from_config(lang, &e).report(args.json),
+    };
+    let offer = match reading::start_remote(&link, lang, READER_NAME, Device::PhoneApp, &trust) {
         Ok(o) => o,
         Err(f) => return f.report(args.json),
     };
@@ -113,14 +122,17 @@ pub(crate) fn run(args: PhoneArgs) -> ExitCode {
         Ok(s) => s,
         Err(f) => return f.report(args.json),
     };
-    if let Some(code) = &submitted.confirmation_code {
-        eprintln!(
-            "{}",
-            i18n::confirmation_code(lang, code, submitted.return_url.is_some())
-        );
+    // Pattern 3 returns to the phone's default browser (a real app opens it; the stand-in
+    // says where); pattern 2 has the code typed on the PC.
+    match &submitted.return_url {
+        Some(url) => {
+            eprintln!("{}", i18n::returning_to_browser(lang));
+            eprintln!("{}", i18n::returning(lang, url));
+        }
+        None => eprintln!("{}", i18n::type_code_on_pc(lang)),
     }
-    if let Some(url) = &submitted.return_url {
-        eprintln!("{}", i18n::returning(lang, url));
+    if let Some(code) = &submitted.confirmation_code {
+        eprintln!("{}", i18n::confirmation_code(lang, code, &offer.server));
     }
     if args.json {
         println!(

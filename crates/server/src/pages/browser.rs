@@ -22,12 +22,13 @@ use crate::Server;
 
 /// The name of a session's cookie.
 pub(super) fn cookie_name(s: &Server, id: &str) -> String {
-    cookies::name("mynaid", id, s.https)
+    cookies::session_name(id, s.https)
 }
 
 /// The session `id` as its browser (the cookie in `jar`) sees it, with the browser's token.
 pub(super) async fn authenticate(s: &Server, jar: &CookieJar, id: &str) -> Result<(SessionRow, String), SessionError> {
-    let token = cookies::read(jar, &cookie_name(s, id)).ok_or(SessionError::Unauthorized)?;
+    // Without the cookie this is another browser: a forwarded link, or a guessed address.
+    let token = cookies::read(jar, &cookie_name(s, id)).ok_or(SessionError::OtherBrowser)?;
     let session = s.sessions.browser_session(id, &token).await?;
     Ok((session, token))
 }

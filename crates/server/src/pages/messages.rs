@@ -64,10 +64,6 @@ fn reader_text(lang: Lang, pattern: Pattern, status: ReaderStatus) -> &'static s
             "読み取りが中止されました。カードには何も送っていません。もう一度読み取ることができます。",
             "Reading was cancelled. Nothing was sent to the card. You can read it again.",
         ),
-        ReaderStatus::SecondRedeem => m(
-            "別の端末がこのQRコード（読み取り用リンク）を使おうとしたため、受け付けませんでした。心当たりがない場合は、この手続きを中止してください。",
-            "Another device tried to use this QR code (reading link) and was refused. If that was not you, stop this procedure.",
-        ),
     }
 }
 
@@ -90,6 +86,10 @@ fn failure_text(lang: Lang, failure: Failure) -> Option<&'static str> {
         Failure::ConfirmationFailed => m(
             "確認コードを何度も間違えたため、この手続きは中止されました。最初からやり直してください。",
             "The confirmation code was wrong too many times, so this procedure was stopped. Start again.",
+        ),
+        Failure::RedeemedTwice => m(
+            "読み取り用のリンク（QRコード）が2台目の端末でも使われたため、安全のためこの手続きを中止しました。カードの情報はどこにも渡していません。QRコードをだれにも見せず、最初からやり直してください。",
+            "The reading link (QR code) was used by a second device, so this procedure was stopped for your safety. Your card's information went nowhere. Show the QR code to nobody and start again.",
         ),
         Failure::EvidenceMalformed
         | Failure::CardDataInvalid
@@ -138,7 +138,11 @@ pub(super) fn messages(lang: Lang, pattern: Pattern) -> Value {
                 "確認できました。アプリからこのブラウザに戻るのを待っています。別のブラウザが開いた場合は、アプリに表示された6桁の確認コードをここに入力してください。",
                 "Verified. Waiting for the app to return to this browser. If another browser opened, type the 6-digit confirmation code the app shows here.",
             ),
-            _ => m(
+            Pattern::PcReader => m(
+                "カードを読み取りました。読み取りアプリがこのブラウザで確認のページを開くのを待っています。別のブラウザが開いた場合は、アプリに表示された6桁の確認コードをここに入力してください。",
+                "Your card was read. Waiting for the reader app to open the confirmation page in this browser. If another browser opened, type the 6-digit confirmation code the app shows here.",
+            ),
+            Pattern::CrossDevice => m(
                 "スマートフォンに表示された6桁の確認コードを入力してください。",
                 "Type the 6-digit confirmation code your smartphone shows.",
             ),

@@ -15,6 +15,7 @@ use super::CSRF_SCOPE;
 use super::browser::BrowserForm;
 use super::layout::who;
 use super::messages::messages;
+use super::phone::confirm_form;
 use crate::Server;
 
 /// `value` percent-encoded as a URL query component (RFC 3986 unreserved characters kept).
@@ -68,10 +69,12 @@ pub(super) async fn pc_reader(State(svc): State<Arc<Server>>, post: BrowserForm)
                 li { (lang.pick("ICカードリーダーがパソコンに接続されていることを確かめ、マイナンバーカードを置いてください。", "Check that the IC card reader is connected to this PC, and put your My Number Card on it.")) }
                 li {
                     (lang.pick("次のボタンで読み取りアプリ（mynaid）を起動します。", "Open the reader app (mynaid) with this button."))
-                    p { a id="launch" class="button" href=(link) data-auto="1" { (lang.pick("読み取りアプリを起動する", "Open the reader app")) } }
+                    p { a id="launch" class="button" href=(link) { (lang.pick("読み取りアプリを起動する", "Open the reader app")) } }
                 }
                 li { (lang.pick("アプリにサービス名とアドレスが表示されます。上の表示と同じであることを確かめてから、暗証番号を入力してください。", "The app shows the service name and address. Check that they match the ones above before you enter your PIN.")) }
+                li { (lang.pick("読み取りが終わると、アプリがこのブラウザで確認のページを開き、この画面は自動で次に進みます。", "When the card has been read, the app opens a confirmation page in this browser and this page moves on by itself.")) }
             }
+            (confirm_form(id, token, lang, Pattern::PcReader, true))
             form method="post" action=(format!("/s/{id}/pc{}", query(lang))) {
                 (csrf_input(CSRF_SCOPE, id, token))
                 button id="read-again" type="submit" class="secondary" { (lang.pick("もう一度読み取る（新しいリンク）", "Read again (new link)")) }

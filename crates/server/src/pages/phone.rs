@@ -55,13 +55,31 @@ fn qr_svg(data: &str) -> Option<String> {
     )
 }
 
-fn confirm_form(id: &str, token: &str, lang: Lang, hidden: bool) -> maud::Markup {
+/// The form for the 6-digit code the reading device shows, hidden until the card was read.
+/// It says where the code belongs and that nobody will ask for it: a caller who asks the
+/// person for "the number on your phone" is the relay attack.
+pub(super) fn confirm_form(id: &str, token: &str, lang: Lang, pattern: Pattern, hidden: bool) -> maud::Markup {
+    let label = match pattern {
+        Pattern::CrossDevice => lang.pick(
+            "スマートフォンに表示された6桁の数字",
+            "The 6 digits your smartphone shows",
+        ),
+        Pattern::SameDevice => lang.pick("mynaidアプリに表示された6桁の数字", "The 6 digits the mynaid app shows"),
+        Pattern::PcReader => lang.pick(
+            "読み取りアプリに表示された6桁の数字",
+            "The 6 digits the reader app shows",
+        ),
+    };
     html! {
         section id="confirm" hidden[hidden] aria-labelledby="confirm-title" {
             h2 id="confirm-title" { (lang.pick("確認コードの入力", "Confirmation code")) }
+            p id="confirm-where" {
+                (lang.pick("確認コードは、手続きを始めたこのブラウザのこのページ（アドレスを確かめてください）にだけ入力します。電話・メール・メッセージなどで確認コードを尋ねられることはありません。だれにも教えないでください。",
+                        "Type the confirmation code only here, on this page in the browser where you started (check the address). Nobody will ever ask you for it by phone, e-mail or message. Do not tell it to anyone."))
+            }
             form id="confirm-form" method="post" action=(format!("/s/{id}/confirm{}", query(lang))) {
                 (csrf_input(CSRF_SCOPE, id, token))
-                label for="confirm-code" { (lang.pick("スマートフォンに表示された6桁の数字", "The 6 digits your smartphone shows")) }
+                label for="confirm-code" { (label) }
                 input id="confirm-code" name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9 -]{6,8}" maxlength="8" required;
                 button id="confirm-submit" type="submit" { (lang.pick("確認する", "Confirm")) }
             }
@@ -96,7 +114,7 @@ pub(super) async fn cross_device(State(svc): State<Arc<Server>>, post: BrowserFo
                     strong id="pc-code" class="code" { (issued.pc_code) }
                 }
                 li { (lang.pick("アプリで暗証番号を入力し、カードをスマートフォンにかざします。", "Enter your PIN in the app and hold the card against the phone.")) }
-                li { (lang.pick("スマートフォンに表示される6桁の確認コードを、この画面に入力します。", "Type the 6-digit confirmation code the phone shows on this page.")) }
+                li { (lang.pick("スマートフォンに表示される6桁の確認コードを、この画面に入力します。確認コードを入力するのは、このページだけです。", "Type the 6-digit confirmation code the phone shows on this page, and nowhere else.")) }
             }
             figure id="qr" {
                 (PreEscaped(svg))
@@ -115,7 +133,7 @@ pub(super) async fn cross_device(State(svc): State<Arc<Server>>, post: BrowserFo
                     (lang.pick("スマートフォンのmynaidアプリで、このQRコードを読み取ってください。", "Scan this QR code with the mynaid app on your smartphone."))
                 }
             }
-            (confirm_form(id, token, lang, true))
+            (confirm_form(id, token, lang, Pattern::CrossDevice, true))
             details {
                 summary { (lang.pick("QRコードを読み取れないとき", "If the QR code cannot be scanned")) }
                 p class="muted" { (lang.pick("アプリで次のリンクを開いてください:", "Open this link in the app:")) }
@@ -163,7 +181,7 @@ pub(super) async fn same_device(State(svc): State<Arc<Server>>, post: BrowserFor
                 (csrf_input(CSRF_SCOPE, id, token))
                 button id="read-again" type="submit" class="secondary" { (lang.pick("もう一度読み取る", "Read again")) }
             }
-            (confirm_form(id, token, lang, true))
+            (confirm_form(id, token, lang, Pattern::SameDevice, true))
             @if let Some(d) = &svc.demo {
                 p class="muted" { (lang.pick("デモ: スマートフォンアプリの代わりに次のコマンドを使えます:", "Demo: instead of the phone app you can run:")) }
                 pre id="demo-command" { (format!("{} phone --link '{link}' --emulator {}/p01.json", d.command("mynaid-server"), d.cards_dir.display())) }
@@ -189,7 +207,7 @@ pub(super) async fn confirm(State(svc): State<Arc<Server>>, post: BrowserForm) -
     }
 }
 
-/// Pattern 3's return page: a script reads the result handle from the fragment (which no
+/// The return page of patterns 1 and 3: a script reads the result handle from the fragment (which no
 /// server sees) and posts it back with this browser's cookie.
 pub(super) async fn return_page(Query(q): Query<LangQuery>) -> Response {
     let lang = q.lang();
@@ -228,8 +246,8 @@ pub(super) async fn return_complete(
         Ok(s) => s,
         Err(e) => return Answer::from(e).into_response(),
     };
-    let token = cookies::read(&jar, &cookie_name(&svc, &session.id)).unwrap_or_default();
-    match svc.sessions.finish_same_device(handle, &token).await {
+    let token = cookies::read(&jar, &cookie_name(&svc, &session.id));
+    match svc.sessions.finish_return(handle, token.as_deref()).await {
         Ok(id) => Json(json!({ "next": format!("/s/{id}/done{}", query(lang)) })).into_response(),
         Err(e) => Answer::from(e).into_response(),
     }

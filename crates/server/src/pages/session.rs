@@ -12,9 +12,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use futures_util::stream::{self, Stream, StreamExt};
 use maud::html;
-use mynaid_sessions::SessionError;
+use mynaid_protocol::Pattern;
 use mynaid_sessions::events::Event;
 use mynaid_sessions::store::State as SessionState;
+use mynaid_sessions::{SessionError, Started};
 use mynaid_web::hardening::csrf_input;
 use mynaid_web::{Answer, LangQuery, cookies, page, page_with, query};
 use serde::Deserialize;
@@ -24,6 +25,7 @@ use super::CSRF_SCOPE;
 use super::browser::{Browser, authenticate, cookie_name};
 use super::layout::who;
 use super::messages;
+use super::phone::confirm_form;
 use crate::Server;
 
 /// The start URL's query: the browser token (once) and the language.
@@ -32,27 +34,35 @@ pub(super) struct StartQuery {
     t: Option<String>,
 }
 
-/// The browser arrives with its token once in the URL; it moves into a cookie and the URL
-/// loses it.
+/// A relying party's start link: the first browser to open it becomes the session's (its
+/// cookie gets a fresh token; the link's token is used up). Opened again in that browser, it
+/// goes on; in any other, it is refused with a warning.
 pub(super) async fn start(
     State(s): State<Arc<Server>>,
     Path(id): Path<String>,
     Query(q): Query<LangQuery>,
     Query(start): Query<StartQuery>,
+    jar: CookieJar,
 ) -> Response {
     let lang = q.lang();
     let Some(token) = start.t else {
         return Answer::from(SessionError::Unauthorized).page(lang).into_response();
     };
-    if let Err(e) = s.sessions.browser_session(&id, &token).await {
-        return Answer::from(e).page(lang).into_response();
+    let next = Redirect::to(&format!("/s/{id}{}", query(lang)));
+    let held = cookies::read(&jar, &cookie_name(&s, &id));
+    match s.sessions.start(&id, &token, held.as_deref()).await {
+        Ok(Started::AlreadyHere) => next.into_response(),
+        Ok(Started::Now(browser_token)) => {
+            let cookie = cookies::secret(
+                cookie_name(&s, &id),
+                browser_token,
+                cookies::SESSION_MAX_AGE_SECS,
+                s.https,
+            );
+            (CookieJar::new().add(cookie), next).into_response()
+        }
+        Err(e) => Answer::from(e).page(lang).into_response(),
     }
-    let cookie = cookies::secret(cookie_name(&s, &id), token, 1800, s.https);
-    (
-        CookieJar::new().add(cookie),
-        Redirect::to(&format!("/s/{id}{}", query(lang))),
-    )
-        .into_response()
 }
 
 pub(super) async fn procedure(State(s): State<Arc<Server>>, b: Browser) -> Response {
@@ -119,11 +129,16 @@ pub(super) async fn events(State(s): State<Arc<Server>>, Path(id): Path<String>,
 
 pub(super) async fn done(State(s): State<Arc<Server>>, b: Browser) -> Response {
     let (lang, id, session) = (b.lang, b.id(), &b.session);
+    // The way back carries the code only this browser (its cookie) can show: the relying
+    // party takes the result with it, so a browser without the cookie gets nothing.
+    let code = s.sessions.return_code(id, &b.token);
     let back = session
         .return_url
         .as_ref()
-        .map(|u| format!("{u}{}session={id}", if u.contains('?') { '&' } else { '?' }));
-    let verified = matches!(session.state, SessionState::EvidenceVerified | SessionState::Completed);
+        .map(|u| format!("{u}{}session={id}&code={code}", if u.contains('?') { '&' } else { '?' }));
+    let verified = session.state == SessionState::Completed
+        || (session.state == SessionState::EvidenceVerified && session.released);
+    let confirming = session.state == SessionState::EvidenceVerified && !session.released;
     let refresh = back.as_ref().filter(|_| verified).map(|b| format!("2;url={b}"));
     let failure = session.failure.map(|f| f.as_str()).unwrap_or_default();
     let body = page_with(
@@ -132,7 +147,14 @@ pub(super) async fn done(State(s): State<Arc<Server>>, b: Browser) -> Response {
         &format!("/s/{id}/done"),
         refresh.as_deref(),
         html! {
-            @if verified {
+            @if confirming {
+                h1 { (lang.pick("確認コードを入力してください", "Type the confirmation code")) }
+                (who(&s, lang, session))
+                p { (lang.pick("カードは読み取れました。結果をサービスに渡す前に、読み取りに使ったアプリや端末に表示された6桁の確認コードを入力してください。",
+                            "Your card was read. Before the result goes to the service, type the 6-digit confirmation code that the app or device you read it with shows.")) }
+                (confirm_form(id, &b.token, lang, session.pattern.unwrap_or(Pattern::PcReader), false))
+                @if let Some(back) = &back { p { a class="button secondary" href=(back) { (lang.pick("確認せずにサービスに戻る", "Back to the service without confirming")) } } }
+            } @else if verified {
                 h1 { (lang.pick("マイナンバーカードを確認できました", "Your My Number Card was verified")) }
                 (who(&s, lang, session))
                 @if let Some(back) = &back {
@@ -141,6 +163,7 @@ pub(super) async fn done(State(s): State<Arc<Server>>, b: Browser) -> Response {
             } @else if session.is_expired(s.sessions.now()) {
                 h1 { (lang.pick("有効期限が切れました", "The time limit has passed")) }
                 p class="status bad" { (lang.pick("もう一度、手続きをするサービスからやり直してください。", "Start again from the service.")) }
+                @if let Some(back) = &back { p { a class="button secondary" href=(back) { (lang.pick("サービスに戻る", "Back to the service")) } } }
             } @else {
                 h1 { (lang.pick("確認できませんでした", "The card could not be verified")) }
                 p class="status bad" data-code=(failure) { (messages::failed(lang, session.failure)) }

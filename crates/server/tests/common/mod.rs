@@ -255,7 +255,20 @@ impl Server {
 
     /// The reading device redeems `handle` as a reader app of `version`.
     pub async fn redeem_as(&self, handle: &str, version: &str) -> Resp {
-        let body = json!({ "reader": { "name": "mynaid-reader", "version": version } });
+        let body = json!({ "reader": { "name": "mynaid-reader", "version": version }, "device": "pc_reader_app" });
+        self.call(
+            Method::POST,
+            &format!("/api/v1/handles/{handle}/redeem"),
+            None,
+            None,
+            body.to_string(),
+        )
+        .await
+    }
+
+    /// The phone app redeems `handle`.
+    pub async fn redeem_phone(&self, handle: &str) -> Resp {
+        let body = json!({ "reader": { "name": "mynaid-phone", "version": READER_VERSION }, "device": "phone_app" });
         self.call(
             Method::POST,
             &format!("/api/v1/handles/{handle}/redeem"),
@@ -304,16 +317,58 @@ impl Server {
         .await
     }
 
-    /// The relying party takes the result.
-    pub async fn result(&self, key: &str, id: &str) -> Resp {
+    /// The way back to the relying party that the result page shows the session's browser
+    /// (`return_url?session=…&code=…`).
+    pub async fn back_link(&self, b: &BrowserSession) -> String {
+        let r = self.get(&format!("/s/{}/done", b.id), Some(&b.cookie)).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        let html = r.text();
+        let at = html.find(RETURN_URL).unwrap_or_else(|| panic!("no way back: {html}"));
+        html_unescape(&html[at..html[at..].find('"').map_or(html.len(), |e| at + e)])
+    }
+
+    /// The code of the way back, as the relying party reads it from its return address.
+    pub async fn return_code(&self, b: &BrowserSession) -> String {
+        let back = self.back_link(b).await;
+        back.split("code=").nth(1).expect("code in the way back").to_string()
+    }
+
+    /// The relying party takes the result, with the code the session's browser brought back.
+    pub async fn result(&self, key: &str, b: &BrowserSession) -> Resp {
+        let code = self.return_code(b).await;
+        self.result_with(key, &b.id, Some(&code)).await
+    }
+
+    /// The relying party asks for a result with `code` (or none).
+    pub async fn result_with(&self, key: &str, id: &str, code: Option<&str>) -> Resp {
+        let query = code.map(|c| format!("?code={c}")).unwrap_or_default();
         self.call(
             Method::GET,
-            &format!("/api/v1/sessions/{id}/result"),
+            &format!("/api/v1/sessions/{id}/result{query}"),
             Some(key),
             None,
             Body::empty(),
         )
         .await
+    }
+
+    /// The reading device's app sends the person back (`return_url` of its accepted
+    /// `submitted` answer) to the browser holding `cookie` (or none): what the return page's
+    /// script posts.
+    pub async fn come_back(&self, submitted: &Resp, cookie: Option<&str>) -> Resp {
+        let v = submitted.json();
+        let url = v["return_url"].as_str().unwrap_or_else(|| panic!("no return_url: {v}"));
+        let handle = url.split_once("/return#").expect("a return address").1;
+        return_with(self, handle, cookie).await
+    }
+
+    /// Submits evidence and comes back to the session's browser: the result is released.
+    pub async fn submit_and_return(&self, flow: &Flow, evidence: impl Into<Body>) -> Resp {
+        let r = self.submit(&flow.handle, flow.token(), evidence).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        let back = self.come_back(&r, Some(&flow.browser.cookie)).await;
+        assert_eq!(back.status, StatusCode::OK, "{}", back.text());
+        r
     }
 
     /// The state of a session as stored.
@@ -415,6 +470,22 @@ impl Resp {
     /// A header as text.
     pub fn header(&self, name: header::HeaderName) -> Option<String> {
         self.headers.get(name).map(|v| v.to_str().unwrap().to_string())
+    }
+
+    /// Asserts a refusal page: this status, and it says `says`.
+    pub fn assert_error_page(&self, status: StatusCode, says: &str) {
+        assert_eq!(self.status, status, "{}", self.text());
+        assert!(
+            self.header(header::CONTENT_TYPE)
+                .is_some_and(|c| c.starts_with("text/html")),
+            "{:?}",
+            self.headers
+        );
+        assert!(
+            self.text().contains(says),
+            "the page does not say {says:?}: {}",
+            self.text()
+        );
     }
 
     /// Asserts a JSON error answer: this status, this code, a message in both languages.
@@ -646,4 +717,90 @@ fn getrandom_bytes(b: &mut [u8]) {
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// What the pattern 2 or 3 page showed.
+pub struct PhonePage {
+    /// The app link (`…/app/read#h=…&o=…`).
+    pub link: String,
+    /// The handle in it.
+    pub handle: String,
+    /// The PC code (pattern 2).
+    pub pc_code: Option<String>,
+    /// The whole page.
+    pub html: String,
+}
+
+/// The browser chooses pattern 2 (`phone`) or 3 (`same`).
+pub async fn choose(s: &Server, b: &BrowserSession, pattern: &str) -> PhonePage {
+    let r = s
+        .call(
+            Method::POST,
+            &format!("/s/{}/{pattern}", b.id),
+            None,
+            Some(&b.cookie),
+            b.form(""),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let html = r.text();
+    let link = if pattern == "phone" {
+        html_unescape(&between(&html, "id=\"app-link\"", ">", "</pre>"))
+    } else {
+        html_unescape(&between(&html, "id=\"open-app\"", "href=\"", "\""))
+    };
+    let handle = link.split("#h=").nth(1).unwrap().split('&').next().unwrap().to_string();
+    let pc_code = html
+        .contains("id=\"pc-code\"")
+        .then(|| between(&html, "id=\"pc-code\"", ">", "<"));
+    PhonePage {
+        link,
+        handle,
+        pc_code,
+        html,
+    }
+}
+
+/// The confirmation code typed on the page (by its script), with `cookie` or none.
+pub async fn confirm(s: &Server, b: &BrowserSession, code: &str, cookie: Option<&str>) -> Resp {
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri(format!("/s/{}/confirm", b.id))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("accept", "application/json");
+    let req = match cookie {
+        Some(c) => req.header("cookie", c),
+        None => req,
+    };
+    s.send(req.body(Body::from(b.form(&format!("code={code}")))).unwrap())
+        .await
+}
+
+/// The return page's script posts `result_handle`, with `cookie` or none.
+pub async fn return_with(s: &Server, result_handle: &str, cookie: Option<&str>) -> Resp {
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri("/return")
+        .header("content-type", "application/json")
+        .header("accept", "application/json");
+    let req = match cookie {
+        Some(c) => req.header("cookie", c),
+        None => req,
+    };
+    s.send(
+        req.body(Body::from(json!({ "result_handle": result_handle }).to_string()))
+            .unwrap(),
+    )
+    .await
+}
+
+/// Redeems the page's handle as the phone app and submits evidence for `person`.
+pub async fn phone_reads(s: &Server, page: &PhonePage, person: &str) -> (Value, Resp) {
+    let r = s.redeem_phone(&page.handle).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let answer = r.json();
+    let token = answer["submission_token"].as_str().unwrap().to_string();
+    let evidence = read_card(person, Route::InputSupport, &answer);
+    let submitted = s.submit(&page.handle, &token, evidence).await;
+    (answer, submitted)
 }

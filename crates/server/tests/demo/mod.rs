@@ -8,6 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use mynaid_harness::browser::Browser;
 use mynaid_oidc::config::{AuthMethod, OidcClientConfig, OidcConfig};
 use mynaid_protocol::Purpose;
 use mynaid_server::config::{Config, DemoConfig, TrustConfig};
@@ -132,7 +133,7 @@ impl Demo {
         }
     }
 
-    /// Creates a session for `purpose` as the relying party would (no return address);
+    /// Creates a session for `purpose` as the relying party would (its registered return address);
     /// answers the browser URL.
     pub(crate) fn create_session(&self, purpose: &str) -> (String, String) {
         let rt = self.rt.as_ref().unwrap();
@@ -154,12 +155,30 @@ impl Demo {
         )
     }
 
-    /// Takes the session's result as the relying party (status, body).
-    pub(crate) fn take_result(&self, id: &str) -> (u16, Value) {
+    /// Takes the session's result as the relying party (status, body), with the code that
+    /// browser `b` carries back: the one its session cookie gets on the result page.
+    pub(crate) fn take_result(&self, b: &Browser, id: &str) -> (u16, Value) {
+        let cookie = b
+            .block_on(b.client().get_named_cookie(&format!("mynaid-{id}")))
+            .expect("the browser holds the session's cookie");
         let rt = self.rt.as_ref().unwrap();
         rt.block_on(async {
+            let done = reqwest_client()
+                .get(format!("{}/s/{id}/done", self.base))
+                .header("cookie", format!("mynaid-{id}={}", cookie.value()))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            let code = done
+                .split("&amp;code=")
+                .nth(1)
+                .and_then(|c| c.split('"').next())
+                .expect("a way back with a code");
             let r = reqwest_client()
-                .get(format!("{}/api/v1/sessions/{id}/result", self.base))
+                .get(format!("{}/api/v1/sessions/{id}/result?code={code}", self.base))
                 .bearer_auth(API_KEY)
                 .send()
                 .await

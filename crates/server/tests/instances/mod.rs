@@ -94,6 +94,7 @@ name = "登録ポータル（テスト）"
 name_en = "Registration portal (test)"
 origin = "{PORTAL_ORIGIN}"
 api_key = "{API_KEY}"
+return_urls = ["{PORTAL_ORIGIN}/return"]
 accepted_routes = ["input_support", "signature"]
 
 # Off: these runs measure the store and the verifier, not the limiter (one client address

@@ -273,9 +273,9 @@ pub(crate) async fn consent_token(b: &reqwest::Client, url: &str) -> String {
     crate::common::form_token_of(&b.get(url).send().await.unwrap().text().await.unwrap())
 }
 
-/// Agrees on the consent page, goes through the procedure page (pattern 1), reads `person`'s
-/// card in process, and comes back: returns the final redirect to the client.
-pub(crate) async fn consent_and_read(op: &Op, b: &reqwest::Client, consent_url: &str, person: &str) -> String {
+/// Agrees on the consent page in browser `b`: the session's id (its cookie came with the
+/// answer, which leads to the procedure page).
+pub(crate) async fn agree(b: &reqwest::Client, consent_url: &str) -> String {
     let csrf = consent_token(b, consent_url).await;
     let r = b
         .post(consent_url)
@@ -284,15 +284,27 @@ pub(crate) async fn consent_and_read(op: &Op, b: &reqwest::Client, consent_url: 
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", r.text().await.unwrap());
-    let start = location(&r);
-    assert!(start.starts_with("/s/") && start.contains("/start?t="), "{start}");
-    let id = start.split('/').nth(2).unwrap().to_string();
-    let r = b.get(format!("{}{start}", op.base)).send().await.unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let procedure = b.get(format!("{}{}", op.base, location(&r))).send().await.unwrap();
+    // The session's cookie comes with the consent's answer; no address carries a secret.
+    let procedure_path = location(&r);
+    assert!(
+        procedure_path.starts_with("/s/") && !procedure_path.contains("t="),
+        "{procedure_path}"
+    );
+    procedure_path
+        .trim_start_matches("/s/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+/// Browser `b` opens the procedure page of session `id` and chooses "PC and IC card
+/// reader": the handle of the `mynaid://` link.
+pub(crate) async fn choose_pc(op: &Op, b: &reqwest::Client, id: &str) -> String {
+    let procedure = b.get(format!("{}/s/{id}", op.base)).send().await.unwrap();
+    assert_eq!(procedure.status(), StatusCode::OK);
     let html = procedure.text().await.unwrap();
     assert!(html.contains("method-pc"), "{html}");
-    // Pattern 1: the PC reader page gives the reader app its one-time handle.
     let page = b
         .post(format!("{}/s/{id}/pc", op.base))
         .form(&[("csrf", crate::common::form_token_of(&html))])
@@ -303,11 +315,16 @@ pub(crate) async fn consent_and_read(op: &Op, b: &reqwest::Client, consent_url: 
         .await
         .unwrap();
     let link = html_unescape(&between(&page, "id=\"launch\"", "href=\"", "\""));
-    let handle = link.split("handle=").nth(1).unwrap().to_string();
+    link.split("handle=").nth(1).unwrap().to_string()
+}
+
+/// The reader app on somebody's PC redeems `handle` and sends the evidence of `person`'s card:
+/// the accepted answer (confirmation code, the way back to the browser).
+pub(crate) async fn reader_app_reads(op: &Op, handle: &str, person: &str) -> Value {
     let http = reqwest::Client::new();
     let answer: Value = http
         .post(format!("{}/api/v1/handles/{handle}/redeem", op.base))
-        .json(&json!({ "reader": { "name": "mynaid-reader", "version": crate::common::READER_VERSION } }))
+        .json(&json!({ "reader": { "name": "mynaid-reader", "version": crate::common::READER_VERSION }, "device": "pc_reader_app" }))
         .send()
         .await
         .unwrap()
@@ -324,7 +341,27 @@ pub(crate) async fn consent_and_read(op: &Op, b: &reqwest::Client, consent_url: 
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
-    // The result page sends the browser back to the provider's callback.
+    r.json().await.unwrap()
+}
+
+/// The reader app opens its way back in browser `b` (what the return page's script posts).
+pub(crate) async fn come_back(op: &Op, b: &reqwest::Client, submitted: &Value) -> reqwest::Response {
+    let handle = submitted["return_url"]
+        .as_str()
+        .unwrap()
+        .split_once("/return#")
+        .unwrap()
+        .1;
+    b.post(format!("{}/return", op.base))
+        .json(&json!({ "result_handle": handle }))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Browser `b` follows session `id`'s result page back to the provider's callback: the
+/// callback's answer.
+pub(crate) async fn back_to_callback(op: &Op, b: &reqwest::Client, id: &str) -> reqwest::Response {
     let done = b
         .get(format!("{}/s/{id}/done", op.base))
         .send()
@@ -333,12 +370,24 @@ pub(crate) async fn consent_and_read(op: &Op, b: &reqwest::Client, consent_url: 
         .text()
         .await
         .unwrap();
-    let back = html_unescape(&between(&done, "id=\"back\"", "href=\"", "\""));
+    let back = html_unescape(&between(&done, "class=\"button", "href=\"", "\""));
     assert!(
         back.starts_with(&format!("{}/oidc/callback?session=", op.base)),
         "{back}"
     );
-    let r = b.get(&back).send().await.unwrap();
+    b.get(&back).send().await.unwrap()
+}
+
+/// Agrees on the consent page, goes through the procedure page (pattern 1), reads `person`'s
+/// card in process, comes back to the same browser, and on to the callback: returns the
+/// final redirect to the client.
+pub(crate) async fn consent_and_read(op: &Op, b: &reqwest::Client, consent_url: &str, person: &str) -> String {
+    let id = agree(b, consent_url).await;
+    let handle = choose_pc(op, b, &id).await;
+    let submitted = reader_app_reads(op, &handle, person).await;
+    let r = come_back(op, b, &submitted).await;
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    let r = back_to_callback(op, b, &id).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", r.text().await.unwrap());
     location(&r)
 }

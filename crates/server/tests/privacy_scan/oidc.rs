@@ -72,6 +72,20 @@ impl Browser {
         self.keep(bodies, what, req.send(form.as_bytes()))
     }
 
+    /// A script's JSON post from a page of this origin (the return page's).
+    pub(super) fn post_json(&mut self, bodies: &mut Bodies, what: &str, to: &str, json: &str) -> Got {
+        let mut req = self
+            .agent
+            .post(&self.url(to))
+            .header("Content-Type", "application/json")
+            .header("Sec-Fetch-Site", "same-origin")
+            .header("Origin", &self.base);
+        if !self.cookies.is_empty() {
+            req = req.header("Cookie", &self.cookie_header());
+        }
+        self.keep(bodies, what, req.send(json.as_bytes()))
+    }
+
     pub(super) fn keep(
         &mut self,
         bodies: &mut Bodies,
@@ -183,12 +197,16 @@ pub(super) fn oidc_flow(
         &format!("decision=allow&csrf={}", percent(&csrf)),
     );
     assert_eq!(r.status, 303, "{}", r.body);
-    let start = r.location.unwrap();
-    assert!(start.starts_with("/s/") && start.contains("/start?t="), "{start}");
-    let id = start.split('/').nth(2).unwrap().to_string();
-    let r = b.get(bodies, "OIDC session start", &start);
-    assert_eq!(r.status, 303, "{}", r.body);
-    let r = b.get(bodies, "OIDC procedure page", &r.location.unwrap());
+    // The session's cookie comes with the consent's answer.
+    let procedure = r.location.unwrap();
+    assert!(procedure.starts_with("/s/"), "{procedure}");
+    let id = procedure
+        .trim_start_matches("/s/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
+    let r = b.get(bodies, "OIDC procedure page", &procedure);
     assert_eq!(r.status, 200);
     let csrf = form_token(&r.body).expect("the procedure page's token");
     let r = b.post_form(
@@ -199,11 +217,16 @@ pub(super) fn oidc_flow(
     );
     assert_eq!(r.status, 200, "{}", r.body);
     let link = reader_link(&r.body);
-    assert!(
-        read_card(p, &link, route, secret, reader_out),
-        "{} {route}: OIDC reader exit",
-        p.id
+    let back =
+        read_card(p, &link, route, secret, reader_out).unwrap_or_else(|| panic!("{} {route}: OIDC reader exit", p.id));
+    let handle = back.split_once("/return#").unwrap().1;
+    let r = b.post_json(
+        bodies,
+        "OIDC return",
+        "/return",
+        &serde_json::json!({ "result_handle": handle }).to_string(),
     );
+    assert_eq!(r.status, 200, "{}", r.body);
     let r = b.get(bodies, "OIDC done page", &format!("/s/{id}/done"));
     assert_eq!(r.status, 200);
     let at = r.body.find(r#"id="back""#).expect("the way back to the provider");
