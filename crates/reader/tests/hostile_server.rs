@@ -408,21 +408,22 @@ fn verifying_server(code: &'static str) -> HostileServer {
     })
 }
 
+/// p01's card read for a server that accepts the evidence with `code`: the app's output and
+/// all of it as text.
+fn read_verified(server: &HostileServer, home: &Home, extra: &[&str]) -> (Output, String) {
+    let p = person("p01");
+    let card = p.card();
+    let out = mynaid(home, &server.link(), Some(&card.path), extra, &format!("{}\n", p.pin));
+    let text = all_output(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    (out, text)
+}
+
 #[test]
 fn pattern_one_returns_through_the_default_browser() {
     let server = verifying_server("123456");
     let home = Home::new();
-    let p = person("p01");
-    let card = p.card();
-    let out = mynaid(
-        &home,
-        &server.link(),
-        Some(&card.path),
-        &["--json"],
-        &format!("{}\n", p.pin),
-    );
-    let text = all_output(&out);
-    assert_eq!(out.status.code(), Some(0), "{text}");
+    let (out, text) = read_verified(&server, &home, &["--json"]);
     let return_url = format!("{}/return#resultHandle_0123456789-abc", server.base);
     let v = json_line(&out);
     assert_eq!(
@@ -449,17 +450,7 @@ fn pattern_one_returns_through_the_default_browser() {
 fn without_a_browser_the_address_and_the_code_are_printed() {
     let server = verifying_server("654321");
     let home = Home::new();
-    let p = person("p01");
-    let card = p.card();
-    let out = mynaid(
-        &home,
-        &server.link(),
-        Some(&card.path),
-        &["--no-browser"],
-        &format!("{}\n", p.pin),
-    );
-    let text = all_output(&out);
-    assert_eq!(out.status.code(), Some(0), "{text}");
+    let (_, text) = read_verified(&server, &home, &["--no-browser"]);
     assert!(
         text.contains(&format!("{}/return?lang=en#resultHandle_0123456789-abc", server.base)),
         "{text}"
@@ -469,6 +460,7 @@ fn without_a_browser_the_address_and_the_code_are_printed() {
     assert!(home.browser.opened().is_empty(), "the browser was opened");
 
     // A browser that cannot be started: the same, and the exit code stays OK.
+    let p = person("p01");
     let card = p.card();
     let mut c = home.command();
     c.env("BROWSER", home.dir.path().join("no-such-browser"))

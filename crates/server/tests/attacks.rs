@@ -76,15 +76,8 @@ async fn a_forwarded_procedure_link_gives_the_victim_nothing_to_read_and_the_att
     let code = code_for(&op, &own, "p01").await;
     let tokens = exchange(&mut own, &code, Some(op.assertion())).await;
     assert!(tokens.id_token().is_some());
-    let info: Value = reqwest::Client::new()
-        .get(format!("{}/oidc/userinfo", op.base))
-        .bearer_auth(tokens.access_token().secret())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (status, _, info) = raw_userinfo(&op, tokens.access_token().secret()).await;
+    assert_eq!(status, StatusCode::OK);
     assert_eq!(info["name"], mynaid_testkit::person("p01").name.as_str());
 }
 

@@ -86,10 +86,15 @@ fn agree_and_read(b: &Browser, demo: &Demo, purpose: &str, pin: &str) {
 /// `mynaid read --link LINK --route ROUTE --pin-stdin --json --reader "Virtual PCD 00 00"`,
 /// with `stdin` typed in and `default` as the PC's default browser.
 fn read(link: &str, route: &str, stdin: &str, default: &DefaultBrowser) -> Output {
+    read_in(link, route, stdin, default, "ja")
+}
+
+/// [`read`] with the app's messages in `lang`.
+fn read_in(link: &str, route: &str, stdin: &str, default: &DefaultBrowser, lang: &str) -> Output {
     run_typed(
         Command::new(bins::reader())
             .args(["read", "--link", link, "--route", route, "--pin-stdin", "--json"])
-            .args(["--reader", READER, "--wait", "5"])
+            .args(["--reader", READER, "--wait", "5", "--lang", lang])
             .env("BROWSER", default.command()),
         stdin,
     )
@@ -343,21 +348,7 @@ fn in_english_another_default_browser_gets_nothing_and_the_code_moves_the_page_o
     let link = b.attr("launch", "href").expect("#launch has a link");
 
     let default = DefaultBrowser::new();
-    let out = run_typed(
-        Command::new(bins::reader())
-            .args([
-                "read",
-                "--link",
-                &link,
-                "--route",
-                "input-support",
-                "--pin-stdin",
-                "--json",
-            ])
-            .args(["--reader", READER, "--wait", "5", "--lang", "en"])
-            .env("BROWSER", default.command()),
-        &format!("{}\n", p.pin),
-    );
+    let out = read_in(&link, "input-support", &format!("{}\n", p.pin), &default, "en");
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "mynaid read: {stderr}");
     let code = json(&out)["confirmation_code"].as_str().unwrap().to_string();

@@ -224,19 +224,24 @@ impl Server {
         BrowserSession { id, cookie }
     }
 
-    /// The browser chooses "PC and IC card reader": a fresh handle, shown as a link.
-    pub async fn issue(&self, b: &BrowserSession) -> Issued {
+    /// The browser chooses a way to read the card (`pc`, `phone`, `same`): the page.
+    pub async fn choose_way(&self, b: &BrowserSession, way: &str) -> String {
         let r = self
             .call(
                 Method::POST,
-                &format!("/s/{}/pc", b.id),
+                &format!("/s/{}/{way}", b.id),
                 None,
                 Some(&b.cookie),
                 b.form(""),
             )
             .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-        let html = r.text();
+        r.text()
+    }
+
+    /// The browser chooses "PC and IC card reader": a fresh handle, shown as a link.
+    pub async fn issue(&self, b: &BrowserSession) -> Issued {
+        let html = self.choose_way(b, "pc").await;
         let link = html_unescape(&between(&html, "id=\"launch\"", "href=\"", "\""));
         let command = html_unescape(&between(&html, "id=\"command\"", ">", "</pre>"));
         let handle = link.split("handle=").nth(1).expect("handle in the link").to_string();
@@ -733,17 +738,7 @@ pub struct PhonePage {
 
 /// The browser chooses pattern 2 (`phone`) or 3 (`same`).
 pub async fn choose(s: &Server, b: &BrowserSession, pattern: &str) -> PhonePage {
-    let r = s
-        .call(
-            Method::POST,
-            &format!("/s/{}/{pattern}", b.id),
-            None,
-            Some(&b.cookie),
-            b.form(""),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    let html = r.text();
+    let html = s.choose_way(b, pattern).await;
     let link = if pattern == "phone" {
         html_unescape(&between(&html, "id=\"app-link\"", ">", "</pre>"))
     } else {
