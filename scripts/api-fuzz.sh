@@ -37,6 +37,7 @@ public_url = "$base"
 database_url = "sqlite://$work/mynaid.db"
 result_key = "ERERERERERERERERERERERERERERERERERERERERERE="
 link_secret = "IiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiI="
+metrics_listen = "127.0.0.1:0"
 
 [trust]
 mode = "test"

@@ -35,8 +35,13 @@ pub struct Config {
     pub trust: TrustConfig,
     /// The applications allowed to ask for verification.
     pub relying_parties: Vec<RelyingParty>,
-    /// Logs as JSON lines.
-    pub log_json: bool,
+    /// `text` (default) or `json`: one JSON object per line, for a log collector.
+    pub log_format: LogFormat,
+    /// Timeouts and caps of the HTTP server (`[http]`).
+    pub http: HttpConfig,
+    /// Where `/metrics` (Prometheus) is served: a separate address, never the public one,
+    /// so that only the operator's network reaches it. Unset: no metrics.
+    pub metrics_listen: Option<SocketAddr>,
     /// Demo hints (the emulated cards' directory) shown on the pages.
     pub demo: Option<DemoConfig>,
     /// OpenID Connect: signing keys and the registered clients (`[oidc]`, `[[oidc.clients]]`;
@@ -84,6 +89,58 @@ impl Default for LimitsConfig {
             per_address_burst: 120,
             per_address_per_minute: 600,
             client_address_header: None,
+        }
+    }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Timeouts and caps of the HTTP server: what a stranger's slow or many connections may
+/// hold. The defaults suit a server on the internet behind nothing; a reverse proxy in
+/// front may allow larger numbers.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Seconds a client has to send a request's whole header block.
+    pub header_read_timeout_secs: u64,
+    /// Seconds a request may take, body and handler included (not the live-status streams,
+    /// which end with their session).
+    pub request_timeout_secs: u64,
+    /// Seconds a kept-alive connection may sit idle between requests.
+    pub idle_timeout_secs: u64,
+    /// Open connections at most; more wait to be accepted.
+    pub max_connections: usize,
+    /// Open connections at most from one client address (IPv6: its /64); more are closed at
+    /// once.
+    pub max_connections_per_address: usize,
+    /// Live-status streams (SSE) open at once for one session.
+    pub sse_per_session: usize,
+    /// Live-status streams open at once from one client address.
+    pub sse_per_address: usize,
+    /// Seconds a shutdown waits for requests to finish (streams get a last event and end).
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            header_read_timeout_secs: 10,
+            request_timeout_secs: 30,
+            idle_timeout_secs: 60,
+            max_connections: 10_000,
+            max_connections_per_address: 256,
+            sse_per_session: 4,
+            sse_per_address: 64,
+            shutdown_grace_secs: 10,
         }
     }
 }
@@ -161,7 +218,9 @@ impl Default for Config {
             min_reader_version: env!("CARGO_PKG_VERSION").into(),
             trust: TrustConfig::default(),
             relying_parties: Vec::new(),
-            log_json: false,
+            log_format: LogFormat::Text,
+            http: HttpConfig::default(),
+            metrics_listen: Some(SocketAddr::from(([127, 0, 0, 1], 9464))),
             demo: None,
             oidc: OidcConfig::default(),
             limits: LimitsConfig::default(),
@@ -270,8 +329,26 @@ impl Config {
         if let Some(v) = get("MYNAID_LINK_SECRET") {
             self.link_secret = Some(v);
         }
-        if let Some(v) = get("MYNAID_LOG_JSON") {
-            self.log_json = matches!(v.as_str(), "1" | "true" | "yes");
+        if let Some(v) = get("MYNAID_LOG_FORMAT") {
+            self.log_format = match v.as_str() {
+                "json" => LogFormat::Json,
+                "text" => LogFormat::Text,
+                _ => {
+                    return Err(ConfigError::Env {
+                        name: "MYNAID_LOG_FORMAT",
+                        message: "`text` or `json`".into(),
+                    });
+                }
+            };
+        }
+        if let Some(v) = get("MYNAID_METRICS_LISTEN") {
+            self.metrics_listen = match v.as_str() {
+                "" | "off" => None,
+                a => Some(a.parse().map_err(|e| ConfigError::Env {
+                    name: "MYNAID_METRICS_LISTEN",
+                    message: format!("{e}"),
+                })?),
+            };
         }
         Ok(())
     }

@@ -65,7 +65,8 @@ public_url = "{base}"
 database_url = "sqlite://{db}"
 result_key = "ERERERERERERERERERERERERERERERERERERERERERE="
 link_secret = "IiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiI="
-log_json = true
+log_format = "json"
+metrics_listen = "127.0.0.1:0"
 
 {trust}
 [[relying_parties]]

@@ -52,7 +52,8 @@ database_url = "sqlite://{db}"
 result_key = "ERERERERERERERERERERERERERERERERERERERERERE="
 link_secret = "IiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiI="
 session_ttl_secs = {ttl}
-log_json = true
+log_format = "json"
+metrics_listen = "127.0.0.1:0"
 
 {trust}
 [[relying_parties]]

@@ -23,7 +23,7 @@ pub(crate) fn run(args: ServeArgs) -> ExitCode {
             return ExitCode::from(exit::FAILURE);
         }
     };
-    mynaid_reader::init_logging("info", config.log_json);
+    mynaid_reader::init_logging("info", config.log_format == mynaid_server::config::LogFormat::Json);
     runtime_block_on(async move {
         let listen = config.listen;
         let server = mynaid_server::start(config, mynaid_sessions::system_clock()).await?;

@@ -86,6 +86,7 @@ public_url = "{public_url}"
 database_url = "{database_url}"
 result_key = "ERERERERERERERERERERERERERERERERERERERERERE="
 link_secret = "IiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiI="
+metrics_listen = "127.0.0.1:0"
 {top}
 {trust}
 [[relying_parties]]
