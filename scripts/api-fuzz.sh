@@ -55,10 +55,11 @@ api_key = "$key"
 return_urls = ["https://portal.example.jp/back"]
 accepted_routes = ["input_support", "signature"]
 
-# One client address sends everything: the per-address limit would answer most requests
-# with 429 (documented, so not a finding) and hide the handlers behind it.
+# One client address (and one API key) sends everything: the limits would answer most
+# requests with 429 (documented, so not a finding) and hide the handlers behind them.
 [limits]
 per_address_burst = 0
+per_client_burst = 0
 EOF
 
 RUST_LOG=warn "$mynaid_server" serve --config "$work/mynaid.toml" >"$work/serve.log" 2>&1 &

@@ -76,7 +76,7 @@ fn evidence(state: &CardState, pin: &str, password: Option<&str>) -> Result<Vec<
     out.push(Evidence {
         reader: reader(),
         body: Body::InputSupport {
-            basic_info: r.basic_info_raw,
+            basic_info: r.basic_info_raw.into(),
             integrity_record: r.integrity_raw,
             cv_certificate: r.cv_certificate_raw,
             signed_key: r.signed_key_raw,
@@ -89,7 +89,7 @@ fn evidence(state: &CardState, pin: &str, password: Option<&str>) -> Result<Vec<
         out.push(Evidence {
             reader: None,
             body: Body::Signature {
-                certificate: r.certificate.der,
+                certificate: r.certificate.der.into(),
                 signature: r.signature,
             },
         });

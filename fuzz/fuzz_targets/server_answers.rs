@@ -72,7 +72,7 @@ fuzz_target!(|data: &[u8]| {
                 let evidence = offer.evidence_request(
                     "fuzz",
                     Body::Signature {
-                        certificate: vec![0x30, 0x00],
+                        certificate: vec![0x30, 0x00].into(),
                         signature: vec![0; 256],
                     },
                 );

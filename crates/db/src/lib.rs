@@ -160,6 +160,21 @@ impl Db {
     pub fn url(&self) -> &str {
         &self.url
     }
+
+    /// Asks the database `SELECT 1` (the readiness check): it answers, or why not.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        timed("ping", sqlx::query("SELECT 1").execute(&self.pool)).await?;
+        Ok(())
+    }
+}
+
+/// Runs one statement (or a store call) and records how long it took in the histogram
+/// `mynaid_db_query_duration_seconds{statement}`. `statement` is a fixed name, never a value.
+pub async fn timed<F: Future>(statement: &'static str, f: F) -> F::Output {
+    let started = std::time::Instant::now();
+    let out = f.await;
+    metrics::histogram!("mynaid_db_query_duration_seconds", "statement" => statement).record(started.elapsed());
+    out
 }
 
 #[cfg(test)]

@@ -112,6 +112,10 @@ impl Origin<'_> {
 /// (user info, paths, spaces, control characters, non-ASCII look-alikes) is refused, so an
 /// origin is safe to show and to compare.
 fn split_origin(text: &str) -> Option<Origin<'_>> {
+    // An origin is shown on one line and signed by the card: 255 characters at most.
+    if text.len() > 255 {
+        return None;
+    }
     let (secure, authority) = match (text.strip_prefix("https://"), text.strip_prefix("http://")) {
         (Some(a), _) => (true, a),
         (None, Some(a)) => (false, a),
@@ -219,6 +223,21 @@ mod tests {
     use super::*;
 
     const H: &str = "abcdefghijklmnopqrstuvwx";
+
+    /// Found by the `link` fuzz target: a host name in mixed case is still this machine,
+    /// and an origin longer than 255 characters is refused.
+    #[test]
+    fn mixed_case_loopback_and_overlong_origins() {
+        let l = Link::parse(&format!(
+            "http://locaLhost:8080/app/read#o=http%3A%2F%2Flocalhost%3A8080&h={H}"
+        ))
+        .unwrap();
+        assert_eq!(l.server, "http://locaLhost:8080");
+        assert_eq!(normalize_origin(&l.server).as_deref(), Some("http://localhost:8080"));
+        let long = format!("https://{}.jp", "a".repeat(250));
+        assert!(!is_acceptable_origin(&long));
+        assert!(is_acceptable_origin(&format!("https://{}.jp", "a".repeat(240))));
+    }
 
     #[test]
     fn reader_links() {

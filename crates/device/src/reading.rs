@@ -73,7 +73,7 @@ pub fn read<T: CardTransport>(
                     sex: b.sex,
                 },
                 body: Body::InputSupport {
-                    basic_info: r.basic_info_raw,
+                    basic_info: r.basic_info_raw.into(),
                     integrity_record: r.integrity_raw,
                     cv_certificate: r.cv_certificate_raw,
                     signed_key: r.signed_key_raw,
@@ -92,7 +92,7 @@ pub fn read<T: CardTransport>(
                     sex: a.sex,
                 },
                 body: Body::Signature {
-                    certificate: r.certificate.der,
+                    certificate: r.certificate.der.into(),
                     signature: r.signature,
                 },
             })

@@ -72,7 +72,7 @@ fn read(kind: PinKind) -> Evidence {
             let pin = Pin::new(kind, p.sign_password.as_deref().unwrap()).unwrap();
             let r = routes::read_signature(&mut s, &pin, LastTry::NotConfirmed, &tbs, &mut |_| {}).unwrap();
             Body::Signature {
-                certificate: r.certificate.der,
+                certificate: r.certificate.der.into(),
                 signature: r.signature,
             }
         }
@@ -80,7 +80,7 @@ fn read(kind: PinKind) -> Evidence {
             let pin = Pin::new(kind, &p.pin).unwrap();
             let r = routes::read_input_support(&mut s, &pin, LastTry::NotConfirmed, &tbs, &mut |_| {}).unwrap();
             Body::InputSupport {
-                basic_info: r.basic_info_raw,
+                basic_info: r.basic_info_raw.into(),
                 integrity_record: r.integrity_raw,
                 cv_certificate: r.cv_certificate_raw,
                 signed_key: r.signed_key_raw,

@@ -71,6 +71,24 @@ pub struct CrlInfo {
     pub next_update: Option<u64>,
 }
 
+/// The dates of the loaded CRLs together ([`CrlSet::window`]), seconds since the epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CrlWindow {
+    /// The oldest `thisUpdate`: the age of the stalest CRL.
+    pub oldest_this_update: u64,
+    /// The newest `thisUpdate`: before it, some CRL is not yet valid.
+    pub latest_this_update: u64,
+    /// The earliest `nextUpdate` (none: no CRL has one): after it, some CRL is out of date.
+    pub earliest_next_update: Option<u64>,
+}
+
+impl CrlWindow {
+    /// Whether every loaded CRL is within its dates at `now`, as the verifier checks them.
+    pub fn is_fresh(&self, now: u64) -> bool {
+        now >= self.latest_this_update && self.earliest_next_update.is_none_or(|next| now <= next)
+    }
+}
+
 impl CrlSet {
     /// No CRLs.
     pub fn new() -> CrlSet {
@@ -135,6 +153,37 @@ impl CrlSet {
             None => self.crls.push(loaded),
         }
         Ok(info)
+    }
+
+    /// How many CRLs are loaded (one per issuer at most).
+    pub fn len(&self) -> usize {
+        self.crls.len()
+    }
+
+    /// Whether no CRL is loaded.
+    pub fn is_empty(&self) -> bool {
+        self.crls.is_empty()
+    }
+
+    /// The loaded CRLs' dates at a glance: a verification at `now` accepts every one of them
+    /// exactly when `latest_this_update <= now <= earliest_next_update` (readiness checks,
+    /// metrics). `None` when no CRL is loaded.
+    pub fn window(&self) -> Option<CrlWindow> {
+        let first = self.crls.first()?;
+        let mut w = CrlWindow {
+            oldest_this_update: first.this_update,
+            latest_this_update: first.this_update,
+            earliest_next_update: first.next_update,
+        };
+        for c in &self.crls[1..] {
+            w.oldest_this_update = w.oldest_this_update.min(c.this_update);
+            w.latest_this_update = w.latest_this_update.max(c.this_update);
+            w.earliest_next_update = match (w.earliest_next_update, c.next_update) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        }
+        Some(w)
     }
 
     pub(crate) fn for_issuer(&self, key_id: &[u8]) -> Option<&LoadedCrl> {

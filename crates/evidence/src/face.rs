@@ -42,8 +42,9 @@ pub struct Verification {
 }
 
 /// The card face claims in OpenID Connect form (`address.formatted`, `birthdate`
-/// `YYYY-MM-DD`, `gender`). Serializable, for the server's encrypted result store.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `YYYY-MM-DD`, `gender`). Serializable, for the server's encrypted result store. Wiped
+/// from memory when dropped.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, zeroize::Zeroize, zeroize::ZeroizeOnDrop)]
 pub struct CardFaceClaims {
     /// 氏名 (family and given name separated by U+3000).
     pub name: String,
@@ -60,6 +61,7 @@ pub struct CardFaceClaims {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address_substitutes: Option<Vec<bool>>,
     /// How they were verified.
+    #[zeroize(skip)]
     pub verification: Verification,
 }
 

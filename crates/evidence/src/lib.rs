@@ -29,7 +29,7 @@ mod trust;
 mod verify;
 mod x509;
 
-pub use crl::{CrlInfo, CrlSet, RevocationPolicy};
+pub use crl::{CrlInfo, CrlSet, CrlWindow, RevocationPolicy};
 pub use crypto::bench_verify;
 pub use error::{CertRole, CrlError, EvidenceError, TrustError};
 pub use face::{CardFaceClaims, Revocation, Verification, VerifiedCardFace};

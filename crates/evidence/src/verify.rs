@@ -38,6 +38,16 @@ impl Verifier {
         &self.trust
     }
 
+    /// The loaded CRLs (read only: readiness checks and metrics look at their dates).
+    pub fn crls(&self) -> &CrlSet {
+        &self.crls
+    }
+
+    /// What is done when no CRL covers a certificate.
+    pub fn revocation_policy(&self) -> RevocationPolicy {
+        self.revocation
+    }
+
     /// Replaces the CRLs (e.g. after the daily download), keeping the rest.
     pub fn set_crls(&mut self, crls: CrlSet) {
         self.crls = crls;

@@ -38,7 +38,7 @@ fn with_is_field(evidence: &Evidence, name: &str, f: impl FnOnce(&[u8]) -> Vec<u
         panic!("not an input-support document")
     };
     match name {
-        "basic_info" => *basic_info = f(basic_info),
+        "basic_info" => *basic_info = f(basic_info).into(),
         "integrity_record" => *integrity_record = Zeroizing::new(f(integrity_record)),
         "cv_certificate" => *cv_certificate = f(cv_certificate),
         "signed_key" => *signed_key = f(signed_key),
@@ -55,7 +55,7 @@ fn with_sig_field(evidence: &Evidence, name: &str, f: impl FnOnce(&[u8]) -> Vec<
         panic!("not a signature document")
     };
     match name {
-        "certificate" => *certificate = f(certificate),
+        "certificate" => *certificate = f(certificate).into(),
         "signature" => *signature = f(signature),
         other => panic!("no field {other}"),
     }
@@ -343,7 +343,7 @@ fn test_trust_store_refuses_what_is_not_a_self_signed_ca() {
         Body::InputSupport { .. } => unreachable!(),
     };
     let mut roots = root_ders();
-    roots.push(p01_signature_certificate);
+    roots.push(p01_signature_certificate.to_vec());
     assert_eq!(
         TrustStore::test_roots(&roots).unwrap_err(),
         TrustError::NotACa { index: 4 }

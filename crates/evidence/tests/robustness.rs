@@ -34,7 +34,7 @@ fn fixture() -> &'static Fixture {
 /// The binary fields of a document, in a fixed order.
 fn fields(e: &Evidence) -> Vec<Vec<u8>> {
     match &e.body {
-        Body::Signature { certificate, signature } => vec![certificate.clone(), signature.clone()],
+        Body::Signature { certificate, signature } => vec![certificate.to_vec(), signature.clone()],
         Body::InputSupport {
             basic_info,
             integrity_record,
@@ -42,7 +42,7 @@ fn fields(e: &Evidence) -> Vec<Vec<u8>> {
             signed_key,
             signature,
         } => vec![
-            basic_info.clone(),
+            basic_info.to_vec(),
             integrity_record.to_vec(),
             cv_certificate.clone(),
             signed_key.clone(),
@@ -55,11 +55,11 @@ fn fields(e: &Evidence) -> Vec<Vec<u8>> {
 fn with_fields(e: &Evidence, f: Vec<Vec<u8>>) -> Evidence {
     let body = match e.body {
         Body::Signature { .. } => Body::Signature {
-            certificate: f[0].clone(),
+            certificate: f[0].clone().into(),
             signature: f[1].clone(),
         },
         Body::InputSupport { .. } => Body::InputSupport {
-            basic_info: f[0].clone(),
+            basic_info: f[0].clone().into(),
             integrity_record: Zeroizing::new(f[1].clone()),
             cv_certificate: f[2].clone(),
             signed_key: f[3].clone(),

@@ -6,6 +6,8 @@ use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use mynaid_protocol::{Lang, Purpose, Text};
 use mynaid_sessions::secrets::{hash, same, token};
 use mynaid_sessions::{Presence, SessionError};
@@ -220,26 +222,26 @@ async fn authorize(o: &Oidc, query: &[u8]) -> Response {
         purpose,
         en,
     };
-    let Ok(params_json) = serde_json::to_string(&auth) else {
-        return fail("server_error", "internal error");
-    };
+    // Nothing is stored before the person decides: the validated request travels sealed in
+    // this browser's cookie (a stranger's flood of authorization requests writes nothing).
     let now = o.now();
     let id = token::<16>();
-    let browser = token::<24>();
-    let row = RequestRow {
-        id: id.clone(),
+    let pending = Pending {
         client_id: client.config.client_id.clone(),
-        browser_hash: hash(&browser),
-        params: params_json,
-        session_id: None,
-        status: RequestStatus::Pending,
+        params: auth,
+        secret: token::<24>(),
         created_at: now,
         expires_at: now + o.settings.request_ttl_secs as i64,
     };
-    if o.store.add_request(&row).await.is_err() {
-        return fail("temporarily_unavailable", "the service cannot process this right now");
-    }
-    let cookie = cookies::secret(o.cookie_name(&id), browser, o.settings.request_ttl_secs, o.https);
+    let Some(sealed) = o.seal(&pending_context(&id), &pending) else {
+        return fail("server_error", "internal error");
+    };
+    let cookie = cookies::secret(
+        o.cookie_name(&id),
+        URL_SAFE_NO_PAD.encode(sealed),
+        o.settings.request_ttl_secs,
+        o.https,
+    );
     let mut resp = (
         CookieJar::new().add(cookie),
         Redirect::to(&format!("/oidc/consent/{id}{}", mynaid_web::query(lang))),
@@ -263,8 +265,24 @@ impl NotYours {
     }
 }
 
-/// The request of this browser (its cookie), not expired, with the browser's secret.
-async fn own_request(o: &Oidc, jar: &CookieJar, id: &str) -> Result<(RequestRow, AuthParams, String), NotYours> {
+/// An authorization request until the person decides: validated, sealed for its id, in the
+/// browser's cookie. `secret` binds the consent form's token to this browser.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Pending {
+    client_id: String,
+    params: AuthParams,
+    secret: String,
+    created_at: i64,
+    expires_at: i64,
+}
+
+fn pending_context(id: &str) -> String {
+    format!("mynaid-oidc-request\0{id}")
+}
+
+/// The request of this browser (its cookie opens for `id`), not expired, and its stored row
+/// once the person decided.
+async fn own_request(o: &Oidc, jar: &CookieJar, id: &str) -> Result<(Pending, Option<RequestRow>), NotYours> {
     let gone = NotYours {
         status: StatusCode::NOT_FOUND,
         ja: "この手続きは見つからないか、有効期限が過ぎています。サービスの画面から最初からやり直してください。",
@@ -273,30 +291,27 @@ async fn own_request(o: &Oidc, jar: &CookieJar, id: &str) -> Result<(RequestRow,
     if id.len() > 64 {
         return Err(gone);
     }
-    let row = match o.store.request(id).await {
-        Ok(Some(r)) => r,
-        Ok(None) => return Err(gone),
-        Err(_) => {
-            return Err(NotYours {
-                status: StatusCode::SERVICE_UNAVAILABLE,
-                ja: "ただいま処理できません。しばらくしてからもう一度お試しください。",
-                en: "The service cannot process this right now. Please try again shortly.",
-            });
-        }
-    };
-    let secret = cookies::read(jar, &o.cookie_name(id)).filter(|c| same(&hash(c), &row.browser_hash));
-    let Some(secret) = secret else {
+    let pending: Option<Pending> = cookies::read(jar, &o.cookie_name(id))
+        .and_then(|c| URL_SAFE_NO_PAD.decode(c).ok())
+        .and_then(|sealed| o.open(&pending_context(id), &sealed));
+    let Some(pending) = pending else {
         return Err(NotYours {
             status: StatusCode::FORBIDDEN,
-            ja: "この手続きは、別のブラウザで始められたものです。手続きを始めたブラウザで続けてください。",
-            en: "This procedure was started in another browser. Continue in the browser where you started.",
+            ja: "この手続きは、別のブラウザで始められたものです。手続きを始めたブラウザで続けてください。だれかから送られたリンクであれば、先に進まないでください。",
+            en: "This procedure was started in another browser. Continue in the browser where you started; if somebody sent you this link, stop here.",
         });
     };
-    if row.expires_at < o.now() {
+    if pending.expires_at < o.now() {
         return Err(gone);
     }
-    let params: AuthParams = serde_json::from_str(&row.params).map_err(|_| gone)?;
-    Ok((row, params, secret))
+    match o.store.request(id).await {
+        Ok(row) => Ok((pending, row)),
+        Err(_) => Err(NotYours {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            ja: "ただいま処理できません。しばらくしてからもう一度お試しください。",
+            en: "The service cannot process this right now. Please try again shortly.",
+        }),
+    }
 }
 
 fn chosen_lang(q: &LangQuery, params_en: bool) -> Lang {
@@ -320,15 +335,16 @@ pub(super) async fn consent_page(
     Query(q): Query<LangQuery>,
     jar: CookieJar,
 ) -> Response {
-    let (row, params, secret) = match own_request(&o, &jar, &id).await {
+    let (pending, decided) = match own_request(&o, &jar, &id).await {
         Ok(v) => v,
         Err(e) => return e.page(chosen_lang(&q, false)),
     };
+    let (params, secret) = (&pending.params, &pending.secret);
     let lang = chosen_lang(&q, params.en);
-    if row.status != RequestStatus::Pending {
+    if decided.is_some() {
         return moved_on(lang);
     }
-    let Some(client) = o.client(&row.client_id) else {
+    let Some(client) = o.client(&pending.client_id) else {
         return refused(
             lang,
             StatusCode::NOT_FOUND,
@@ -336,7 +352,7 @@ pub(super) async fn consent_page(
             "Service not found.",
         );
     };
-    let csrf = csrf_token(CONSENT_CSRF_SCOPE, &id, &secret);
+    let csrf = csrf_token(CONSENT_CSRF_SCOPE, &id, secret);
     consent::consent(
         lang,
         &consent::ConsentPage {
@@ -357,27 +373,41 @@ pub(super) async fn consent_decision(
     jar: CookieJar,
     body: Bytes,
 ) -> Response {
-    let (row, params, secret) = match own_request(&o, &jar, &id).await {
+    let (pending, decided) = match own_request(&o, &jar, &id).await {
         Ok(v) => v,
         Err(e) => return e.page(chosen_lang(&q, false)),
     };
+    let params = &pending.params;
     let lang = chosen_lang(&q, params.en);
     let form = Form::parse(&body).unwrap_or_default();
-    if !csrf_valid(CONSENT_CSRF_SCOPE, &id, &secret, form.get(CSRF_FIELD)) {
+    if !csrf_valid(CONSENT_CSRF_SCOPE, &id, &pending.secret, form.get(CSRF_FIELD)) {
         tracing::warn!("consent form without its token refused");
         let a = Answer::forbidden_request();
         return PageError::cannot_start(a.status, lang, a.message).into_response();
     }
+    if decided.is_some() {
+        return moved_on(lang);
+    }
     let issuer = o.issuer();
-    let now = o.now();
+    // The decision is the first thing stored of this request: once (a second decision, in
+    // another tab, finds it taken).
+    let decide = |status: RequestStatus, session_id: Option<String>| {
+        let row = RequestRow {
+            id: id.clone(),
+            client_id: pending.client_id.clone(),
+            browser_hash: hash(&pending.secret),
+            params: serde_json::to_string(&pending.params).unwrap_or_default(),
+            session_id,
+            status,
+            created_at: pending.created_at,
+            expires_at: pending.expires_at,
+        };
+        let store = o.store.clone();
+        async move { store.add_request(&row).await }
+    };
     match form.get("decision") {
         Some("deny") => {
-            if !o
-                .store
-                .move_request(&id, RequestStatus::Pending, RequestStatus::Done, None, now)
-                .await
-                .unwrap_or(false)
-            {
+            if decide(RequestStatus::Done, None).await.is_err() {
                 return moved_on(lang);
             }
             error_back(
@@ -394,26 +424,15 @@ pub(super) async fn consent_decision(
             // answer, and no address carries a secret that could hand it to another browser.
             let created = match o
                 .sessions
-                .create_session_in_browser(&row.client_id, params.purpose, Some(callback))
+                .create_session_in_browser(&pending.client_id, params.purpose, Some(callback))
                 .await
             {
                 Ok(c) => c,
                 Err(e) => return refused_by(lang, e),
             };
-            match o
-                .store
-                .move_request(
-                    &id,
-                    RequestStatus::Pending,
-                    RequestStatus::Reading,
-                    Some(&created.id),
-                    now,
-                )
-                .await
-            {
-                Ok(true) => {}
-                Ok(false) => return moved_on(lang),
-                Err(e) => return refused_by(lang, e.into()),
+            // Refused: decided in another tab (the session made here expires unused).
+            if decide(RequestStatus::Reading, Some(created.id.clone())).await.is_err() {
+                return moved_on(lang);
             }
             let cookie = cookies::secret(
                 cookies::session_name(&created.id, o.https),
@@ -460,10 +479,13 @@ pub(super) async fn callback(State(o): State<Oidc>, jar: CookieJar, Query(b): Qu
         Ok(Some(r)) => r,
         _ => return unknown(Lang::Ja),
     };
-    let (row, params, _) = match own_request(&o, &jar, &row.id).await {
-        Ok(v) => v,
+    // This browser's request cookie must open for the request this session belongs to.
+    let pending = match own_request(&o, &jar, &row.id).await {
+        Ok((pending, _)) if same(&hash(&pending.secret), &row.browser_hash) => pending,
+        Ok(_) => return unknown(Lang::Ja),
         Err(e) => return e.page(Lang::Ja),
     };
+    let params = &pending.params;
     let lang = lang_of(params.en);
     let Some(session_cookie) = cookies::read(&jar, &cookies::session_name(&b.session, o.https)) else {
         tracing::warn!(client = %row.client_id, "callback without the session's cookie: refused");

@@ -137,6 +137,12 @@ impl Provider {
         }
     }
 
+    /// Whether a key is there to sign ID tokens now (the first one is made and stored when
+    /// there is none): the readiness check of `/readyz`.
+    pub async fn signing_key_ready(&self) -> bool {
+        self.signing_key(self.now()).await.is_ok()
+    }
+
     /// How long a key stays published after it stopped signing.
     fn grace(&self) -> i64 {
         self.max_id_token_ttl as i64 + 120

@@ -182,17 +182,24 @@ impl std::fmt::Debug for Grant {
 
 impl Provider {
     fn seal_grant(&self, what: &str, hash: &[u8], grant: &Grant) -> Result<Vec<u8>, OAuthError> {
-        let plain = zeroize::Zeroizing::new(serde_json::to_vec(grant).map_err(|_| OAuthError::unavailable())?);
-        Ok(self
-            .key
-            .seal(&format!("mynaid-oidc-{what}\0{}", hex::encode(hash)), &plain))
+        self.seal(&format!("mynaid-oidc-{what}\0{}", hex::encode(hash)), grant)
+            .ok_or_else(OAuthError::unavailable)
     }
 
     fn open_grant(&self, what: &str, hash: &[u8], sealed: &[u8]) -> Option<Grant> {
-        let plain = self
-            .key
-            .open(&format!("mynaid-oidc-{what}\0{}", hex::encode(hash)), sealed)?;
-        serde_json::from_slice(&plain).ok()
+        self.open(&format!("mynaid-oidc-{what}\0{}", hex::encode(hash)), sealed)
+    }
+
+    /// `value` as JSON, sealed for `context` (what it is and whose: a grant's hash, a
+    /// request's id), so that it opens only there.
+    fn seal<T: Serialize>(&self, context: &str, value: &T) -> Option<Vec<u8>> {
+        let plain = zeroize::Zeroizing::new(serde_json::to_vec(value).ok()?);
+        Some(self.key.seal(context, &plain))
+    }
+
+    /// What [`Self::seal`] sealed for `context`.
+    fn open<T: serde::de::DeserializeOwned>(&self, context: &str, sealed: &[u8]) -> Option<T> {
+        serde_json::from_slice(&self.key.open(context, sealed)?).ok()
     }
 }
 

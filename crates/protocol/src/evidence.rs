@@ -40,15 +40,16 @@ pub enum Body {
     /// The signature password route: the JPKI signature certificate and the signature key's
     /// signature over the to-be-signed value.
     Signature {
-        /// DER of the signature certificate (EF 0001 of the JPKI AP).
-        certificate: Vec<u8>,
+        /// DER of the signature certificate (EF 0001 of the JPKI AP). It names the person:
+        /// zeroized on drop.
+        certificate: Zeroizing<Vec<u8>>,
         /// 256-byte PKCS#1 v1.5 signature.
         signature: Vec<u8>,
     },
     /// The 4-digit PIN route through the input-support AP.
     InputSupport {
-        /// EF 0002, 基本4情報.
-        basic_info: Vec<u8>,
+        /// EF 0002, 基本4情報: zeroized on drop.
+        basic_info: Zeroizing<Vec<u8>>,
         /// EF 0003, the integrity record. Holds DF31 (the Individual Number in disguise):
         /// zeroized on drop, never logged.
         integrity_record: Zeroizing<Vec<u8>>,
@@ -217,7 +218,7 @@ impl Evidence {
                     }
                 }
                 Body::Signature {
-                    certificate: required("certificate", wire.certificate, MAX_CERTIFICATE_BYTES)?,
+                    certificate: required("certificate", wire.certificate, MAX_CERTIFICATE_BYTES)?.into(),
                     signature,
                 }
             }
@@ -226,7 +227,7 @@ impl Evidence {
                     return Err(DocumentError::Unexpected("certificate"));
                 }
                 Body::InputSupport {
-                    basic_info: required("basic_info", wire.basic_info, MAX_RECORD_BYTES)?,
+                    basic_info: required("basic_info", wire.basic_info, MAX_RECORD_BYTES)?.into(),
                     integrity_record: Zeroizing::new(required(
                         "integrity_record",
                         wire.integrity_record,
@@ -333,7 +334,7 @@ mod tests {
                 version: "0.1.0".into(),
             }),
             body: Body::Signature {
-                certificate: vec![0x30, 0x82, 1, 2],
+                certificate: vec![0x30, 0x82, 1, 2].into(),
                 signature: vec![7; 256],
             },
         }
@@ -348,7 +349,7 @@ mod tests {
         let is = Evidence {
             reader: None,
             body: Body::InputSupport {
-                basic_info: vec![1],
+                basic_info: vec![1].into(),
                 integrity_record: Zeroizing::new(vec![2]),
                 cv_certificate: vec![3],
                 signed_key: vec![4],

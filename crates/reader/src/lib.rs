@@ -40,17 +40,39 @@ pub mod exit {
 
 /// Logs go to stderr and carry no personal data (the libraries log APDU headers, status
 /// words, session ids and outcomes only). `RUST_LOG=mynaid_card=debug` shows the APDU flow.
+///
+/// `json`: one JSON object a line (what log collectors read); else text, coloured only on a
+/// terminal. Either way one event is one line: JSON escapes control characters, and the
+/// text format escapes ESC (terminal escapes); values a client chose are logged with `?`
+/// (Debug), which escapes CR and LF too.
 pub fn init_logging(default: &str, json: bool) {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let ansi = !json && std::io::stderr().is_terminal();
+    use tracing_subscriber::util::SubscriberInitExt;
+    let _ = log_subscriber(filter, json, ansi, std::io::stderr).try_init();
+}
+
+/// The subscriber of [`init_logging`], writing to `writer` (tests capture its lines).
+pub fn log_subscriber<W>(
+    filter: tracing_subscriber::EnvFilter,
+    json: bool,
+    ansi: bool,
+    writer: W,
+) -> Box<dyn tracing::Subscriber + Send + Sync>
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = if json {
-        builder.json().try_init()
+        .with_writer(writer)
+        .with_ansi(ansi);
+    if json {
+        Box::new(builder.json().finish())
     } else {
-        builder.try_init()
-    };
+        Box::new(builder.finish())
+    }
 }
 
 /// `--lang ja|en`, for clap.

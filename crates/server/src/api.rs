@@ -16,6 +16,7 @@ use mynaid_sessions::{Presence, SessionError};
 use mynaid_web::Answer;
 use serde::Deserialize;
 use serde_json::json;
+use zeroize::Zeroize;
 
 use crate::Server;
 
@@ -150,8 +151,13 @@ async fn evidence(
 ) -> Result<Response, Answer> {
     let handle = valid_token(&handle)?;
     let token = bearer(&headers)?;
-    let submitted = s.sessions.submit_evidence(handle, token, &body).await?;
-    Ok(([(header::CACHE_CONTROL, "no-store")], Json(submitted)).into_response())
+    let submitted = s.sessions.submit_evidence(handle, token, &body).await;
+    // The document names the person (records, certificate): wiped here, once it is used,
+    // rather than left in a freed buffer.
+    if let Ok(mut bytes) = body.try_into_mut() {
+        bytes.as_mut().zeroize();
+    }
+    Ok(([(header::CACHE_CONTROL, "no-store")], Json(submitted?)).into_response())
 }
 
 async fn status(

@@ -74,6 +74,11 @@ pub struct LimitsConfig {
     pub per_address_burst: u32,
     /// Requests a minute from one client address, after the burst.
     pub per_address_per_minute: u32,
+    /// Requests at once from one client (the relying-party API, token, UserInfo; by its
+    /// credential): one relying party's server speaks for all its users.
+    pub per_client_burst: u32,
+    /// Requests a minute from one client, after the burst.
+    pub per_client_per_minute: u32,
     /// The header a trusted reverse proxy puts the client address in (for example
     /// `x-forwarded-for`; its last entry is used). Unset: the address of the connection.
     /// Set it only when every request comes through that proxy: otherwise a client chooses
@@ -88,6 +93,8 @@ impl Default for LimitsConfig {
             per_handle_per_minute: 10,
             per_address_burst: 120,
             per_address_per_minute: 600,
+            per_client_burst: 600,
+            per_client_per_minute: 6_000,
             client_address_header: None,
         }
     }

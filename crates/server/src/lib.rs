@@ -12,13 +12,15 @@
 
 pub mod api;
 pub mod config;
+mod conn;
 pub mod limits;
+pub mod ops;
 pub mod pages;
 
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::{Router, middleware};
 use mynaid_db::{Db, Dialect, StoreError};
 use mynaid_evidence::{CrlSet, CvCaKey, RevocationPolicy, TrustStore, Verifier};
@@ -30,10 +32,11 @@ use mynaid_sessions::store::SessionStore;
 use mynaid_sessions::{Clock, Parts, Service};
 use mynaid_web::hardening::{self, Hardening};
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use zeroize::Zeroizing;
 
-use crate::config::{Config, DemoConfig, LimitsConfig, RevocationConfig, TrustModeConfig};
+use crate::config::{Config, DemoConfig, HttpConfig, LimitsConfig, RevocationConfig, TrustModeConfig};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +50,15 @@ pub enum StartError {
     /// A key in the configuration is not valid.
     #[error("{0}")]
     Key(&'static str),
+    /// An `https://` server without its lasting secrets: several instances would disagree,
+    /// and a restart would make stored results unreadable and change every card-link id.
+    #[error(
+        "an https:// public_url needs result_key and link_secret (base64 of 32 random bytes each, the same on every instance); generate them with `openssl rand -base64 32`"
+    )]
+    MissingSecrets,
+    /// A relying party's API key is too short to be unguessable.
+    #[error("relying party {0}: api_key must be at least 32 characters (random)")]
+    WeakApiKey(String),
     /// A relying party has no way back: its result goes back only through the person's
     /// browser, to a registered return address.
     #[error(
@@ -148,6 +160,8 @@ pub struct Server {
     pub limits: LimitsConfig,
     /// How often [`serve`] purges, in seconds (0: never).
     pub purge_interval_secs: u64,
+    /// The HTTP server's timeouts and caps ([`serve`]).
+    pub http: HttpConfig,
 }
 
 impl std::fmt::Debug for Server {
@@ -173,8 +187,14 @@ pub async fn start(config: Config, clock: Clock) -> Result<Arc<Server>, StartErr
     let verifier = verifier(&config)?;
     let origin = config.public_origin();
     let https = config.is_https();
+    if https && (config.result_key.is_none() || config.link_secret.is_none()) {
+        return Err(StartError::MissingSecrets);
+    }
     if let Some(rp) = config.relying_parties.iter().find(|rp| rp.return_urls.is_empty()) {
         return Err(StartError::NoReturnUrl(rp.id.clone()));
+    }
+    if let Some(rp) = config.relying_parties.iter().find(|rp| rp.api_key.len() < 32) {
+        return Err(StartError::WeakApiKey(rp.id.clone()));
     }
     let rp_ids: Vec<&str> = config.relying_parties.iter().map(|rp| rp.id.as_str()).collect();
     let clients = mynaid_oidc::config::load_clients(&config.oidc, &rp_ids, https).map_err(StartError::Oidc)?;
@@ -213,6 +233,7 @@ pub async fn start(config: Config, clock: Clock) -> Result<Arc<Server>, StartErr
         demo: config.demo,
         limits: config.limits,
         purge_interval_secs: config.purge_interval_secs,
+        http: config.http,
     }))
 }
 
@@ -240,6 +261,7 @@ pub fn app(server: &Arc<Server>) -> Router {
         .merge(pages::routes())
         .with_state(server.clone())
         .merge(mynaid_oidc::routes(server.provider.clone()))
+        .merge(ops::routes(server))
         .layer(middleware::from_fn_with_state(limits, limits::middleware))
         .layer(middleware::from_fn_with_state(hardening, hardening::middleware))
         // Evidence is at most 16 KiB; nothing this server takes is larger.
@@ -259,6 +281,7 @@ pub fn app(server: &Arc<Server>) -> Router {
                 tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
             }),
         )
+        .layer(middleware::from_fn(ops::http_metrics))
 }
 
 /// Serves until `shutdown` resolves; meanwhile deletes what is past `retention_secs` every
@@ -272,19 +295,89 @@ pub async fn serve(
 }
 
 /// [`serve`] with another router (the demo adds its portal to [`app`]).
+///
+/// Connections are accepted here rather than by `axum::serve`, to hold what a stranger's
+/// slow or many connections may take (`[http]` in the configuration, `conn.rs`): at most
+/// `max_connections` open (more wait to be accepted), at most `max_connections_per_address`
+/// from one address (more are closed at once), a header block within
+/// `header_read_timeout_secs`, a kept-alive connection idle at most `idle_timeout_secs`, a
+/// request answered within `request_timeout_secs` (a live-status stream answers at once and
+/// then streams, so the timeout does not cut it). When `shutdown` resolves: no more
+/// accepts, the live-status streams get a last event and end, requests in flight have
+/// `shutdown_grace_secs` to finish, then the connections still open are closed.
 pub async fn serve_router(
     server: Arc<Server>,
     router: Router,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let http = server.http.clone();
     let purging = (server.purge_interval_secs > 0).then(|| tokio::spawn(purge_task(server)));
-    let app = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    let router = router.layer(TimeoutLayer::with_status_code(
+        StatusCode::REQUEST_TIMEOUT,
+        std::time::Duration::from_secs(http.request_timeout_secs),
+    ));
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let streams = conn::Streams::new(&http, stopping.clone());
+    let timeouts = conn::Timeouts {
+        header: std::time::Duration::from_secs(http.header_read_timeout_secs),
+        idle: std::time::Duration::from_secs(http.idle_timeout_secs),
+    };
+    let open = Arc::new(tokio::sync::Semaphore::new(http.max_connections.max(1)));
+    let per_address = conn::Counts::new(http.max_connections_per_address);
+    let mut connections = tokio::task::JoinSet::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        // A permit first: above `max_connections` the next clients wait in the listen queue.
+        let permit = tokio::select! {
+            () = &mut shutdown => break,
+            p = open.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+        };
+        let (stream, peer) = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors, mostly: the listener itself is fine, and
+                    // trying again at once would only spin.
+                    tracing::warn!(error = %e, "accepting a connection failed; trying again in a second");
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    continue;
+                }
+            },
+        };
+        while connections.try_join_next().is_some() {}
+        let Some(slot) = per_address.take(conn::address_key(peer.ip())) else {
+            tracing::debug!(address = %peer.ip(), "too many connections from one address; closing");
+            continue;
+        };
+        connections.spawn(conn::connection(
+            stream,
+            peer,
+            router.clone(),
+            streams.clone(),
+            timeouts,
+            (permit, slot),
+        ));
+    }
+    drop(listener);
+    let _ = stop.send(true);
+    let grace = std::time::Duration::from_secs(http.shutdown_grace_secs);
+    let finished = tokio::time::timeout(grace, async { while connections.join_next().await.is_some() {} }).await;
+    if finished.is_err() {
+        tracing::warn!(
+            open = connections.len(),
+            "shutdown grace over: closing the connections still open"
+        );
+        connections.abort_all();
+    }
     if let Some(p) = purging {
         p.abort();
     }
-    served
+    Ok(())
 }
 
 /// Every `purge_interval_secs`: [`Server::purge`].

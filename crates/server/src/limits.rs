@@ -1,8 +1,12 @@
-//! Rate limits on the steps an attacker would repeat: redeeming a handle, submitting
-//! evidence and typing a confirmation code. Token buckets in memory, one per handle (or
-//! session, for the code) and one per client address, kept by each instance (several
-//! instances each allow the configured rate). Configured in `[limits]`
-//! ([`LimitsConfig`]); answered with 429, `Retry-After` and the usual JSON error.
+//! Rate limits on every step a stranger can repeat: the reading device's (redeem, evidence,
+//! status), the browser's (start link, the pages' posts, live status, the way back, the
+//! confirmation code, authorization and consent) and a client's (the relying-party API,
+//! token, UserInfo). Token buckets in memory, kept by each instance (several instances each
+//! allow the configured rate): a browser's or device's step counts against its address and,
+//! where there is one, its handle or session; a client's step against its credential (the
+//! `Authorization` header), since one relying party's server speaks for all its users.
+//! Configured in `[limits]` ([`LimitsConfig`]); answered with 429, `Retry-After` and the
+//! usual JSON error.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -10,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderMap, Method};
+use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -78,6 +82,7 @@ impl KeyedBuckets {
 pub struct Limits {
     handles: KeyedBuckets,
     addresses: KeyedBuckets,
+    clients: KeyedBuckets,
     address_header: Option<String>,
 }
 
@@ -87,6 +92,7 @@ impl Limits {
         Arc::new(Limits {
             handles: KeyedBuckets::new(c.per_handle_burst, c.per_handle_per_minute),
             addresses: KeyedBuckets::new(c.per_address_burst, c.per_address_per_minute),
+            clients: KeyedBuckets::new(c.per_client_burst, c.per_client_per_minute),
             address_header: c.client_address_header.as_ref().map(|h| h.to_ascii_lowercase()),
         })
     }
@@ -114,39 +120,86 @@ impl Limits {
         })
     }
 
-    /// Takes a token for the address (first: an unknown handle from a flood must not get a
-    /// bucket), then for the handle or session.
-    fn check(&self, address: Option<IpAddr>, key: &str) -> Result<(), (&'static str, u64)> {
+    /// Takes the tokens `step` needs: for a stranger's step the address first (an unknown
+    /// handle from a flood must not get a bucket), then the handle or session; for a
+    /// client's step its credential, or its address without one.
+    fn check(&self, step: &Step, headers: &HeaderMap, address: Option<IpAddr>) -> Result<(), (&'static str, u64)> {
         let now = Instant::now();
-        if let Some(a) = address {
-            self.addresses.check(&a.to_string(), now).map_err(|s| ("address", s))?;
+        match step {
+            Step::Stranger(key) => {
+                if let Some(a) = address {
+                    self.addresses.check(&a.to_string(), now).map_err(|s| ("address", s))?;
+                }
+                match key {
+                    Some(k) => self.handles.check(k, now).map_err(|s| ("handle", s)),
+                    None => Ok(()),
+                }
+            }
+            Step::Client => {
+                let key = match headers.get(header::AUTHORIZATION) {
+                    // Hashed: the bucket map never holds a credential.
+                    Some(v) => {
+                        let h = mynaid_sessions::secrets::sha256(v.as_bytes());
+                        format!("c:{}", h[..12].iter().map(|b| format!("{b:02x}")).collect::<String>())
+                    }
+                    None => format!("a:{}", address.map(|a| a.to_string()).unwrap_or_default()),
+                };
+                self.clients.check(&key, now).map_err(|s| ("client", s))
+            }
         }
-        self.handles.check(key, now).map_err(|s| ("handle", s))
     }
 }
 
-/// The bucket key of a limited request: `POST /api/v1/handles/{h}/redeem`, `…/evidence`
-/// (by handle) and `POST /s/{id}/confirm` (by session).
-fn limited(method: &Method, path: &str) -> Option<String> {
-    if method != Method::POST {
-        return None;
-    }
+/// What a limited request counts against.
+#[derive(Debug, PartialEq, Eq)]
+enum Step {
+    /// A browser's or reading device's step: its address, and the handle (`h:…`) or session
+    /// (`s:…`) when the step is one a stranger would repeat against it.
+    Stranger(Option<String>),
+    /// A relying party's server: its credential.
+    Client,
+}
+
+/// Which limit a request falls under, if any. Reading a page (the procedure page, the
+/// consent page, the result page, the scripts) is free; every step that issues, writes or
+/// tries something is counted.
+fn limited(method: &Method, path: &str) -> Option<Step> {
+    let post = method == Method::POST;
+    let keyed = |k: String| Some(Step::Stranger(Some(k)));
     if let Some(rest) = path.strip_prefix("/api/v1/handles/") {
         let (handle, what) = rest.split_once('/')?;
-        return matches!(what, "redeem" | "evidence").then(|| format!("h:{handle}"));
+        return (post && matches!(what, "redeem" | "evidence" | "status"))
+            .then(|| Step::Stranger(Some(format!("h:{handle}"))));
     }
-    let rest = path.strip_prefix("/s/")?;
-    let (id, what) = rest.split_once('/')?;
-    (what == "confirm").then(|| format!("s:{id}"))
+    if path == "/api/v1/sessions" || path.starts_with("/api/v1/sessions/") {
+        return Some(Step::Client);
+    }
+    if let Some(rest) = path.strip_prefix("/s/") {
+        let (id, what) = rest.split_once('/')?;
+        // The code is what a stranger would guess: by session too. Choosing a way (which
+        // issues a handle), the start link and the live status: by address.
+        return match (post, what) {
+            (true, "confirm") => keyed(format!("s:{id}")),
+            (true, "pc" | "phone" | "same") | (false, "start" | "events") => Some(Step::Stranger(None)),
+            _ => None,
+        };
+    }
+    match path {
+        "/return" if post => Some(Step::Stranger(None)),
+        "/oidc/authorize" => Some(Step::Stranger(None)),
+        "/oidc/token" | "/oidc/userinfo" => Some(Step::Client),
+        _ => (post && path.starts_with("/oidc/consent/")).then_some(Step::Stranger(None)),
+    }
 }
 
 /// The middleware.
 pub(crate) async fn middleware(State(l): State<Arc<Limits>>, req: Request, next: Next) -> Response {
-    if let Some(key) = limited(req.method(), req.uri().path()) {
+    if let Some(step) = limited(req.method(), req.uri().path()) {
         let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
         let address = l.client_address(req.headers(), peer);
-        if let Err((by, retry_after)) = l.check(address, &key) {
+        if let Err((by, retry_after)) = l.check(&step, req.headers(), address) {
             tracing::warn!(by, retry_after, "rate limited");
+            metrics::counter!("mynaid_rate_limited_total", "limit" => by).increment(1);
             return Answer::rate_limited(retry_after).into_response();
         }
     }
@@ -175,18 +228,44 @@ mod tests {
 
     #[test]
     fn which_requests_are_limited() {
-        assert_eq!(
-            limited(&Method::POST, "/api/v1/handles/abc/redeem").as_deref(),
-            Some("h:abc")
-        );
-        assert_eq!(
-            limited(&Method::POST, "/api/v1/handles/abc/evidence").as_deref(),
-            Some("h:abc")
-        );
-        assert_eq!(limited(&Method::POST, "/api/v1/handles/abc/status"), None);
-        assert_eq!(limited(&Method::POST, "/s/xyz/confirm").as_deref(), Some("s:xyz"));
-        assert_eq!(limited(&Method::GET, "/s/xyz/confirm"), None);
-        assert_eq!(limited(&Method::POST, "/s/xyz/pc"), None);
+        let keyed = |k: &str| Some(Step::Stranger(Some(k.to_string())));
+        for what in ["redeem", "evidence", "status"] {
+            assert_eq!(
+                limited(&Method::POST, &format!("/api/v1/handles/abc/{what}")),
+                keyed("h:abc")
+            );
+        }
+        assert_eq!(limited(&Method::POST, "/s/xyz/confirm"), keyed("s:xyz"));
+        for way in ["pc", "phone", "same"] {
+            assert_eq!(
+                limited(&Method::POST, &format!("/s/xyz/{way}")),
+                Some(Step::Stranger(None))
+            );
+        }
+        assert_eq!(limited(&Method::GET, "/s/xyz/start"), Some(Step::Stranger(None)));
+        assert_eq!(limited(&Method::GET, "/s/xyz/events"), Some(Step::Stranger(None)));
+        assert_eq!(limited(&Method::POST, "/oidc/consent/r1"), Some(Step::Stranger(None)));
+        assert_eq!(limited(&Method::GET, "/oidc/authorize"), Some(Step::Stranger(None)));
+        assert_eq!(limited(&Method::POST, "/return"), Some(Step::Stranger(None)));
+        for client in [
+            "/api/v1/sessions",
+            "/api/v1/sessions/abc/result",
+            "/oidc/token",
+            "/oidc/userinfo",
+        ] {
+            assert_eq!(limited(&Method::POST, client), Some(Step::Client), "{client}");
+        }
+        // Reading a page is free.
+        for page in [
+            "/s/xyz",
+            "/s/xyz/done",
+            "/oidc/consent/r1",
+            "/return",
+            "/static/session.js",
+            "/",
+        ] {
+            assert_eq!(limited(&Method::GET, page), None, "{page}");
+        }
     }
 
     #[test]

@@ -34,8 +34,8 @@
   tick();
   setInterval(tick, 1000);
 
-  var source = new EventSource(root.getAttribute("data-events"));
-  source.onmessage = function (e) {
+  var source = null;
+  function onEvent(e) {
     var ev = JSON.parse(e.data);
     switch (ev.state) {
       case "waiting": show("waiting"); break;
@@ -55,8 +55,20 @@
         break;
       case "failed": show("failed_" + ev.code, "bad"); source.close(); if (confirmBox) { confirmBox.hidden = true; } break;
       case "expired": show("expired", "bad"); source.close(); break;
+      // The server is stopping (a restart, a deployment): listen again after a pause,
+      // spread so that every page does not come back in the same second. The status
+      // shown stays; the first event of the new stream is the session's state then.
+      case "reconnect":
+        source.close();
+        setTimeout(listen, 2000 + Math.floor(Math.random() * 3000));
+        break;
     }
-  };
+  }
+  function listen() {
+    source = new EventSource(root.getAttribute("data-events"));
+    source.onmessage = onEvent;
+  }
+  listen();
 
   if (confirmForm) {
     confirmForm.addEventListener("submit", function (e) {

@@ -394,3 +394,39 @@ async fn client_addresses_are_limited_and_a_proxy_header_counts_only_when_config
         .await
         .assert_error(StatusCode::NOT_FOUND, "handle_unknown");
 }
+
+/// An `https://` server must have its lasting secrets, and every relying party an API key
+/// nobody can guess: the server refuses to start otherwise, saying what to configure.
+#[tokio::test]
+async fn start_refuses_https_without_secrets_and_short_api_keys() {
+    let refused = |tweak: fn(&mut mynaid_server::config::Config)| async move {
+        let mut config = test_config(PUBLIC_URL, "sqlite::memory:");
+        tweak(&mut config);
+        match mynaid_server::start(config, test_clock(NOW).1).await {
+            Ok(_) => None,
+            Err(e) => Some(e.to_string()),
+        }
+    };
+    let no_key = refused(|c| c.result_key = None).await.expect("refused");
+    assert!(no_key.contains("result_key and link_secret"), "{no_key}");
+    assert!(no_key.contains("openssl rand -base64 32"), "{no_key}");
+    let no_secret = refused(|c| c.link_secret = None).await.expect("refused");
+    assert!(no_secret.contains("result_key and link_secret"), "{no_secret}");
+    let short = refused(|c| c.relying_parties[0].api_key = "short-key".into())
+        .await
+        .expect("refused");
+    assert!(
+        short.contains("relying party portal: api_key must be at least 32 characters"),
+        "{short}"
+    );
+    // The same without TLS (a demo on this machine) starts, with a warning; and the whole
+    // configuration as the tests use it starts.
+    assert_eq!(refused(|_| {}).await, None);
+    let plain = refused(|c| {
+        c.public_url = "http://127.0.0.1:8080".into();
+        c.result_key = None;
+        c.link_secret = None;
+    })
+    .await;
+    assert_eq!(plain, None);
+}

@@ -451,3 +451,82 @@ async fn a_tampered_id_token_is_rejected_by_the_library() {
             .is_err()
     );
 }
+
+/// A flood of authorization requests from one address: past the limit each is refused with
+/// 429 and `Retry-After`; nothing of any of them is stored (a request is stored only when
+/// the person decides, sealed in the browser's cookie until then); another address is
+/// served as usual, and the person who agrees still gets through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_authorization_flood_is_refused_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("flood.db");
+    let url = format!("sqlite://{}", db.display());
+    let op = Op::with(|c| {
+        c.database_url = url.clone();
+        c.limits.client_address_header = Some("x-forwarded-for".into());
+        c.limits.per_address_burst = 20;
+        c.limits.per_address_per_minute = 1;
+    })
+    .await;
+    let rp = new_rp(&op, JWT_CLIENT, &["name"], &[]).await;
+    let http = browser();
+    let (mut served, mut refused) = (0, 0);
+    for _ in 0..200 {
+        let r = http
+            .get(&rp.auth_url)
+            .header("x-forwarded-for", "192.0.2.66")
+            .send()
+            .await
+            .unwrap();
+        match r.status() {
+            StatusCode::SEE_OTHER => served += 1,
+            StatusCode::TOO_MANY_REQUESTS => {
+                assert!(r.headers().contains_key(header::RETRY_AFTER));
+                refused += 1;
+            }
+            other => panic!("authorize answered {other}"),
+        }
+    }
+    assert_eq!((served, refused), (20, 180));
+    let count = |table: &'static str| {
+        let url = url.clone();
+        async move {
+            let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+            let (n,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM {table}"))
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            n
+        }
+    };
+    assert_eq!(count("oidc_requests").await, 0, "nothing stored before a decision");
+    assert_eq!(count("sessions").await, 0);
+    // Another address, and the person who agrees there: one request stored, one session.
+    let person = browser();
+    let r = person
+        .get(&rp.auth_url)
+        .header("x-forwarded-for", "198.51.100.7")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let consent = format!("{}{}", op.base, location(&r));
+    let html = person
+        .get(&consent)
+        .header("x-forwarded-for", "198.51.100.7")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let r = person
+        .post(&consent)
+        .header("x-forwarded-for", "198.51.100.7")
+        .form(&[("decision", "allow"), ("csrf", &common::form_token_of(&html))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", r.text().await.unwrap());
+    assert_eq!((count("oidc_requests").await, count("sessions").await), (1, 1));
+}

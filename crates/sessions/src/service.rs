@@ -210,6 +210,16 @@ impl Service {
         }
     }
 
+    /// The evidence verifier (read only: the readiness check looks at its CRLs).
+    pub fn verifier(&self) -> &Verifier {
+        &self.verifier
+    }
+
+    /// The sessions' database (the readiness check asks it `SELECT 1`).
+    pub fn db(&self) -> &mynaid_db::Db {
+        self.store.db()
+    }
+
     /// Now, seconds since the epoch.
     pub fn now(&self) -> i64 {
         (self.clock)()
@@ -407,11 +417,9 @@ impl Service {
         }
         let submission_token = token::<24>();
         let now = self.now();
-        let s = match self
-            .store
-            .redeem(&hash(handle), &hash(&submission_token), device, now)
-            .await?
-        {
+        let (handle_hash, submission_hash) = (hash(handle), hash(&submission_token));
+        let redeemed = self.store.redeem(&handle_hash, &submission_hash, device, now);
+        let s = match mynaid_db::timed("redeem", redeemed).await? {
             Redeem::Redeemed(s) => s,
             Redeem::AlreadyRedeemed(s) => {
                 // A second device has the link or the QR code: somebody else may be reading
@@ -468,9 +476,7 @@ impl Service {
     /// The session of a redeemed handle as the database has it now, for the holder of its
     /// submission token.
     async fn redeemed_session(&self, handle: &str, submission_token: &str) -> Result<SessionRow, SessionError> {
-        let s = self
-            .store
-            .by_handle(&hash(handle))
+        let s = mynaid_db::timed("by_handle", self.store.by_handle(&hash(handle)))
             .await?
             .ok_or(SessionError::HandleUnknown)?;
         self.check_redeemed(s, submission_token)
@@ -519,9 +525,9 @@ impl Service {
         let evidence = match Evidence::parse(body) {
             Ok(e) => e,
             Err(e) => {
-                return Err(self
-                    .refuse(handle, submission_token, &EvidenceError::Document(e), now)
-                    .await);
+                let e = EvidenceError::Document(e);
+                metrics::counter!("mynaid_verifications_total", "route" => "unknown", "outcome" => Failure::of(&e).as_str()).increment(1);
+                return Err(self.refuse(handle, submission_token, &e, now).await);
             }
         };
         if !s.accepted.contains(&evidence.route()) {
@@ -540,7 +546,10 @@ impl Service {
         };
         let face = match self.verifier.verify(&evidence, &binding, now.max(0) as u64) {
             Ok(f) => f,
-            Err(e) => return Err(self.refuse(handle, submission_token, &e, now).await),
+            Err(e) => {
+                metrics::counter!("mynaid_verifications_total", "route" => evidence.route().as_str(), "outcome" => Failure::of(&e).as_str()).increment(1);
+                return Err(self.refuse(handle, submission_token, &e, now).await);
+            }
         };
         let result = VerifiedResult {
             claims: face.claims(),
@@ -567,10 +576,10 @@ impl Service {
             return_url: result_handle.map(|h| format!("{}/return#{h}", self.settings.public_origin)),
         };
         let submitted_by = hash(submission_token);
-        let stored = self
+        let completing = self
             .store
-            .complete_evidence(&s.id, &challenge, &submitted_by, &sealed, &release, now)
-            .await?;
+            .complete_evidence(&s.id, &challenge, &submitted_by, &sealed, &release, now);
+        let stored = mynaid_db::timed("complete_evidence", completing).await?;
         self.redeemed.remove(&hash(handle));
         if !stored {
             // Another submission won, the person started over, or the session expired or was
@@ -579,6 +588,8 @@ impl Service {
             return Err(SessionError::Finished);
         }
         tracing::info!(session = %s.id, route = %evidence.route(), pattern = %pattern, "evidence verified");
+        metrics::counter!("mynaid_verifications_total", "route" => evidence.route().as_str(), "outcome" => "verified")
+            .increment(1);
         self.events.publish(&s.id, Event::ConfirmNeeded);
         Ok(submitted)
     }

@@ -207,7 +207,7 @@ pub fn read_signature(id: &str, binding: &Binding<'_>) -> Result<Evidence, CardE
     Ok(Evidence {
         reader: Some(reader()),
         body: Body::Signature {
-            certificate: reading.certificate.der,
+            certificate: reading.certificate.der.into(),
             signature: reading.signature,
         },
     })
@@ -229,7 +229,7 @@ pub fn read_input_support(id: &str, binding: &Binding<'_>) -> Result<Evidence, C
     Ok(Evidence {
         reader: Some(reader()),
         body: Body::InputSupport {
-            basic_info: r.basic_info_raw,
+            basic_info: r.basic_info_raw.into(),
             integrity_record: r.integrity_raw,
             cv_certificate: r.cv_certificate_raw,
             signed_key: r.signed_key_raw,
@@ -252,7 +252,10 @@ pub fn card_signature(key: &PrivateKey, binding: &Binding<'_>) -> Vec<u8> {
 pub fn signature_evidence(certificate: Vec<u8>, signature: Vec<u8>) -> Evidence {
     Evidence {
         reader: Some(reader()),
-        body: Body::Signature { certificate, signature },
+        body: Body::Signature {
+            certificate: certificate.into(),
+            signature,
+        },
     }
 }
 
@@ -314,7 +317,7 @@ impl InputSupportParts {
         Evidence {
             reader: Some(reader()),
             body: Body::InputSupport {
-                basic_info: self.basic_info.clone(),
+                basic_info: self.basic_info.clone().into(),
                 integrity_record: Zeroizing::new(self.integrity_record.clone()),
                 cv_certificate: self.cv_certificate.clone(),
                 signed_key: self.signed_key.clone(),

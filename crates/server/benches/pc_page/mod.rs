@@ -10,13 +10,17 @@ use reqwest::{Client, Response};
 use crate::common;
 
 /// Serves on `listener` until the process ends; `db` is the SQLite file. Every request in a
-/// bench comes from 127.0.0.1, so the per-address rate limit is off.
+/// bench comes from 127.0.0.1, so the per-address rate limit and the per-address caps of
+/// connections and live-status streams are off (10,000 pages wait at once).
 pub(crate) async fn serve(listener: tokio::net::TcpListener, db: &Path) -> std::io::Result<()> {
     let addr = listener.local_addr()?;
     let base = format!("http://{addr}");
     let mut config = common::test_config(&base, &format!("sqlite://{}", db.display()));
     config.listen = addr;
     config.limits.per_address_burst = 0;
+    config.http.max_connections = 50_000;
+    config.http.max_connections_per_address = 50_000;
+    config.http.sse_per_address = 50_000;
     let server = mynaid_server::start(config, mynaid_sessions::system_clock())
         .await
         .expect("the server starts");

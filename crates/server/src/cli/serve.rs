@@ -26,14 +26,30 @@ pub(crate) fn run(args: ServeArgs) -> ExitCode {
     mynaid_reader::init_logging("info", config.log_format == mynaid_server::config::LogFormat::Json);
     runtime_block_on(async move {
         let listen = config.listen;
+        // The recorder first, so that what `start` records (the database's first statements)
+        // is counted; its listener is not the public one.
+        let metrics = match config.metrics_listen {
+            Some(addr) => {
+                let (task, bound) = mynaid_server::ops::serve_metrics(addr).await?;
+                eprintln!("mynaid-server serve: metrics on http://{bound}/metrics");
+                Some(task)
+            }
+            None => None,
+        };
         let server = mynaid_server::start(config, mynaid_sessions::system_clock()).await?;
+        let gauges = tokio::spawn(mynaid_server::ops::keep_gauges(server.clone()));
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|source| mynaid_server::StartError::Listen { addr: listen, source })?;
         eprintln!("mynaid-server serve: listening on http://{listen}");
-        mynaid_server::serve(server, listener, shutdown_signal())
+        let served = mynaid_server::serve(server, listener, shutdown_signal())
             .await
-            .map_err(|source| mynaid_server::StartError::Listen { addr: listen, source })
+            .map_err(|source| mynaid_server::StartError::Listen { addr: listen, source });
+        gauges.abort();
+        if let Some(m) = metrics {
+            m.abort();
+        }
+        served
     })
 }
 

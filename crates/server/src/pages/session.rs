@@ -2,11 +2,15 @@
 //! read the card, the live events (SSE) and the result page.
 
 use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::Extension;
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
@@ -27,6 +31,7 @@ use super::layout::who;
 use super::messages;
 use super::phone::confirm_form;
 use crate::Server;
+use crate::conn::{self, Slot, Streams};
 
 /// The start URL's query: the browser token (once) and the language.
 #[derive(Deserialize)]
@@ -97,11 +102,49 @@ pub(super) async fn procedure(State(s): State<Arc<Server>>, b: Browser) -> Respo
     }).into_response()
 }
 
+/// How long a client refused a stream above the caps is told to wait.
+const STREAMS_RETRY_SECS: u64 = 5;
+
 /// The live events. A script (EventSource) opens it: a refusal is the JSON error.
-pub(super) async fn events(State(s): State<Arc<Server>>, Path(id): Path<String>, jar: CookieJar) -> Response {
+///
+/// At most `sse_per_session` streams for one session and `sse_per_address` from one address
+/// are open at once (a stream holds its slots until it ends); above, `429`. When the server
+/// stops, a stream gets a last event, `{"state":"reconnect"}`, and ends: the page's script
+/// opens it again after a pause (on this server once it is back, or on another instance),
+/// and the shutdown need not wait for streams that would only end with their session.
+pub(super) async fn events(
+    State(s): State<Arc<Server>>,
+    Path(id): Path<String>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    streams: Option<Extension<Streams>>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+) -> Response {
     let (session, _) = match authenticate(&s, &jar, &id).await {
         Ok(v) => v,
         Err(e) => return Answer::from(e).into_response(),
+    };
+    // Served without `serve` (the router alone, in tests) there are no caps and no stop.
+    let held = match &streams {
+        Some(Extension(streams)) => {
+            let Some(for_session) = streams.per_session.take(id.clone()) else {
+                return Answer::rate_limited(STREAMS_RETRY_SECS).into_response();
+            };
+            let address = conn::client_address(
+                &headers,
+                peer.map(|Extension(ConnectInfo(p))| p),
+                s.limits.client_address_header.as_deref(),
+            );
+            let for_address = match address {
+                Some(a) => match streams.per_address.take(a) {
+                    Some(slot) => Some(slot),
+                    None => return Answer::rate_limited(STREAMS_RETRY_SECS).into_response(),
+                },
+                None => None,
+            };
+            Some((for_session, for_address))
+        }
+        None => None,
     };
     let rx = s.sessions.events().subscribe(&id);
     let first = s.sessions.current_event(&session);
@@ -111,7 +154,7 @@ pub(super) async fn events(State(s): State<Arc<Server>>, Path(id): Path<String>,
     };
     let terminal = matches!(first, Event::Verified | Event::Failed { .. } | Event::Expired);
     let head = stream::iter([sse(&first)]);
-    let stream: std::pin::Pin<Box<dyn Stream<Item = Result<SseEvent, Infallible>> + Send>> = if terminal {
+    let stream: Events = if terminal {
         Box::pin(head)
     } else {
         let live = BroadcastStream::new(rx)
@@ -122,9 +165,49 @@ pub(super) async fn events(State(s): State<Arc<Server>>, Path(id): Path<String>,
             Event::Expired
         })
         .map(move |e| sse(&e));
-        Box::pin(head.chain(stream::select(live, expiry)))
+        let stream = head.chain(stream::select(live, expiry));
+        match streams {
+            Some(Extension(streams)) => {
+                let stopped = Arc::new(AtomicBool::new(false));
+                let flag = stopped.clone();
+                let until_stop = stream.take_until(async move {
+                    streams.stopped().await;
+                    flag.store(true, Ordering::Relaxed);
+                });
+                let last =
+                    stream::once(async move { stopped.load(Ordering::Relaxed) }).filter_map(|stopped| async move {
+                        stopped.then(|| Ok(SseEvent::default().data(r#"{"state":"reconnect"}"#)))
+                    });
+                Box::pin(until_stop.chain(last))
+            }
+            None => Box::pin(stream),
+        }
     };
-    Sse::new(stream).keep_alive(KeepAlive::default()).into_response()
+    Sse::new(Held {
+        stream,
+        _held: held,
+        _counted: crate::ops::sse_opened(),
+    })
+    .keep_alive(KeepAlive::default())
+    .into_response()
+}
+
+type Events = std::pin::Pin<Box<dyn Stream<Item = Result<SseEvent, Infallible>> + Send>>;
+
+/// A stream with its slots among the caps, given back when it ends or its client goes.
+struct Held {
+    stream: Events,
+    _held: Option<(Slot<String>, Option<Slot<IpAddr>>)>,
+    /// In `mynaid_sse_streams` while it lives.
+    _counted: crate::ops::SseStream,
+}
+
+impl Stream for Held {
+    type Item = Result<SseEvent, Infallible>;
+
+    fn poll_next(mut self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.stream.as_mut().poll_next(cx)
+    }
 }
 
 pub(super) async fn done(State(s): State<Arc<Server>>, b: Browser) -> Response {

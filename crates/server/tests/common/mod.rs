@@ -565,7 +565,7 @@ pub fn read_card(person: &str, route: Route, answer: &Value) -> String {
             let r = routes::read_input_support(&mut s, &pin, LastTry::Confirmed, &tbs, &mut |_| {})
                 .unwrap_or_else(|e| panic!("reading {person}: {e}"));
             EvidenceBody::InputSupport {
-                basic_info: r.basic_info_raw,
+                basic_info: r.basic_info_raw.into(),
                 integrity_record: r.integrity_raw,
                 cv_certificate: r.cv_certificate_raw,
                 signed_key: r.signed_key_raw,
@@ -577,7 +577,7 @@ pub fn read_card(person: &str, route: Route, answer: &Value) -> String {
             let r = routes::read_signature(&mut s, &pin, LastTry::Confirmed, &tbs, &mut |_| {})
                 .unwrap_or_else(|e| panic!("reading {person}: {e}"));
             EvidenceBody::Signature {
-                certificate: r.certificate.der,
+                certificate: r.certificate.der.into(),
                 signature: r.signature,
             }
         }
