@@ -31,7 +31,10 @@ pub enum Revocation {
 pub struct Verification {
     /// The route.
     pub route: Route,
-    /// The signature certificate's serial number (hex), signature route only.
+    /// The signature certificate's serial number (hex), signature route only. Never
+    /// serialized: a serial is the same at every application and would undo the pairwise
+    /// card-link identifier, so it stays with the verifier and is not stored or handed out.
+    #[serde(skip)]
     pub certificate_serial: Option<String>,
     /// The issuer: the root's key identifier (hex) or the CV CA key id (`9000033/001`).
     pub issuer: String,

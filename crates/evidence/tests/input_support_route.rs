@@ -185,16 +185,16 @@ fn ap_signature_of_another_card_is_refused() {
     );
 }
 
-/// KNOWN GAP of chain C (`card-protocol.md` §9), reported to the crate's owner: nothing the
-/// issuer signs ties the card key (EF 0007) to the card face (EF 0002 via EF 0003). Anyone
-/// who holds a copy of p01's EF 0002/0003 (for instance a relying party that once received
-/// p01's evidence) can send them with *their own* card's EF 0007 and live signature, and the
-/// verifier accepts p01's card face. This test states the behaviour a fix must give; it is
-/// ignored until the route has such a binding (or the verifier refuses such splices by
-/// another means, e.g. a server-side record of which card key belongs to which DF32).
+/// The documented limit of this route (docs/evidence.md "Limits", `card-protocol.md` §9):
+/// nothing the issuer signs ties the card key (EF 0007) to the card face (EF 0002 via EF
+/// 0003). Anyone who holds a copy of p01's EF 0002/0003 (a relying party that once received
+/// p01's evidence, say) can send them with *their own* card's EF 0007 and live signature, and
+/// the verifier accepts p01's card face — under the card-link identifier of the presenting
+/// card (p02's), and labelled as what it is: `acr` `urn:mynaid:acr:card-records`, not of AML
+/// grade. This test states today's behaviour, so that a change to it is seen: the JPKI
+/// user-authentication route (issue 18) replaces this one.
 #[test]
-#[ignore = "known gap: EF 0007 (card key) is not bound to EF 0002/0003 (card face); see the doc comment"]
-fn records_of_one_card_with_the_key_and_signature_of_another_are_refused() {
+fn records_of_one_card_with_the_key_and_signature_of_another_are_accepted_as_card_records() {
     let p01 = read_input_support("p01", &binding()).unwrap();
     let p02 = read_input_support("p02", &binding()).unwrap();
     let (
@@ -221,8 +221,21 @@ fn records_of_one_card_with_the_key_and_signature_of_another_are_refused() {
             signature,
         },
     };
-    assert!(
-        verify_via_json(&verifier(), &spliced, &binding()).is_err(),
-        "p01's card face with p02's card key"
+    let face = verify_via_json(&verifier(), &spliced, &binding()).expect("the documented limit");
+    assert_eq!(
+        face.claims().name,
+        mynaid_testkit::person("p01").name,
+        "p01's card face"
+    );
+    assert_eq!(
+        face.claims().verification.route.acr(),
+        mynaid_protocol::ACR_CARD_RECORDS
+    );
+    let genuine_p02 =
+        verify_via_json(&verifier(), &read_input_support("p02", &binding()).unwrap(), &binding()).unwrap();
+    assert_eq!(
+        face.card_link_id(b"link-secret-for-this-test-0123456", "rp"),
+        genuine_p02.card_link_id(b"link-secret-for-this-test-0123456", "rp"),
+        "the identifier follows the presenting card's key"
     );
 }

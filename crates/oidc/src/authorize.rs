@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use mynaid_protocol::{Lang, Purpose, Text};
+use mynaid_protocol::{Lang, Purpose, Route, Text};
 use mynaid_sessions::secrets::{hash, same, token};
 use mynaid_sessions::{Presence, SessionError};
 use mynaid_web::hardening::{CSRF_FIELD, csrf_token, csrf_valid};
@@ -201,6 +201,27 @@ async fn authorize(o: &Oidc, query: &[u8]) -> Response {
             None => return fail("invalid_request", "purpose is not allowed for this client"),
         },
     };
+    // The assurance the client asks for (`acr_values`, or `acr` in `claims`: OpenID Connect
+    // Core §3.1.2.1, §5.5.1.1) is honoured as a restriction: only the routes that give one of
+    // the asked values are offered, and the result must come from one of them.
+    let asked = match asked_acrs(&params) {
+        Ok(a) => a,
+        Err(why) => return fail("invalid_request", why),
+    };
+    let routes: Vec<Route> = match &asked {
+        None => Vec::new(),
+        Some(acrs) => client
+            .routes_for(purpose)
+            .into_iter()
+            .filter(|r| acrs.iter().any(|a| a == r.acr()))
+            .collect(),
+    };
+    if asked.is_some() && routes.is_empty() {
+        return fail(
+            "unmet_authentication_requirements",
+            "no route this client accepts gives the requested acr",
+        );
+    }
     if params.get("prompt").is_some_and(|p| p.split(' ').any(|p| p == "none")) {
         return fail(
             "login_required",
@@ -221,6 +242,7 @@ async fn authorize(o: &Oidc, query: &[u8]) -> Response {
         code_challenge: challenge.to_string(),
         purpose,
         en,
+        routes,
     };
     // Nothing is stored before the person decides: the validated request travels sealed in
     // this browser's cookie (a stranger's flood of authorization requests writes nothing).
@@ -250,6 +272,26 @@ async fn authorize(o: &Oidc, query: &[u8]) -> Response {
     resp.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp
+}
+
+/// The `acr` values a request asks for, from `acr_values` and from `claims`
+/// (`{"id_token": {"acr": {"value": …}}}` or `"values": […]`), or `None` when it asks for none.
+fn asked_acrs(params: &Form) -> Result<Option<Vec<String>>, &'static str> {
+    let mut asked: Vec<String> = params
+        .get("acr_values")
+        .map(|v| v.split(' ').filter(|a| !a.is_empty()).map(str::to_string).collect())
+        .unwrap_or_default();
+    if let Some(text) = params.get("claims") {
+        let claims: serde_json::Value = serde_json::from_str(text).map_err(|_| "claims is not JSON")?;
+        let acr = &claims["id_token"]["acr"];
+        if let Some(v) = acr["value"].as_str() {
+            asked.push(v.to_string());
+        }
+        if let Some(vs) = acr["values"].as_array() {
+            asked.extend(vs.iter().filter_map(|v| v.as_str()).map(str::to_string));
+        }
+    }
+    Ok((!asked.is_empty()).then_some(asked))
 }
 
 /// Why this browser's request cannot go on: shown on a page.
@@ -424,7 +466,12 @@ pub(super) async fn consent_decision(
             // answer, and no address carries a secret that could hand it to another browser.
             let created = match o
                 .sessions
-                .create_session_in_browser(&pending.client_id, params.purpose, Some(callback))
+                .create_session_in_browser(
+                    &pending.client_id,
+                    params.purpose,
+                    Some(callback),
+                    (!params.routes.is_empty()).then_some(params.routes.as_slice()),
+                )
                 .await
             {
                 Ok(c) => c,
@@ -519,7 +566,21 @@ pub(super) async fn callback(State(o): State<Oidc>, jar: CookieJar, Query(b): Qu
             );
         }
     };
+    // The result must give what the request asked for (the session accepted only those
+    // routes; this holds even if it had not).
+    let route = result.claims.verification.route;
+    if !params.routes.is_empty() && !params.routes.contains(&route) {
+        return error_back(
+            &params.redirect_uri,
+            issuer,
+            "unmet_authentication_requirements",
+            "the card was read by a route that does not give the requested acr",
+            Some(&params.state),
+        );
+    }
     let grant = Grant {
+        acr: route.acr().to_string(),
+        amr: route.amr().iter().map(|a| a.to_string()).collect(),
         client_id: row.client_id.clone(),
         redirect_uri: params.redirect_uri.clone(),
         code_challenge: params.code_challenge.clone(),

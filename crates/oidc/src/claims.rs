@@ -30,7 +30,13 @@ pub(crate) fn rfc3339(secs: i64) -> String {
     )
 }
 
-/// The UserInfo response for `result` under the granted `scopes`.
+/// The `trust_framework` of the input-support route's results: issuer-signed card records
+/// from a card that was present, not an identity verification of AML grade (the operator's
+/// configured framework, `jp_aml` by default, is claimed for the signature route only).
+pub(crate) const CARD_RECORDS_FRAMEWORK: &str = "mynaid_card_records";
+
+/// The UserInfo response for `result` under the granted `scopes`; `trust_framework` is the
+/// operator's, for the signature route.
 pub(crate) fn userinfo(result: &VerifiedResult, scopes: &[String], trust_framework: &str) -> Value {
     let c = &result.claims;
     let mut released = Map::new();
@@ -54,12 +60,12 @@ pub(crate) fn userinfo(result: &VerifiedResult, scopes: &[String], trust_framewo
     }
     let v = &c.verification;
     let time = rfc3339(i64::try_from(v.verified_at).unwrap_or(i64::MAX / 2));
+    // No certificate serial number or issuer: a serial is the same at every application and
+    // would undo the pairwise `sub`.
     let evidence = match v.route {
         Route::Signature => json!({
             "type": "electronic_signature",
             "signature_type": "jp_jpki_signature_certificate",
-            "issuer": v.issuer,
-            "serial_number": v.certificate_serial,
             "created_at": time,
         }),
         Route::InputSupport => json!({
@@ -82,7 +88,10 @@ pub(crate) fn userinfo(result: &VerifiedResult, scopes: &[String], trust_framewo
         "verified_claims".into(),
         json!({
             "verification": {
-                "trust_framework": trust_framework,
+                "trust_framework": match v.route {
+                    Route::Signature => trust_framework,
+                    Route::InputSupport => CARD_RECORDS_FRAMEWORK,
+                },
                 "time": time,
                 "evidence": [evidence],
                 "mynaid_route": v.route.as_str(),

@@ -24,7 +24,6 @@ use std::path::PathBuf;
 use jsonwebtoken::jwk::JwkSet;
 use mynaid_protocol::{Purpose, Route};
 use mynaid_sessions::RelyingParty;
-use mynaid_sessions::config::all_routes;
 use mynaid_sessions::secrets::token;
 use serde::Deserialize;
 
@@ -120,9 +119,10 @@ pub struct OidcClientConfig {
     /// Access token lifetime in seconds (default 300).
     #[serde(default = "default_ttl")]
     pub access_token_ttl_secs: u64,
-    /// Which evidence routes its sessions accept (`signature`, `input_support`; default both),
-    /// as for `[[relying_parties]]`.
-    #[serde(default = "all_routes")]
+    /// Which evidence routes its sessions accept (`signature`, `input_support`), as for
+    /// `[[relying_parties]]`: empty (the default) is by purpose, the signature route only to
+    /// verify identity.
+    #[serde(default)]
     pub accepted_routes: Vec<Route>,
 }
 
@@ -147,6 +147,18 @@ pub struct Client {
     pub origin: String,
     /// The public keys (`private_key_jwt`).
     pub jwks: Option<JwkSet>,
+}
+
+impl Client {
+    /// The routes its sessions for `purpose` accept: the configured ones, or the purpose's
+    /// default (the signature route only to verify identity).
+    pub fn routes_for(&self, purpose: Purpose) -> Vec<Route> {
+        if self.config.accepted_routes.is_empty() {
+            purpose.default_routes().to_vec()
+        } else {
+            self.config.accepted_routes.clone()
+        }
+    }
 }
 
 /// The origin (`scheme://host[:port]`) of an absolute http(s) URL.

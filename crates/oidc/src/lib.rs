@@ -36,7 +36,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use mynaid_db::StoreError;
-use mynaid_protocol::Purpose;
+use mynaid_protocol::{Purpose, Route};
 use mynaid_sessions::Service;
 use mynaid_sessions::secrets::SealingKey;
 use serde::{Deserialize, Serialize};
@@ -158,6 +158,10 @@ struct AuthParams {
     code_challenge: String,
     purpose: Purpose,
     en: bool,
+    /// The routes the request's assurance (`acr_values`, an essential `acr` claim) allows,
+    /// among the client's; empty: the client's.
+    #[serde(default)]
+    routes: Vec<Route>,
 }
 
 /// What a code (and then its access token) grants. Sealed at rest. `userinfo` holds only
@@ -171,6 +175,12 @@ struct Grant {
     scopes: Vec<String>,
     sub: String,
     auth_time: i64,
+    /// What the result proves (`acr`) and how the person authenticated (`amr`), for the ID
+    /// token.
+    #[serde(default)]
+    acr: String,
+    #[serde(default)]
+    amr: Vec<String>,
     userinfo: serde_json::Value,
 }
 

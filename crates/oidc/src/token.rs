@@ -9,6 +9,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::json;
 
+use mynaid_protocol::{ACR_CARD_RECORDS, ACR_JPKI_SIGNATURE};
 use mynaid_sessions::secrets::{hash, same, sha256, token as random_token};
 use mynaid_web::Form;
 
@@ -36,14 +37,15 @@ pub(super) async fn discovery(State(o): State<Oidc>) -> Response {
         "token_endpoint_auth_methods_supported": ["private_key_jwt", "client_secret_basic"],
         "token_endpoint_auth_signing_alg_values_supported": algs,
         "code_challenge_methods_supported": ["S256"],
-        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "name", "address", "birthdate", "gender", "verified_claims"],
-        "claims_parameter_supported": false,
+        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "acr", "amr", "nonce", "name", "address", "birthdate", "gender", "verified_claims"],
+        "claims_parameter_supported": true,
+        "acr_values_supported": [ACR_JPKI_SIGNATURE, ACR_CARD_RECORDS],
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
         "authorization_response_iss_parameter_supported": true,
         "ui_locales_supported": ["ja", "en"],
         "verified_claims_supported": true,
-        "trust_frameworks_supported": [be.settings.trust_framework],
+        "trust_frameworks_supported": [be.settings.trust_framework.as_str(), crate::claims::CARD_RECORDS_FRAMEWORK],
         "evidence_supported": ["electronic_signature", "electronic_record"],
         "claims_in_verified_claims_supported": CLAIM_SCOPES,
     });
@@ -157,8 +159,8 @@ async fn exchange(o: &Oidc, headers: &HeaderMap, body: &[u8]) -> Result<Response
     Ok((StatusCode::OK, no_store(), Json(body)).into_response())
 }
 
-/// The ID token: who (pairwise `sub`), for whom, when, the nonce. No card-face claims: they
-/// are in UserInfo, for the granted scopes only.
+/// The ID token: who (pairwise `sub`), for whom, when, what the result proves (`acr`, `amr`),
+/// the nonce. No card-face claims: they are in UserInfo, for the granted scopes only.
 fn id_token_claims(o: &Oidc, g: &Grant, now: i64, ttl: i64, at_hash: &str) -> serde_json::Value {
     json!({
         "iss": o.issuer(),
@@ -167,6 +169,8 @@ fn id_token_claims(o: &Oidc, g: &Grant, now: i64, ttl: i64, at_hash: &str) -> se
         "exp": now + ttl,
         "iat": now,
         "auth_time": g.auth_time,
+        "acr": g.acr,
+        "amr": g.amr,
         "nonce": g.nonce,
         "at_hash": at_hash,
     })

@@ -21,7 +21,9 @@ pub use binding::{Binding, DOMAIN};
 pub use evidence::{
     Body, DocumentError, Evidence, FORMAT, MAX_CERTIFICATE_BYTES, MAX_DOCUMENT_BYTES, MAX_RECORD_BYTES, ReaderApp,
 };
-pub use names::{Device, Lang, Pattern, Purpose, ReaderStatus, Route, Text, UnknownName};
+pub use names::{
+    ACR_CARD_RECORDS, ACR_JPKI_SIGNATURE, Device, Lang, Pattern, Purpose, ReaderStatus, Route, Text, UnknownName,
+};
 
 #[doc(hidden)]
 pub use serde as __serde;

@@ -118,7 +118,52 @@ impl Purpose {
     pub fn text(self) -> Text {
         Text::new(self.ja(), self.en())
     }
+
+    /// The routes a service accepts for this purpose when it configures none: proving who
+    /// somebody is takes the signature route (the only one of AML grade); linking a card
+    /// to an account, or signing in with it, either.
+    pub fn default_routes(self) -> &'static [Route] {
+        match self {
+            Purpose::VerifyIdentity => &[Route::Signature],
+            Purpose::LinkCard => &[Route::InputSupport, Route::Signature],
+        }
+    }
 }
+
+impl Route {
+    /// What a result of this route proves, as an OpenID Connect `acr` value
+    /// (docs/oidc.md "Assurance").
+    pub fn acr(self) -> &'static str {
+        match self {
+            Route::Signature => ACR_JPKI_SIGNATURE,
+            Route::InputSupport => ACR_CARD_RECORDS,
+        }
+    }
+
+    /// How the person authenticated, as RFC 8176 `amr` values: a smart card (`sc`) whose
+    /// hardware key signed (`hwk`), and for the signature route the password that unlocked
+    /// it (`pin`). The input-support route's records can be read without the PIN (with
+    /// 照合番号B), so it does not claim one.
+    pub fn amr(self) -> &'static [&'static str] {
+        match self {
+            Route::Signature => &["hwk", "pin", "sc"],
+            Route::InputSupport => &["hwk", "sc"],
+        }
+    }
+
+    /// The route an `acr` value names, if it is one of ours.
+    pub fn of_acr(acr: &str) -> Option<Route> {
+        Route::ALL.iter().copied().find(|r| r.acr() == acr)
+    }
+}
+
+/// `acr` of the signature route: the person proved the signature password to their card;
+/// the four items are inside the signature certificate, its chain to J-LIS and its
+/// revocation checked (what Japan's AML rules call the JPKI method).
+pub const ACR_JPKI_SIGNATURE: &str = "urn:mynaid:acr:jpki-signature";
+/// `acr` of the input-support route: a genuine My Number Card was present and its
+/// issuer-signed card-face records were read. Not proof of the PIN, not revocation-checked.
+pub const ACR_CARD_RECORDS: &str = "urn:mynaid:acr:card-records";
 
 named_enum! {
     /// How the card is read: the three patterns of the procedure page.
@@ -240,6 +285,12 @@ mod tests {
         assert!("LinkCard".parse::<Purpose>().is_err());
         assert!(serde_json::from_str::<Purpose>("\"other\"").is_err());
         assert_eq!(Pattern::SameDevice.device(), Device::PhoneApp);
+        for r in Route::ALL {
+            assert_eq!(Route::of_acr(r.acr()), Some(*r));
+            assert!(r.amr().contains(&"sc"));
+        }
+        assert_eq!(Route::of_acr("urn:other"), None);
+        assert_eq!(Purpose::VerifyIdentity.default_routes(), [Route::Signature]);
         assert_eq!(Pattern::PcReader.device(), Device::PcReaderApp);
         assert_eq!(Text::new("日本語", "English").get(Lang::En), "English");
     }

@@ -119,7 +119,8 @@ async fn the_openidconnect_library_runs_the_whole_code_flow() {
         .expect("verified_claims");
     assert_eq!(vc["claims"]["name"], p.name.as_str());
     assert_eq!(vc["claims"]["address"]["formatted"], p.address.as_str());
-    assert_eq!(vc["verification"]["trust_framework"], "jp_aml");
+    // The 4-digit route's records claim no AML-grade verification (assurance.rs has both).
+    assert_eq!(vc["verification"]["trust_framework"], "mynaid_card_records");
     assert_eq!(vc["verification"]["mynaid_route"], "input_support");
     assert_eq!(vc["verification"]["time"], "2026-11-27T00:00:00Z");
     assert_eq!(vc["verification"]["evidence"][0]["type"], "electronic_record");

@@ -2,7 +2,7 @@
 //! parties) that may ask for verification. `RelyingParty` is read as it stands in the
 //! server's configuration file (`[[relying_parties]]`).
 
-use mynaid_protocol::Route;
+use mynaid_protocol::{Purpose, Route};
 use serde::Deserialize;
 
 /// The session core's settings (from the server's configuration).
@@ -38,11 +38,20 @@ pub struct RelyingParty {
     /// Which evidence routes this service accepts: `signature` (JPKI signature certificate,
     /// bound to the card key by the certificate) and `input_support` (the 4-digit PIN route,
     /// whose card key is not bound to the card face by the issuer: see docs/evidence.md).
-    #[serde(default = "all_routes")]
+    /// Empty (the default): by purpose, [`Purpose::default_routes`] (the signature route
+    /// only to verify identity).
+    #[serde(default)]
     pub accepted_routes: Vec<Route>,
 }
 
-/// Every route (the default of `accepted_routes`).
-pub fn all_routes() -> Vec<Route> {
-    Route::ALL.to_vec()
+impl RelyingParty {
+    /// The routes its sessions for `purpose` accept: the configured ones, or the purpose's
+    /// default.
+    pub fn routes_for(&self, purpose: Purpose) -> Vec<Route> {
+        if self.accepted_routes.is_empty() {
+            purpose.default_routes().to_vec()
+        } else {
+            self.accepted_routes.clone()
+        }
+    }
 }

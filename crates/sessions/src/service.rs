@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use mynaid_evidence::{CardFaceClaims, EvidenceError, Verifier};
 use mynaid_protocol::api::{RedeemAnswer, Submitted};
-use mynaid_protocol::{Binding, Device, Evidence, Pattern, Purpose, ReaderStatus, Text};
+use mynaid_protocol::{Binding, Device, Evidence, Pattern, Purpose, ReaderStatus, Route, Text};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
@@ -255,22 +255,24 @@ impl Service {
     ) -> Result<CreatedSession, SessionError> {
         let start_token = token::<24>();
         let id = self
-            .insert_session(relying_party, purpose, return_url, Entry::StartLink(&start_token))
+            .insert_session(relying_party, purpose, return_url, None, Entry::StartLink(&start_token))
             .await?;
         Ok(CreatedSession { id, start_token })
     }
 
     /// Creates a session for `relying_party` that belongs to the asking browser from the
-    /// start (the provider sets the cookie in its answer to the consent).
+    /// start (the provider sets the cookie in its answer to the consent). `only`: the routes
+    /// the request's assurance allows (`acr_values`), among those the party accepts.
     pub async fn create_session_in_browser(
         &self,
         relying_party: &str,
         purpose: Purpose,
         return_url: Option<String>,
+        only: Option<&[Route]>,
     ) -> Result<BrowserSession, SessionError> {
         let browser_token = token::<24>();
         let id = self
-            .insert_session(relying_party, purpose, return_url, Entry::Browser(&browser_token))
+            .insert_session(relying_party, purpose, return_url, only, Entry::Browser(&browser_token))
             .await?;
         Ok(BrowserSession { id, browser_token })
     }
@@ -280,9 +282,19 @@ impl Service {
         relying_party: &str,
         purpose: Purpose,
         return_url: Option<String>,
+        only: Option<&[Route]>,
         entry: Entry<'_>,
     ) -> Result<String, SessionError> {
         let rp = self.relying_party(relying_party).ok_or(SessionError::Unauthorized)?;
+        let mut accepted = rp.routes_for(purpose);
+        if let Some(only) = only {
+            accepted.retain(|r| only.contains(r));
+        }
+        if accepted.is_empty() {
+            return Err(SessionError::BadRequest(
+                "no accepted route gives the requested assurance",
+            ));
+        }
         if let Some(url) = &return_url
             && !rp.return_urls.iter().any(|u| u == url)
         {
@@ -309,7 +321,7 @@ impl Service {
                 origin: rp.origin.clone(),
                 binding: random::<16>().to_vec(),
                 challenge: random::<32>().to_vec(),
-                accepted: rp.accepted_routes.clone(),
+                accepted,
                 return_url,
                 browser_hash,
                 start_hash,

@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use futures_util::stream::{self, Stream, StreamExt};
 use maud::html;
-use mynaid_protocol::Pattern;
+use mynaid_protocol::{Pattern, Route};
 use mynaid_sessions::events::Event;
 use mynaid_sessions::store::State as SessionState;
 use mynaid_sessions::{SessionError, Started};
@@ -95,9 +95,17 @@ pub(super) async fn procedure(State(s): State<Arc<Server>>, b: Browser) -> Respo
             (method("phone", "method-phone", lang.pick("パソコンとスマートフォンで読み取る（2次元バーコード）", "Read with this PC and a smartphone (2D barcode)")))
             (method("same", "method-same", lang.pick("スマートフォンだけで読み取る", "Read with a smartphone only")))
         }
-        p class="muted" {
-            (lang.pick("どの方法でも、数字4桁の暗証番号（券面事項入力補助用）か、英数字6〜16文字の署名用電子証明書のパスワードを使います。",
-                    "Each way uses either the 4-digit PIN (card-info input support) or the 6-16 character signature password."))
+        p class="muted" id="what-to-type" {
+            // Only what this procedure accepts: a person is not asked for a PIN that cannot
+            // give the result the service needs.
+            @match (b.session.accepted.contains(&Route::Signature), b.session.accepted.contains(&Route::InputSupport)) {
+                (true, true) => (lang.pick("どの方法でも、数字4桁の暗証番号（券面事項入力補助用）か、英数字6〜16文字の署名用電子証明書のパスワードを使います。",
+                    "Each way uses either the 4-digit PIN (card-info input support) or the 6-16 character signature password.")),
+                (true, false) => (lang.pick("この手続きでは、英数字6〜16文字の署名用電子証明書のパスワードを使います（数字4桁の暗証番号では手続きできません）。",
+                    "This procedure uses the 6-16 character signature password (the 4-digit PIN cannot be used for it).")),
+                _ => (lang.pick("この手続きでは、数字4桁の暗証番号（券面事項入力補助用）を使います。",
+                    "This procedure uses the 4-digit PIN (card-info input support).")),
+            }
         }
     }).into_response()
 }
