@@ -60,6 +60,7 @@ accepted_routes = ["input_support", "signature"]
 [limits]
 per_address_burst = 0
 per_client_burst = 0
+per_handle_burst = 0
 EOF
 
 RUST_LOG=warn "$mynaid_server" serve --config "$work/mynaid.toml" >"$work/serve.log" 2>&1 &

@@ -16,12 +16,18 @@ use crate::{Device, Pattern, Purpose, ReaderApp, ReaderStatus, Route, Text};
 #[serde(deny_unknown_fields)]
 pub struct RedeemRequest {
     /// The reading device's app, if it says.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     pub reader: Option<ReaderApp>,
     /// Which kind of device redeems: the server refuses a handle of a pattern meant for
     /// another kind, before the handle is used up.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     pub device: Option<Device>,
+}
+
+/// An optional member that, when present, holds a value: `null` is refused like any other
+/// wrong type (the schema says so; found by schemathesis).
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
 }
 
 /// The answer to a redeem: who asks and why (shown before the PIN), what the card must sign,
@@ -158,6 +164,23 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn a_redeem_request_says_its_device_or_nothing_but_never_null() {
+        let r: RedeemRequest = serde_json::from_value(json!({ "device": "phone_app" })).unwrap();
+        assert_eq!(r.device, Some(Device::PhoneApp));
+        assert_eq!(
+            serde_json::from_value::<RedeemRequest>(json!({})).unwrap(),
+            RedeemRequest::default()
+        );
+        for bad in [
+            json!({ "device": null }),
+            json!({ "reader": null }),
+            json!({ "device": "pc" }),
+        ] {
+            assert!(serde_json::from_value::<RedeemRequest>(bad.clone()).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn a_redeem_answer_round_trips_and_skips_routes_it_does_not_know() {
