@@ -95,6 +95,39 @@ struct Portal {
     accounts: Arc<Mutex<HashMap<String, Account>>>,
 }
 
+/// The card's sex in words (OpenID Connect's `gender` values as mynaid sends them).
+fn sex_words(gender: &str) -> &'static str {
+    match gender {
+        "male" => "男性 / Male",
+        "female" => "女性 / Female",
+        "not_applicable" => "該当なし / Not applicable",
+        _ => "記載なし / Not stated",
+    }
+}
+
+/// How the card was read, in words.
+fn route_words(route: &str) -> &'static str {
+    match route {
+        "signature" => "署名用電子証明書とパスワードで確認 / Verified with the signature certificate and its password",
+        "input_support" => "カードの記録（数字4桁の暗証番号）で確認 / Verified with the card's records (4-digit PIN)",
+        _ => "確認方法不明 / Verified by an unknown route",
+    }
+}
+
+/// An RFC 3339 time (`2026-11-27T00:00:00Z`) as Japan's wall-clock time.
+fn time_words(time: &str) -> String {
+    let Some(jst) = chrono::FixedOffset::east_opt(9 * 3600) else {
+        return "-".into();
+    };
+    match chrono::DateTime::parse_from_rfc3339(time) {
+        Ok(t) => t
+            .with_timezone(&jst)
+            .format("%Y年%m月%d日 %H:%M（日本時間 / JST）")
+            .to_string(),
+        Err(_) => "-".into(),
+    }
+}
+
 /// The portal's routes, under `/portal`.
 pub fn router(config: PortalConfig) -> Router {
     // openidconnect's advice: a client that follows no redirects (no SSRF through them).
@@ -400,10 +433,9 @@ async fn callback(State(p): State<Portal>, headers: HeaderMap, Query(q): Query<B
                 .map(|v| v["verification"].clone())
                 .unwrap_or_default();
             let how = format!(
-                "{} ({}, {})",
-                verification["mynaid_route"].as_str().unwrap_or("-"),
-                verification["evidence"][0]["type"].as_str().unwrap_or("-"),
-                verification["time"].as_str().unwrap_or("-"),
+                "{}、{}",
+                route_words(verification["mynaid_route"].as_str().unwrap_or_default()),
+                time_words(verification["time"].as_str().unwrap_or_default()),
             );
             let verified = Verified {
                 name: info
@@ -417,7 +449,7 @@ async fn callback(State(p): State<Portal>, headers: HeaderMap, Query(q): Query<B
                     .map(|a| a.to_string())
                     .unwrap_or_default(),
                 birthdate: info.birthdate().map(|b| b.to_string()).unwrap_or_default(),
-                gender: info.gender().map(|g| g.as_str().to_string()).unwrap_or_default(),
+                gender: sex_words(info.gender().map(|g| g.as_str()).unwrap_or_default()).to_string(),
                 how,
             };
             let mut accounts = p.accounts.lock().await;
@@ -426,5 +458,23 @@ async fn callback(State(p): State<Portal>, headers: HeaderMap, Query(q): Query<B
             a.message = Some("本人確認ができました / Your identity is verified".into());
             Redirect::to("/portal").into_response()
         }
+    }
+}
+
+#[cfg(test)]
+mod words {
+    use super::*;
+
+    #[test]
+    fn values_are_shown_in_words() {
+        assert_eq!(
+            time_words("2026-11-27T15:30:00Z"),
+            "2026年11月28日 00:30（日本時間 / JST）"
+        );
+        assert_eq!(time_words("not a time"), "-");
+        assert_eq!(sex_words("female"), "女性 / Female");
+        assert_eq!(sex_words("unknown"), "記載なし / Not stated");
+        assert!(route_words("signature").contains("署名用電子証明書"));
+        assert!(!route_words("input_support").contains("input_support"));
     }
 }

@@ -436,15 +436,6 @@ pub fn open_yourself(lang: Lang, url: &str) -> String {
     )
 }
 
-/// Pattern 3: where the browser goes back to.
-pub fn returning(lang: Lang, url: &str) -> String {
-    pick(
-        lang,
-        format!("ブラウザで開きます: {url}"),
-        format!("Opening in the browser: {url}"),
-    )
-}
-
 /// A screenshot without a readable QR code.
 pub fn qr_unreadable(lang: Lang, detail: &str) -> String {
     pick(

@@ -36,6 +36,34 @@ pub mod exit {
     pub const SERVER: u8 = 8;
     /// The reader app is older than the server accepts.
     pub const OUTDATED: u8 = 9;
+
+    /// Every code, for the README's table.
+    pub const ALL: [u8; 10] = [
+        OK,
+        FAILURE,
+        BAD_INPUT,
+        WRONG_PIN,
+        BLOCKED,
+        NOT_CONFIRMED,
+        CARD_GONE,
+        NO_CARD,
+        SERVER,
+        OUTDATED,
+    ];
+
+    #[cfg(test)]
+    mod tests {
+        /// Scripts read the README: every code is in its table, once.
+        #[test]
+        fn the_readme_lists_every_exit_code() {
+            let readme = include_str!("../../../README.md");
+            let table = &readme[readme.find("## Exit codes of `mynaid read`").unwrap_or(0)..];
+            for code in super::ALL {
+                let row = format!("\n| {code} |");
+                assert_eq!(table.matches(&row).count(), 1, "exit code {code} in the README's table");
+            }
+        }
+    }
 }
 
 /// Logs go to stderr and carry no personal data (the libraries log APDU headers, status

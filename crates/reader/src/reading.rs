@@ -329,6 +329,33 @@ pub fn submit(offer: &Offer, reading: Reading, reader_name: &str, lang: Lang) ->
         .map_err(|e| Failure::from_server(lang, &e))
 }
 
+/// The evidence is in; with a way back (patterns 1 and 3) the person goes back to the
+/// procedure in this device's default browser (`return_url`), which releases the result only
+/// if it is the browser that started the session; the confirmation code is the fallback,
+/// typed in that browser. Without one (pattern 2), `otherwise` says what to do. Whether the
+/// browser opens or not, the evidence was accepted.
+pub fn back_to_browser(offer: &Offer, submitted: &Submitted, lang: Lang, no_browser: bool, otherwise: &str) {
+    match &submitted.return_url {
+        Some(url) => {
+            eprintln!("{}", i18n::returning_to_browser(lang));
+            // The address was checked by the device core: this server's `/return#…` only. The
+            // page it opens speaks the person's language, as the app does.
+            let url = match lang {
+                Lang::En => url.replacen("/return#", "/return?lang=en#", 1),
+                Lang::Ja => url.clone(),
+            };
+            let opened = !no_browser && webbrowser::open(&url).is_ok();
+            if !opened {
+                eprintln!("{}", i18n::open_yourself(lang, &url));
+            }
+        }
+        None => eprintln!("{otherwise}"),
+    }
+    if let Some(code) = &submitted.confirmation_code {
+        eprintln!("{}", i18n::confirmation_code(lang, code, &offer.server));
+    }
+}
+
 /// Tells the page that the card is being read.
 pub fn reading_started(offer: Option<&Offer>) {
     if let Some(o) = offer {

@@ -37,6 +37,7 @@ pub fn routes() -> Router<Arc<Server>> {
         .route("/static/style.css", get(mynaid_web::style))
         .route("/static/session.js", get(layout::script))
         .route("/static/return.js", get(layout::return_script))
+        .route("/static/app.js", get(layout::app_script))
         .route("/s/{id}/start", get(session::start))
         .route("/s/{id}", get(session::procedure))
         .route("/s/{id}/pc", post(pc::pc_reader))

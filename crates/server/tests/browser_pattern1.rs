@@ -149,7 +149,13 @@ fn the_page_moves_on_by_itself_and_the_portal_shows_the_verified_name() {
     let table = b.text("verified");
     assert!(table.contains(&p.address), "{table}");
     assert!(table.contains(&p.birthdate), "{table}");
-    assert!(table.contains("input_support"), "{table}");
+    // In words, not the wire's values.
+    assert!(table.contains("カードの記録（数字4桁の暗証番号）で確認"), "{table}");
+    assert!(
+        table.contains("男性 / Male") && !table.contains("input_support"),
+        "{table}"
+    );
+    assert!(table.contains("（日本時間 / JST）"), "{table}");
 }
 
 /// The demo's page shows a command for its emulated cards: run as shown (in a shell, with

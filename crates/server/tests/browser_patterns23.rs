@@ -30,7 +30,7 @@ fn phone(args: &[&str], card: &Path, stdin: &str) -> Output {
             .args(args)
             .arg("--emulator")
             .arg(card)
-            .args(["--pin-stdin", "--json", "--nfc-delay-ms", "2"]),
+            .args(["--pin-stdin", "--json", "--nfc-delay-ms", "2", "--no-browser"]),
         stdin,
     )
 }
@@ -207,4 +207,44 @@ fn pattern_3_return_in_another_browser_explains_and_the_code_continues() {
     first.click("confirm-submit");
     first.wait_for_url("/done", WAIT);
     assert_eq!(demo.take_result(&first, &id).0, 200);
+}
+
+/// An app link opened in a browser (no app claimed it): the page says so, its demo command
+/// carries this very address (the handle is in the fragment, which only the page knows) and
+/// runs as shown, and the back button returns to where the person came from.
+#[test]
+fn the_app_needed_page_fills_in_its_own_address_and_leads_back() {
+    let demo = Demo::start(300);
+    let (id, url) = demo.create_session("link_card");
+    let b = Browser::mobile();
+    b.goto(&url);
+    b.click("method-same");
+    b.wait_for_id("open-app", WAIT);
+    let link = b.attr("open-app", "href").unwrap();
+    // From the procedure page (a plain GET), the link opened in this browser.
+    b.goto(&format!("{}/s/{id}", demo.base));
+    b.wait_for_id("method-same", WAIT);
+    b.goto(&link);
+    b.wait_for_text("this-address", "/app/read#h=", WAIT);
+    assert_eq!(b.text("this-address"), link);
+    let command = b.text("demo-command");
+    assert!(
+        command.contains(&format!(" phone --link '{link}' --emulator ")),
+        "{command}"
+    );
+    b.click("go-back");
+    b.wait_for_url(&format!("/s/{id}"), WAIT);
+    assert!(b.exists("method-same"), "back on the procedure page");
+}
+
+/// The phone stand-in without its link says both ways to give one.
+#[test]
+fn the_phone_stand_in_without_a_link_names_both_ways() {
+    let out = Command::new(MYNAID_SERVER)
+        .args(["phone", "--emulator", "card.json"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--qr") && err.contains("--link"), "{err}");
 }

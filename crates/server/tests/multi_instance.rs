@@ -253,7 +253,7 @@ async fn pattern_2_pc_on_one_instance_phone_on_the_other() {
                 .arg("phone")
                 .args(["--link", &phone_link, "--route", "input-support", "--emulator"])
                 .arg(&card_path)
-                .args(["--pin-stdin", "--json", "--nfc-delay-ms", "1"]),
+                .args(["--pin-stdin", "--json", "--nfc-delay-ms", "1", "--no-browser"]),
             &pin,
         )
     })

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use clap::Args;
 use mynaid_card::transport::Capabilities;
-use mynaid_device::{Device, Offer, Reading, Route, Submitted};
+use mynaid_device::{Device, Offer, Reading, Route};
 use mynaid_emulator::Card;
 use mynaid_emulator::transport::InProcessTransport;
 use mynaid_pcsc::{PcscCard, ReaderError, Readers};
@@ -93,7 +93,7 @@ pub(crate) fn run(args: ReadArgs) -> ExitCode {
     match &offer {
         Some(o) => match reading::submit(o, read, READER_NAME, lang) {
             Ok(submitted) => {
-                back_to_browser(o, &submitted, lang, args.no_browser);
+                reading::back_to_browser(o, &submitted, lang, args.no_browser, &i18n::sent(lang));
                 if args.json {
                     println!(
                         "{}",
@@ -105,32 +105,6 @@ pub(crate) fn run(args: ReadArgs) -> ExitCode {
             Err(f) => f.report(args.json),
         },
         None => print_face(&read, lang, args.json),
-    }
-}
-
-/// Pattern 1: the evidence is in; the person goes back to the procedure in the PC's default
-/// browser (`return_url`), which releases the result only if it is the browser that started
-/// the session. The confirmation code is the fallback, typed in that browser. Whether the
-/// browser opens or not, the evidence was accepted: the exit code stays OK.
-fn back_to_browser(offer: &Offer, submitted: &Submitted, lang: Lang, no_browser: bool) {
-    match &submitted.return_url {
-        Some(url) => {
-            eprintln!("{}", i18n::returning_to_browser(lang));
-            // The address was checked by the device core: this server's `/return#…` only. The
-            // page it opens speaks the person's language, as the app does.
-            let url = match lang {
-                Lang::En => url.replacen("/return#", "/return?lang=en#", 1),
-                Lang::Ja => url.clone(),
-            };
-            let opened = !no_browser && webbrowser::open(&url).is_ok();
-            if !opened {
-                eprintln!("{}", i18n::open_yourself(lang, &url));
-            }
-        }
-        None => eprintln!("{}", i18n::sent(lang)),
-    }
-    if let Some(code) = &submitted.confirmation_code {
-        eprintln!("{}", i18n::confirmation_code(lang, code, &offer.server));
     }
 }
 

@@ -27,13 +27,18 @@ use serde_json::json;
 const READER_NAME: &str = "mynaid-phone";
 
 #[derive(Args)]
+// One of the two ways the app gets its link; the error without either names both.
+#[command(group(clap::ArgGroup::new("source").required(true).args(["qr", "link"])))]
 pub(crate) struct PhoneArgs {
     /// A screenshot (PNG) showing the PC page's QR code.
-    #[arg(long, value_name = "IMAGE", conflicts_with = "link")]
+    #[arg(long, value_name = "IMAGE")]
     qr: Option<PathBuf>,
     /// The app link (`https://…/app/read#h=…&o=…`).
-    #[arg(long, value_name = "URL", required_unless_present = "qr")]
+    #[arg(long, value_name = "URL")]
     link: Option<String>,
+    /// Pattern 3: print the way back to the browser instead of opening it.
+    #[arg(long)]
+    no_browser: bool,
     /// The emulated card held against the phone (a card state file).
     #[arg(long, value_name = "CARD_STATE_FILE")]
     emulator: PathBuf,
@@ -122,18 +127,9 @@ pub(crate) fn run(args: PhoneArgs) -> ExitCode {
         Ok(s) => s,
         Err(f) => return f.report(args.json),
     };
-    // Pattern 3 returns to the phone's default browser (a real app opens it; the stand-in
-    // says where); pattern 2 has the code typed on the PC.
-    match &submitted.return_url {
-        Some(url) => {
-            eprintln!("{}", i18n::returning_to_browser(lang));
-            eprintln!("{}", i18n::returning(lang, url));
-        }
-        None => eprintln!("{}", i18n::type_code_on_pc(lang)),
-    }
-    if let Some(code) = &submitted.confirmation_code {
-        eprintln!("{}", i18n::confirmation_code(lang, code, &offer.server));
-    }
+    // Pattern 3 returns to this device's default browser, as the reader app does for
+    // pattern 1; pattern 2 has the code typed on the PC.
+    reading::back_to_browser(&offer, &submitted, lang, args.no_browser, &i18n::type_code_on_pc(lang));
     if args.json {
         println!(
             "{}",

@@ -25,20 +25,21 @@ pub(super) async fn home(Query(q): Query<LangQuery>) -> Markup {
     )
 }
 
+/// A page script (the pages have no inline script: their CSP allows `'self'` only).
+fn javascript(source: &'static str) -> Response {
+    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], source).into_response()
+}
+
 pub(super) async fn return_script() -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
-        include_str!("../../static/return.js"),
-    )
-        .into_response()
+    javascript(include_str!("../../static/return.js"))
 }
 
 pub(super) async fn script() -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
-        include_str!("../../static/session.js"),
-    )
-        .into_response()
+    javascript(include_str!("../../static/session.js"))
+}
+
+pub(super) async fn app_script() -> Response {
+    javascript(include_str!("../../static/app.js"))
 }
 
 /// Who asks and why, as every page of a session shows it.

@@ -268,11 +268,15 @@ pub(super) async fn app_missing(State(svc): State<Arc<Server>>, Query(q): Query<
             h1 { (lang.pick("mynaidアプリが必要です", "The mynaid app is needed")) }
             p { (lang.pick("このリンクはmynaidアプリで開きます。アプリをインストールしてから、手続きの画面に戻ってもう一度お試しください。",
                         "This link opens in the mynaid app. Install the app, then go back to the procedure page and try again.")) }
+            p { button id="go-back" type="button" class="secondary" { (lang.pick("手続きの画面に戻る", "Back to the procedure page")) } }
             @if let Some((server, cards)) = demo {
                 p class="muted" { (lang.pick("デモ: スマートフォンアプリの代わりに、パソコンで次のコマンドを実行できます（このページのアドレスを使います）:",
                                           "Demo: instead of the phone app, run this on a computer (it uses this page's address):")) }
-                pre id="demo-command" data-cards=(cards) { (server) " phone --link '<このページのアドレス / this page's address>' --emulator " (cards) "/p01.json" }
+                // The script puts the address in: its fragment (the handle) never reaches the
+                // server, so only the page knows it.
+                pre id="demo-command" data-cards=(cards) { (server) " phone --link '" span id="this-address" { (lang.pick("このページのアドレス", "this page's address")) } "' --emulator " (cards) "/p01.json" }
             }
+            script src="/static/app.js" defer {}
         },
     );
     ([(header::CACHE_CONTROL, "no-store")], body).into_response()
