@@ -106,7 +106,9 @@ impl Failure {
     /// The status the page should show for this failure, if any.
     fn page_status(&self) -> Option<ReaderStatus> {
         Some(match self.code.as_str() {
-            "wrong_pin" | "wrong_pin_now_blocked" => ReaderStatus::PinWrong,
+            "wrong_pin" => ReaderStatus::PinWrong,
+            // The last try was used: the page says "locked", not "0 tries left, read again".
+            "wrong_pin_now_blocked" => ReaderStatus::PinBlocked,
             "pin_blocked" => ReaderStatus::PinBlocked,
             "card_removed" | "verify_outcome_unknown" => ReaderStatus::CardRemoved,
             "no_card" => ReaderStatus::NoCard,
@@ -286,11 +288,34 @@ pub fn read_with_pin<L: CardLink>(
     };
     eprintln!("{}", i18n::wants_pin(lang, kind, remaining));
 
-    let text = answers
-        .pin(&i18n::prompt(lang, kind))
-        .map_err(|e| Failure::new(exit::FAILURE, "input", e.to_string()))?;
-    let pin = Pin::new(kind, &text).map_err(|e| Failure::from_card(lang, &CardError::PinFormat(e)))?;
-    drop(text);
+    // A PIN of the wrong form sends nothing to the card: say why and ask again (three entries
+    // at most) rather than end the person's procedure over a typo.
+    const ENTRIES: usize = 3;
+    let mut bad_form = None;
+    let mut pin = None;
+    for _ in 0..ENTRIES {
+        let text = match answers.pin(&i18n::prompt(lang, kind)) {
+            Ok(t) => t,
+            // Nothing more to read after a badly formed entry: that entry is the failure.
+            Err(_) if bad_form.is_some() => break,
+            Err(e) => return Err(Failure::new(exit::FAILURE, "input", e.to_string())),
+        };
+        match Pin::new(kind, &text) {
+            Ok(p) => {
+                pin = Some(p);
+                break;
+            }
+            Err(e) => {
+                eprintln!("{}", i18n::bad_format(lang, &e));
+                bad_form = Some(e);
+            }
+        }
+    }
+    let pin = match (pin, bad_form) {
+        (Some(p), _) => p,
+        (None, Some(e)) => return Err(Failure::from_card(lang, &CardError::PinFormat(e))),
+        (None, None) => return Err(Failure::new(exit::FAILURE, "input", "no PIN".into())),
+    };
 
     let last_try = if status.is_last_try() {
         match answers.confirm(&i18n::last_try_question(lang, kind)) {
@@ -373,5 +398,20 @@ pub fn to_be_signed(offer: Option<&Offer>) -> Result<[u8; 32], Failure> {
             getrandom::fill(&mut c).map_err(|_| Failure::new(exit::FAILURE, "rng", "no randomness".into()))?;
             Ok(c)
         }
+    }
+}
+
+#[cfg(test)]
+mod page_status_tests {
+    use super::*;
+
+    /// The last try used up: the page hears "locked" (with where to unlock it), never
+    /// "0 tries left, read again".
+    #[test]
+    fn a_pin_blocked_by_this_entry_is_reported_as_blocked() {
+        let status = |code: &str| Failure::new(exit::WRONG_PIN, code, String::new()).page_status();
+        assert_eq!(status("wrong_pin_now_blocked"), Some(ReaderStatus::PinBlocked));
+        assert_eq!(status("wrong_pin"), Some(ReaderStatus::PinWrong));
+        assert_eq!(status("pin_format"), Some(ReaderStatus::Cancelled));
     }
 }

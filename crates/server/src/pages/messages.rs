@@ -29,8 +29,8 @@ fn reader_text(lang: Lang, pattern: Pattern, status: ReaderStatus) -> &'static s
             "Wrong PIN. {n} tries left. Press 'Read again' to try once more.",
         ),
         ReaderStatus::PinBlocked => m(
-            "暗証番号がロックされています。住民票のある市区町村の窓口でロック解除の手続きをしてください。",
-            "The PIN is locked. Ask your city office to unlock it.",
+            "使った暗証番号はロックされています（入力できる回数を使い切りました）。署名用電子証明書のパスワードは、数字4桁の暗証番号を使ってコンビニのマルチコピー機（暗証番号の初期化・再設定サービス）か住民票のある市区町村の窓口で、券面事項入力補助用の暗証番号は市区町村の窓口で解除できます。署名用のパスワードがロックされた場合も、この手続きが受け付けていれば、数字4桁の暗証番号で読み取れます。",
+            "The PIN you used is locked (no tries left). The signature password can be reset with your 4-digit PIN at a convenience store's multi-copy machine (PIN reset service) or at your city office; the 4-digit PIN for card-info input support only at your city office. If the signature password is locked, you can still read the card with the 4-digit PIN when this procedure accepts it.",
         ),
         ReaderStatus::CardRemoved if phone => m(
             "カードがスマートフォンから離れました。入力できる回数は減っていません。もう一度読み取ってください。",
