@@ -259,15 +259,7 @@ fn a_phone_offer_is_refused_before_the_pin() {
     for pattern in ["cross_device", "same_device"] {
         let server = HostileServer::start(move |base, _| (200, hostile_offer(base, pattern)));
         let home = Home::new();
-        let p = person("p01");
-        let card = p.card();
-        let out = mynaid(
-            &home,
-            &server.link(),
-            Some(&card.path),
-            &["--json"],
-            &format!("{}\n", p.pin),
-        );
+        let out = read_p01(&home, &server, &["--json"]);
         assert_clean(&out);
         let text = all_output(&out);
         assert_eq!(out.status.code(), Some(8), "{text}");
@@ -408,12 +400,17 @@ fn verifying_server(code: &'static str) -> HostileServer {
     })
 }
 
+/// p01's card read for `server` (a private copy of the card, p01's PIN typed).
+fn read_p01(home: &Home, server: &HostileServer, extra: &[&str]) -> Output {
+    let p = person("p01");
+    let card = p.card();
+    mynaid(home, &server.link(), Some(&card.path), extra, &format!("{}\n", p.pin))
+}
+
 /// p01's card read for a server that accepts the evidence with `code`: the app's output and
 /// all of it as text.
 fn read_verified(server: &HostileServer, home: &Home, extra: &[&str]) -> (Output, String) {
-    let p = person("p01");
-    let card = p.card();
-    let out = mynaid(home, &server.link(), Some(&card.path), extra, &format!("{}\n", p.pin));
+    let out = read_p01(home, server, extra);
     let text = all_output(&out);
     assert_eq!(out.status.code(), Some(0), "{text}");
     (out, text)
@@ -488,15 +485,7 @@ fn without_a_browser_the_address_and_the_code_are_printed() {
 fn a_confirmation_code_that_is_not_six_digits_is_refused() {
     let server = verifying_server("12\u{1b}[2J34");
     let home = Home::new();
-    let p = person("p01");
-    let card = p.card();
-    let out = mynaid(
-        &home,
-        &server.link(),
-        Some(&card.path),
-        &["--json"],
-        &format!("{}\n", p.pin),
-    );
+    let out = read_p01(&home, &server, &["--json"]);
     assert_clean(&out);
     assert_eq!(json_line(&out)["error"]["code"], "bad_answer", "{}", all_output(&out));
     assert!(home.browser.opened().is_empty());

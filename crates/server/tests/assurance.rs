@@ -94,14 +94,7 @@ async fn acr_values_limit_the_routes_and_are_refused_when_unmet() {
     let b = browser();
     let (consent, _) = to_consent(&op, &b, &rp.auth_url).await;
     let id = agree(&b, &consent).await;
-    let page = b
-        .get(format!("{}/s/{id}", op.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = page_of(&op, &b, &format!("/s/{id}")).await;
     assert!(page.contains("署名用電子証明書のパスワードを使います"), "{page}");
     let handle = choose_pc(&op, &b, &id).await;
     let (status, refused) = reader_app_reads_with(&op, &handle, "p01", Route::InputSupport).await;

@@ -119,14 +119,7 @@ async fn a_phished_reader_link_releases_nothing_to_the_attacker() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     // The attacker's page waits for a code the attacker does not have; a guess is counted.
     let wrong = if code == "000000" { "000001" } else { "000000" };
-    let procedure = attacker
-        .get(format!("{}/s/{id}/done", op.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let procedure = page_of(&op, &attacker, &format!("/s/{id}/done")).await;
     let csrf = common::form_token_of(&procedure);
     let r = attacker
         .post(format!("{}/s/{id}/confirm", op.base))

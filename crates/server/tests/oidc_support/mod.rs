@@ -298,12 +298,17 @@ pub(crate) async fn agree(b: &reqwest::Client, consent_url: &str) -> String {
         .to_string()
 }
 
+/// What browser `b` sees at `path` of the provider's server (asserting it is there).
+pub(crate) async fn page_of(op: &Op, b: &reqwest::Client, path: &str) -> String {
+    let r = b.get(format!("{}{path}", op.base)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{path}");
+    r.text().await.unwrap()
+}
+
 /// Browser `b` opens the procedure page of session `id` and chooses "PC and IC card
 /// reader": the handle of the `mynaid://` link.
 pub(crate) async fn choose_pc(op: &Op, b: &reqwest::Client, id: &str) -> String {
-    let procedure = b.get(format!("{}/s/{id}", op.base)).send().await.unwrap();
-    assert_eq!(procedure.status(), StatusCode::OK);
-    let html = procedure.text().await.unwrap();
+    let html = page_of(op, b, &format!("/s/{id}")).await;
     assert!(html.contains("method-pc"), "{html}");
     let page = b
         .post(format!("{}/s/{id}/pc", op.base))
@@ -368,14 +373,7 @@ pub(crate) async fn come_back(op: &Op, b: &reqwest::Client, submitted: &Value) -
 /// Browser `b` follows session `id`'s result page back to the provider's callback: the
 /// callback's answer.
 pub(crate) async fn back_to_callback(op: &Op, b: &reqwest::Client, id: &str) -> reqwest::Response {
-    let done = b
-        .get(format!("{}/s/{id}/done", op.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let done = page_of(op, b, &format!("/s/{id}/done")).await;
     let back = html_unescape(&between(&done, "class=\"button", "href=\"", "\""));
     assert!(
         back.starts_with(&format!("{}/oidc/callback?session=", op.base)),
