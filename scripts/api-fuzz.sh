@@ -53,7 +53,7 @@ name_en = "Registration portal (API test)"
 origin = "https://portal.example.jp"
 api_key = "$key"
 return_urls = ["https://portal.example.jp/back"]
-accepted_routes = ["input_support", "signature"]
+accepted_routes = ["user_authentication", "signature"]
 
 # One client address (and one API key) sends everything: the limits would answer most
 # requests with 429 (documented, so not a finding) and hide the handlers behind them.

@@ -12,26 +12,27 @@ use std::path::{Path, PathBuf};
 
 use mynaid_apdu::tlv;
 use mynaid_card::transport::{CardTransport, Exchange, TransportError};
-use mynaid_card::{LastTry, Pin, PinKind, Session, routes};
-use mynaid_device::Route;
+use mynaid_card::{FourDigitPins, InputSupportPin, LastTries, LastTry, Pin, PinKind, Session, routes};
+use mynaid_device::{Credentials, Route};
 use mynaid_emulator::state::CardState;
 use mynaid_emulator::transport::InProcessTransport;
 use mynaid_emulator::{Card, Persistence};
-use mynaid_protocol::{Body, Evidence, ReaderApp};
 use mynaid_fuzz::binding;
+use mynaid_protocol::{Body, Evidence, ReaderApp};
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
-const PERSONS: [(&str, &str, Option<&str>); 9] = [
-    ("p01", "1234", Some("ABC123")),
-    ("p02", "2468", Some("SUZUKI95")),
-    ("p03", "3141", Some("HIKARI62")),
-    ("p04", "4040", None), // signature password blocked
-    ("p05", "5151", Some("MISAKI88")),
-    ("p06", "6060", None), // no signature certificate
-    ("p07", "7070", Some("YOSHIDA1925")),
-    ("p08", "8080", Some("NAOKI90R")),
-    ("p09", "9090", Some("YUI2019G1")),
+/// (id, (user-authentication PIN, input-support PIN), signature password).
+const PERSONS: [(&str, (&str, &str), Option<&str>); 9] = [
+    ("p01", ("1234", "1234"), Some("ABC123")),
+    ("p02", ("8642", "2468"), Some("SUZUKI95")),
+    ("p03", ("5926", "3141"), Some("HIKARI62")),
+    ("p04", ("4141", "4040"), None), // signature password blocked
+    ("p05", ("1515", "5151"), Some("MISAKI88")),
+    ("p06", ("6161", "6060"), None), // no signature certificate
+    ("p07", ("7171", "7070"), Some("YOSHIDA1925")),
+    ("p08", ("8181", "8080"), Some("NAOKI90R")),
+    ("p09", ("9191", "9090"), Some("YUI2019G1")),
 ];
 
 fn fixtures() -> PathBuf {
@@ -68,19 +69,28 @@ fn reader() -> Option<ReaderApp> {
     })
 }
 
-fn evidence(state: &CardState, pin: &str, password: Option<&str>) -> Result<Vec<Evidence>> {
+fn evidence(state: &CardState, pins: (&str, &str), password: Option<&str>) -> Result<Vec<Evidence>> {
     let tbs = binding().to_be_signed();
     let mut out = Vec::new();
-    let pin = Pin::new(PinKind::InputSupport, pin)?;
-    let r = routes::read_input_support(&mut session(state)?, &pin, LastTry::Confirmed, &tbs, &mut |_| {})?;
+    let pins = FourDigitPins::new(
+        Pin::new(PinKind::UserAuthentication, pins.0)?,
+        InputSupportPin::Typed(Pin::new(PinKind::InputSupport, pins.1)?),
+    )?;
+    let r = routes::read_user_authentication(
+        &mut session(state)?,
+        &pins,
+        LastTries::both(LastTry::Confirmed),
+        &tbs,
+        &mut |_| {},
+    )?;
     out.push(Evidence {
         reader: reader(),
-        body: Body::InputSupport {
+        body: Body::UserAuthentication {
+            certificate: r.certificate_der.into(),
+            signature: r.signature,
             basic_info: r.basic_info_raw.into(),
             integrity_record: r.integrity_raw,
             cv_certificate: r.cv_certificate_raw,
-            signed_key: r.signed_key_raw,
-            signature: r.signature,
         },
     });
     if let Some(password) = password {
@@ -144,12 +154,12 @@ impl<T: CardTransport> CardTransport for Recorder<T> {
 
 /// Conversations of the emulated card with the apps' code, as `card_responses` inputs:
 /// the selector byte (operation, extended length, last try confirmed), then the responses.
-fn conversations(state: &CardState, pin: &str, password: Option<&str>) -> Result<Vec<(String, Vec<u8>)>> {
+fn conversations(state: &CardState, pins: (&str, &str), password: Option<&str>) -> Result<Vec<(String, Vec<u8>)>> {
     let mut out = Vec::new();
     for extended in [false, true] {
         for (credential, secret) in [
-            (Route::InputSupport, Some(pin)),
-            (Route::Signature, password),
+            (Route::UserAuthentication, Some(pins)),
+            (Route::Signature, password.map(|p| (p, ""))),
         ] {
             let card = Card::from_state(state.clone(), Persistence::None)?;
             let transport = if extended {
@@ -166,20 +176,25 @@ fn conversations(state: &CardState, pin: &str, password: Option<&str>) -> Result
             let name = match secret {
                 Some(secret) => {
                     select |= 2;
-                    let pin = Pin::new(mynaid_device::pin_kind(credential), secret)?;
+                    let credentials = match credential {
+                        Route::UserAuthentication => Credentials::FourDigit {
+                            pins: FourDigitPins::new(
+                                Pin::new(PinKind::UserAuthentication, secret.0)?,
+                                InputSupportPin::Typed(Pin::new(PinKind::InputSupport, secret.1)?),
+                            )?,
+                            last_tries: LastTries::both(LastTry::Confirmed),
+                        },
+                        Route::Signature => Credentials::Password {
+                            password: Pin::new(PinKind::Signature, secret.0)?,
+                            last_try: LastTry::Confirmed,
+                        },
+                    };
                     // Errors (a blocked password) are conversations too.
-                    let _ = mynaid_device::read(
-                        &mut recorder,
-                        credential,
-                        &pin,
-                        LastTry::Confirmed,
-                        &[0x5A; 32],
-                        &mut |_| {},
-                    );
+                    let _ = mynaid_device::read(&mut recorder, &credentials, &[0x5A; 32], &mut |_| {});
                     format!("read-{}-{extended}", credential.as_str())
                 }
                 None => {
-                    let _ = mynaid_device::pin_status(&mut recorder, credential);
+                    let _ = mynaid_device::pin_statuses(&mut recorder, credential);
                     format!("status-{}-{extended}", credential.as_str())
                 }
             };
@@ -212,7 +227,7 @@ fn answers() -> Vec<(String, Vec<u8>)> {
     let h = "abcdefghijklmnopqrstuvwx";
     let redeem = |origin: &str| {
         format!(
-            r#"{{"origin":"{origin}","service_name":{{"ja":"登録ポータル","en":"Portal"}},"purpose":"verify_identity","purpose_text":{{"ja":"本人確認","en":"Verify your identity"}},"challenge":"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE","session_binding":"AgICAgICAgICAgICAgICAg","expires_at":1795737900,"accepted_credentials":["input_support","signature"],"min_reader_version":"0.1.0","submission_token":"c3VibWlzc2lvbi10b2tlbi0wMTIzNDU2Nzg5","evidence_url":"https://id.example.jp/api/v1/handles/{h}/evidence","status_url":"https://id.example.jp/api/v1/handles/{h}/status","pattern":"cross_device","pc_code":"K7Q2"}}"#
+            r#"{{"origin":"{origin}","service_name":{{"ja":"登録ポータル","en":"Portal"}},"purpose":"verify_identity","purpose_text":{{"ja":"本人確認","en":"Verify your identity"}},"challenge":"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE","session_binding":"AgICAgICAgICAgICAgICAg","expires_at":1795737900,"accepted_credentials":["user_authentication","signature"],"min_reader_version":"0.1.0","submission_token":"c3VibWlzc2lvbi10b2tlbi0wMTIzNDU2Nzg5","evidence_url":"https://id.example.jp/api/v1/handles/{h}/evidence","status_url":"https://id.example.jp/api/v1/handles/{h}/status","pattern":"cross_device","pc_code":"K7Q2"}}"#
         )
     };
     let error = r#"{"error":{"code":"handle_already_used","message":{"ja":"使用済み","en":"Already used"}}}"#;

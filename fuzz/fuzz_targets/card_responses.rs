@@ -1,9 +1,11 @@
 //! The card library against a card (or reader) that answers anything: every response APDU
 //! — status words, GET RESPONSE chains, file contents, signatures — comes from the fuzzer.
-//! Runs what the apps run (`mynaid_device::pin_status` and `mynaid_device::read`, both
+//! Runs what the apps run (`mynaid_device::pin_statuses` and `mynaid_device::read`, both
 //! routes, short and extended length) and checks the PIN rules besides "no panic": at most
-//! one VERIFY carrying a PIN, and only right after a retry query whose answer said a try
-//! may be spent (never to a blocked PIN, never the last try unconfirmed).
+//! one VERIFY carrying a PIN per PIN the route uses (one per application selected: the
+//! 4-digit route verifies the JPKI AP's PIN, then the input-support AP's), and only right
+//! after a retry query whose answer said a try may be spent (never to a blocked PIN, never
+//! the last try unconfirmed).
 //!
 //! Input: byte 0 picks the operation (bits 0-1), extended length (bit 2) and whether the
 //! last try is confirmed (bit 3); then each response is a 2-byte little-endian length (taken
@@ -13,8 +15,8 @@
 use libfuzzer_sys::fuzz_target;
 use mynaid_apdu::{Command, Response, StatusWord, ins};
 use mynaid_card::transport::{Capabilities, CardTransport, Exchange, TransportError};
-use mynaid_card::{LastTry, Pin, PinKind, RetryStatus};
-use mynaid_device::Route;
+use mynaid_card::{FourDigitPins, InputSupportPin, LastTries, LastTry, Pin, PinKind, RetryStatus};
+use mynaid_device::{Credentials, Route};
 
 struct Scripted<'a> {
     input: &'a [u8],
@@ -22,6 +24,10 @@ struct Scripted<'a> {
     last_try: LastTry,
     /// VERIFY commands with data sent so far.
     verifies: usize,
+    /// VERIFY commands with data since the last application SELECT.
+    verifies_in_application: usize,
+    /// The most the route may send (one per PIN it uses).
+    max_verifies: usize,
     /// Whether the previous command was a retry query (or a GET RESPONSE continuing one).
     in_query: bool,
     /// What the card answered to the latest retry query (status word, data length).
@@ -33,9 +39,17 @@ impl CardTransport for Scripted<'_> {
         let cmd = Command::parse(command).expect("the library sends well-formed commands");
         let query = cmd.ins == ins::VERIFY && cmd.data_bytes().is_empty();
         let continues_query = cmd.ins == ins::GET_RESPONSE && self.in_query;
+        if cmd.ins == ins::SELECT && cmd.p1 == 0x04 {
+            self.verifies_in_application = 0;
+        }
         if cmd.ins == ins::VERIFY && !query {
             self.verifies += 1;
-            assert_eq!(self.verifies, 1, "a second VERIFY with a PIN");
+            self.verifies_in_application += 1;
+            assert!(
+                self.verifies <= self.max_verifies,
+                "more VERIFYs than the route has PINs"
+            );
+            assert_eq!(self.verifies_in_application, 1, "a second VERIFY of one PIN");
             assert!(self.in_query, "a VERIFY not right after a retry query");
             let Some((StatusWord::VerifyFailed { retries_left }, 0)) = self.query_answer else {
                 panic!("a VERIFY after the retry query answered {:?}", self.query_answer);
@@ -83,18 +97,25 @@ fuzz_target!(|data: &[u8]| {
             LastTry::Confirmed
         },
         verifies: 0,
+        verifies_in_application: 0,
+        max_verifies: if select & 1 == 0 { 2 } else { 1 },
         in_query: false,
         query_answer: None,
     };
     let credential = if select & 1 == 0 {
-        Route::InputSupport
+        Route::UserAuthentication
     } else {
         Route::Signature
     };
     if select & 2 == 0 {
-        match mynaid_device::pin_status(&mut card, credential) {
-            Ok(RetryStatus::Remaining(n)) => assert!((1..=mynaid_device::pin_kind(credential).max_tries()).contains(&n)),
-            Ok(_) => {}
+        match mynaid_device::pin_statuses(&mut card, credential) {
+            Ok(statuses) => {
+                for (kind, status) in statuses {
+                    if let RetryStatus::Remaining(n) = status {
+                        assert!((1..=kind.max_tries()).contains(&n));
+                    }
+                }
+            }
             Err(e) => {
                 let _ = e.to_string();
             }
@@ -102,15 +123,24 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(card.verifies, 0, "the retry query spent a try");
         return;
     }
-    let pin = match credential {
-        Route::InputSupport => Pin::new(PinKind::InputSupport, "1234"),
-        Route::Signature => Pin::new(PinKind::Signature, "ABC123"),
-    }
-    .expect("valid PIN");
     let last_try = card.last_try;
+    let credentials = match credential {
+        Route::UserAuthentication => Credentials::FourDigit {
+            pins: FourDigitPins::new(
+                Pin::new(PinKind::UserAuthentication, "1234").expect("valid PIN"),
+                InputSupportPin::SameAsUserAuthentication,
+            )
+            .expect("4-digit PINs"),
+            last_tries: LastTries::both(last_try),
+        },
+        Route::Signature => Credentials::Password {
+            password: Pin::new(PinKind::Signature, "ABC123").expect("valid password"),
+            last_try,
+        },
+    };
     let tbs = [0x5A; 32];
     let mut steps = 0usize;
-    match mynaid_device::read(&mut card, credential, &pin, last_try, &tbs, &mut |_| steps += 1) {
+    match mynaid_device::read(&mut card, &credentials, &tbs, &mut |_| steps += 1) {
         Ok(reading) => {
             // No VERIFY only if the card claimed the PIN was already verified (9000 to the
             // retry query): the card's own business, nothing spent.

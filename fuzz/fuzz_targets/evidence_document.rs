@@ -2,8 +2,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use mynaid_protocol::Evidence;
 use mynaid_fuzz::{NOW, binding, verifier};
+use mynaid_protocol::Evidence;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(evidence) = Evidence::parse(data) {

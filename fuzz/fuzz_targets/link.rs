@@ -42,7 +42,10 @@ fuzz_target!(|data: &[u8]| {
     assert!(!authority.contains(['/', '?', '#', '@', ' ', '\\']), "server authority");
     if link.server.starts_with("http://") {
         // Host names are case-insensitive: `LocalHost` is this machine too.
-        let host = authority.rsplit_once(':').map_or(authority, |(h, _)| h).to_ascii_lowercase();
+        let host = authority
+            .rsplit_once(':')
+            .map_or(authority, |(h, _)| h)
+            .to_ascii_lowercase();
         assert!(
             matches!(host.as_str(), "127.0.0.1" | "localhost" | "[::1]"),
             "plain http off loopback"

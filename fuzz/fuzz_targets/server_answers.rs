@@ -41,7 +41,7 @@ fn offer() -> &'static Offer {
             r#"{{"origin":"https://portal.example.jp","service_name":{{"ja":"ポータル","en":"Portal"}},
             "purpose":"verify_identity","purpose_text":{{"ja":"本人確認","en":"Verify"}},
             "challenge":"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE","session_binding":"AgICAgICAgICAgICAgICAg",
-            "expires_at":10,"accepted_credentials":["input_support","signature"],"min_reader_version":"0.0.1",
+            "expires_at":10,"accepted_credentials":["user_authentication","signature"],"min_reader_version":"0.0.1",
             "submission_token":"t","evidence_url":"https://id.example.jp/api/v1/handles/{HANDLE}/evidence",
             "status_url":"https://id.example.jp/api/v1/handles/{HANDLE}/status","pattern":"cross_device","pc_code":"K7Q2"}}"#
         );
@@ -57,7 +57,11 @@ fuzz_target!(|data: &[u8]| {
     let link = &links()[usize::from(select & 1)];
     if select & 2 == 0 {
         // Both kinds of device judge every answer.
-        let device = if select & 4 == 0 { Device::PhoneApp } else { Device::PcReaderApp };
+        let device = if select & 4 == 0 {
+            Device::PhoneApp
+        } else {
+            Device::PcReaderApp
+        };
         match Offer::from_response(link, device, status, body) {
             Ok(offer) => {
                 assert!((200..300).contains(&status));

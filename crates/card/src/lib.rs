@@ -27,5 +27,5 @@ pub mod transport;
 
 pub use error::{CardError, Op};
 pub use pin::{Application, LastTry, Pin, PinFormatError, PinKind, RetryStatus};
-pub use routes::{InputSupportReading, SignatureReading, Step};
+pub use routes::{FourDigitPins, InputSupportPin, LastTries, SignatureReading, Step, UserAuthenticationReading};
 pub use session::{Session, SigningKey, Verified};

@@ -158,6 +158,14 @@ impl Pin {
         self.kind
     }
 
+    /// The same value as another PIN of the card, checked against that PIN's rules. Only
+    /// for a choice the person made ("the same as the PIN I just typed"), never silently.
+    pub fn same_value_as(&self, kind: PinKind) -> Result<Pin, PinFormatError> {
+        // The bytes were checked as ASCII when this PIN was made.
+        let text = Zeroizing::new(String::from_utf8_lossy(&self.bytes).into_owned());
+        Pin::new(kind, &text)
+    }
+
     /// The bytes the card compares (ASCII), in a zeroizing copy for the APDU.
     pub(crate) fn apdu_data(&self) -> Zeroizing<Vec<u8>> {
         self.bytes.clone()

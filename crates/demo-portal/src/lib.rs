@@ -109,7 +109,9 @@ fn sex_words(gender: &str) -> &'static str {
 fn route_words(route: &str) -> &'static str {
     match route {
         "signature" => "署名用電子証明書とパスワードで確認 / Verified with the signature certificate and its password",
-        "input_support" => "カードの記録（数字4桁の暗証番号）で確認 / Verified with the card's records (4-digit PIN)",
+        "user_authentication" => {
+            "利用者証明用電子証明書と数字4桁の暗証番号で確認（氏名などはカードの記録から） / Verified with the user-authentication certificate and the 4-digit PINs (name and the rest from the card's records)"
+        }
         _ => "確認方法不明 / Verified by an unknown route",
     }
 }
@@ -475,6 +477,6 @@ mod words {
         assert_eq!(sex_words("female"), "女性 / Female");
         assert_eq!(sex_words("unknown"), "記載なし / Not stated");
         assert!(route_words("signature").contains("署名用電子証明書"));
-        assert!(!route_words("input_support").contains("input_support"));
+        assert!(!route_words("user_authentication").contains("user_authentication"));
     }
 }

@@ -33,10 +33,10 @@ mod shown;
 
 pub use link::{Link, LinkError, LinkKind, normalize_origin};
 pub use mynaid_protocol::api::Submitted;
-pub use mynaid_protocol::{Device, Lang, Pattern, Purpose, ReaderStatus, Route, Text};
+pub use mynaid_protocol::{Device, Lang, Pattern, PinName, Purpose, ReaderStatus, Route, Text};
 pub use offer::{HttpRequest, Offer, ServerError};
 pub use policy::ServerPolicy;
-pub use reading::{Face, Reading, pin_kind, pin_status, read};
+pub use reading::{Credentials, Face, Reading, blocked_pin, pin_kinds, pin_name, pin_statuses, read};
 pub use shown::shown;
 
 /// The version of this reading-device core, sent when redeeming (the server has a minimum).

@@ -4,7 +4,9 @@
 use std::fmt;
 
 use mynaid_protocol::api::{ErrorBody, RedeemAnswer, RedeemRequest, StatusReport, Submitted};
-use mynaid_protocol::{Binding, Body, Device, Evidence, Pattern, Purpose, ReaderApp, ReaderStatus, Route, Text};
+use mynaid_protocol::{
+    Binding, Body, Device, Evidence, Pattern, PinName, Purpose, ReaderApp, ReaderStatus, Route, Text,
+};
 use zeroize::Zeroizing;
 
 use crate::link::{Link, is_acceptable_origin};
@@ -237,10 +239,27 @@ impl Offer {
 
     /// A status report for the page.
     pub fn status_request(&self, status: ReaderStatus, tries_left: Option<u8>) -> HttpRequest {
+        self.report(StatusReport {
+            status,
+            tries_left,
+            pin: None,
+        })
+    }
+
+    /// A status report about one PIN (wrong or locked), naming it: the 4-digit route has two.
+    pub fn pin_status_request(&self, status: ReaderStatus, pin: PinName, tries_left: Option<u8>) -> HttpRequest {
+        self.report(StatusReport {
+            status,
+            tries_left,
+            pin: Some(pin),
+        })
+    }
+
+    fn report(&self, report: StatusReport) -> HttpRequest {
         HttpRequest {
             url: self.status_url.clone(),
             bearer: Some(self.submission_token.to_string()),
-            body: json_body(&StatusReport { status, tries_left }),
+            body: json_body(&report),
         }
     }
 
@@ -311,7 +330,7 @@ mod tests {
         json!({
             "origin": origin, "service_name": {"ja": "ポータル", "en": "Portal"}, "purpose": "verify_identity",
             "purpose_text": {"ja": "本人確認", "en": "Verify"}, "challenge": URL_SAFE_NO_PAD.encode([1u8; 32]),
-            "session_binding": URL_SAFE_NO_PAD.encode([2u8; 16]), "expires_at": 10, "accepted_credentials": ["input_support", "signature"],
+            "session_binding": URL_SAFE_NO_PAD.encode([2u8; 16]), "expires_at": 10, "accepted_credentials": ["user_authentication", "signature"],
             "min_reader_version": "0.0.1", "submission_token": "t", "evidence_url": evidence_url,
             "status_url": "https://id.example.jp/api/v1/handles/abcdefghijklmnopqrstuvwx/status", "pattern": "cross_device", "pc_code": "K7Q2"
         })
@@ -328,7 +347,7 @@ mod tests {
     fn offers() {
         let o = Offer::from_response(&link(true), PHONE, 200, &answer("https://portal.example.jp", GOOD)).unwrap();
         assert_eq!(o.pc_code.as_deref(), Some("K7Q2"));
-        assert!(o.accepts(Route::InputSupport) && !o.app_is_outdated());
+        assert!(o.accepts(Route::UserAuthentication) && !o.app_is_outdated());
         assert_eq!(
             o.status_request(ReaderStatus::Reading, None).bearer.as_deref(),
             Some("t")

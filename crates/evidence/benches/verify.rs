@@ -23,7 +23,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use der::Decode;
-use mynaid_card::{LastTry, Pin, PinKind, Session, routes};
+use mynaid_card::{FourDigitPins, InputSupportPin, LastTries, LastTry, Pin, PinKind, Session, routes};
 use mynaid_emulator::transport::InProcessTransport;
 use mynaid_evidence::{CrlSet, CvCaKey, RevocationPolicy, TrustStore, Verifier, bench_verify};
 use mynaid_protocol::{Binding, Body, Evidence};
@@ -77,14 +77,16 @@ fn read(kind: PinKind) -> Evidence {
             }
         }
         _ => {
-            let pin = Pin::new(kind, &p.pin).unwrap();
-            let r = routes::read_input_support(&mut s, &pin, LastTry::NotConfirmed, &tbs, &mut |_| {}).unwrap();
-            Body::InputSupport {
+            let auth = Pin::new(kind, &p.auth_pin).unwrap();
+            let typed = Pin::new(PinKind::InputSupport, &p.pin).unwrap();
+            let pins = FourDigitPins::new(auth, InputSupportPin::Typed(typed)).unwrap();
+            let r = routes::read_user_authentication(&mut s, &pins, LastTries::default(), &tbs, &mut |_| {}).unwrap();
+            Body::UserAuthentication {
+                certificate: r.certificate_der.into(),
+                signature: r.signature,
                 basic_info: r.basic_info_raw.into(),
                 integrity_record: r.integrity_raw,
                 cv_certificate: r.cv_certificate_raw,
-                signed_key: r.signed_key_raw,
-                signature: r.signature,
             }
         }
     };
@@ -132,7 +134,7 @@ fn main() {
     let verifier = verifier();
     let b = binding();
     let signature_route = read(PinKind::Signature);
-    let input_support_route = read(PinKind::InputSupport);
+    let user_authentication_route = read(PinKind::UserAuthentication);
     let Body::Signature { certificate, signature } = &signature_route.body else {
         unreachable!()
     };
@@ -157,9 +159,9 @@ fn main() {
             Box::new(|| verifier.verify(black_box(&signature_route), &b, NOW).is_ok()),
         ),
         (
-            "input-support route",
+            "user-authentication route (with CRL lookup)",
             4,
-            Box::new(|| verifier.verify(black_box(&input_support_route), &b, NOW).is_ok()),
+            Box::new(|| verifier.verify(black_box(&user_authentication_route), &b, NOW).is_ok()),
         ),
     ];
     for (_, _, f) in &mut cases {

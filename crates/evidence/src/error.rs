@@ -62,10 +62,17 @@ pub enum EvidenceError {
         /// The verification time.
         now: u64,
     },
-    /// KeyUsage missing, not critical, lacking digitalSignature/nonRepudiation, or
-    /// allowing certificate signing.
-    #[error("the certificate's KeyUsage does not fit a JPKI signature certificate")]
+    /// KeyUsage missing, not critical, or not that of the route's certificate: the
+    /// signature certificate has digitalSignature and nonRepudiation, the
+    /// user-authentication certificate digitalSignature without nonRepudiation; neither
+    /// signs certificates or CRLs.
+    #[error("the certificate's KeyUsage does not fit this route's JPKI certificate")]
     WrongKeyUsage,
+    /// The certificate chains to a JPKI root of the other kind: a signature certificate
+    /// presented for the 4-digit route, or a user-authentication certificate for the
+    /// password route.
+    #[error("the certificate is of the other JPKI kind than this route needs")]
+    WrongCertificateKind,
     /// The end-entity certificate claims to be a CA.
     #[error("the card's certificate claims to be a CA")]
     EndEntityIsCa,
@@ -102,9 +109,6 @@ pub enum EvidenceError {
     /// SHA-256 of EF 0002 (DF22..DF25) differs from the integrity record's DF32.
     #[error("the card-face data does not match the integrity record")]
     BasicInfoDigestMismatch,
-    /// EF 0007's signature does not verify under the EF 0004 key.
-    #[error("the card key record's signature does not verify")]
-    SignedKeySignatureInvalid,
 }
 
 /// Why a CRL was not loaded.

@@ -22,8 +22,6 @@ pub enum Revocation {
     CheckedCrl,
     /// No CRL covered the certificate and the policy allowed that.
     NotChecked,
-    /// The input-support route has no revocation mechanism.
-    NotApplicable,
 }
 
 /// How the result was verified (OpenID Connect for Identity Assurance `verification`).
@@ -31,12 +29,12 @@ pub enum Revocation {
 pub struct Verification {
     /// The route.
     pub route: Route,
-    /// The signature certificate's serial number (hex), signature route only. Never
+    /// The certificate's serial number (hex). Never
     /// serialized: a serial is the same at every application and would undo the pairwise
     /// card-link identifier, so it stays with the verifier and is not stored or handed out.
     #[serde(skip)]
     pub certificate_serial: Option<String>,
-    /// The issuer: the root's key identifier (hex) or the CV CA key id (`9000033/001`).
+    /// The issuer: the root's key identifier (hex).
     pub issuer: String,
     /// Verification time, seconds since the epoch.
     pub verified_at: u64,

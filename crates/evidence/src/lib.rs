@@ -12,10 +12,13 @@
 //!   root, checked against RFC 5280 essentials (validity, KeyUsage, BasicConstraints,
 //!   sha256WithRSAEncryption only) and the issuer's CRL; the card's signature over the
 //!   session's to-be-signed value; the four attributes from the SubjectAltName;
-//! * **input-support**: the CV certificate (EF 0004) under a configured CV CA key, the
-//!   integrity record (EF 0003) under the EF 0004 key, EF 0002 against the record's digest,
-//!   the card key record (EF 0007) under the EF 0004 key, and the AP's live signature under
-//!   the EF 0007 key. DF31 is used in memory only.
+//! * **user-authentication** (the 4-digit PINs): the JPKI user-authentication
+//!   certificate, checked as the signature certificate is but under a user-authentication
+//!   root and with its own KeyUsage, its CRL, and its key's signature over the session's
+//!   value; then the card-face records: the CV certificate (EF 0004) under a configured CV
+//!   CA key, the integrity record (EF 0003) under the EF 0004 key, EF 0002 against the
+//!   record's digest. DF31 is used in memory only. The issuer does not bind the records to
+//!   the certificate (docs/evidence.md, "Limits").
 //!
 //! Everything is a pure function of its inputs: time, trust anchors and CRLs are passed in;
 //! nothing here reads a clock, a file or the network. The to-be-signed value is rebuilt

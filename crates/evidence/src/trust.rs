@@ -14,9 +14,19 @@ use mynaid_card::formats::{KeyId, RsaPublicKey};
 
 use crate::crypto::{sha256, verify_rsa_sha256};
 use crate::error::{CertRole, TrustError};
-use crate::x509::{CertFacts, parse_certificate};
+use crate::x509::{CertFacts, JpkiKind, parse_certificate};
 
 /// The official JPKI roots: (name, SHA-256 of the DER certificate).
+///
+/// Sources (`card-protocol.md` §8.7): signca02 and signca03 — J-LIS's fingerprint list
+/// (`jpki.go.jp/ca/pdf/sign_fingerprint.pdf`) as quoted by one project, and the same values
+/// pinned by a second; signca03 also computed from `jpki/myna`'s `src/ta/sign_ca_2023.pem`.
+/// signca01, authca01, authca03 — computed from `jpki/myna`'s `src/ta/*.pem` (J-LIS's files);
+/// a second source (J-LIS's `auth_fingerprint.pdf`) could not be reached from the build
+/// machine. The user-authentication CA of 2019 (authca02, serial 0133C349, valid 2019-09-14
+/// to 2029-09-14) is **not pinned**: neither its file nor its fingerprint could be obtained
+/// (docs/evidence.md, "Trust anchors"); until it is, a card whose user-authentication
+/// certificate it issued is refused as of an unknown issuer, and the 4-digit route says so.
 pub const OFFICIAL_JPKI_ROOTS: [(&str, &str); 5] = [
     (
         "JPKI signature CA 2015 (signca01)",
@@ -55,6 +65,8 @@ pub(crate) struct Anchor {
     /// The key identifier issued certificates name in their AKI.
     pub(crate) key_id: Vec<u8>,
     pub(crate) fingerprint: [u8; 32],
+    /// Which certificates it issues, from its subject name.
+    pub(crate) kind: Option<JpkiKind>,
 }
 
 /// The JPKI roots a verifier trusts.
@@ -89,6 +101,7 @@ fn load_anchor(index: usize, der: &[u8]) -> Result<Anchor, TrustError> {
             .to_vec()
     });
     Ok(Anchor {
+        kind: facts.subject_kind,
         facts,
         key_id,
         fingerprint: sha256(der),

@@ -1,7 +1,7 @@
-//! The two verification routes. Pure functions of their inputs: the evidence, the values
+//! The two verification routes, sharing one certificate check. Pure functions of their inputs: the evidence, the values
 //! the signature must be bound to, the time, the trust anchors and the CRLs.
 
-use mynaid_card::formats::{BasicInfo, CvCertificate, IntegrityRecord, SanAttributes, SignedKey};
+use mynaid_card::formats::{BasicInfo, CvCertificate, IntegrityRecord, SanAttributes};
 use zeroize::Zeroizing;
 
 use mynaid_protocol::{Binding, Body, Evidence, Route};
@@ -11,7 +11,7 @@ use crate::crypto::{sha256, verify_rsa_sha256};
 use crate::error::{CertRole, EvidenceError};
 use crate::face::{Revocation, Verification, VerifiedCardFace};
 use crate::trust::{CvCaKey, TrustStore};
-use crate::x509::parse_certificate;
+use crate::x509::{JpkiKind, parse_certificate};
 
 /// Checks evidence against configured trust.
 #[derive(Debug)]
@@ -64,32 +64,57 @@ impl Verifier {
     ) -> Result<VerifiedCardFace, EvidenceError> {
         let tbs = binding.to_be_signed();
         match &evidence.body {
-            Body::Signature { certificate, signature } => self.verify_signature(certificate, signature, &tbs, now),
-            Body::InputSupport {
+            Body::Signature { certificate, signature } => {
+                let checked = self.check_certificate(certificate, JpkiKind::Signature, signature, &tbs, now)?;
+                let san = SanAttributes::from_certificate(certificate)?;
+                Ok(VerifiedCardFace {
+                    name: san.name,
+                    address: san.address,
+                    birth_date: san.birth_date,
+                    sex: san.sex,
+                    name_substitutes: Some(san.name_substitutes),
+                    address_substitutes: Some(san.address_substitutes),
+                    card_key: checked.card_key,
+                    verification: checked.verification(Route::Signature, now),
+                })
+            }
+            Body::UserAuthentication {
+                certificate,
+                signature,
                 basic_info,
                 integrity_record,
                 cv_certificate,
-                signed_key,
-                signature,
-            } => self.verify_input_support(
-                basic_info,
-                integrity_record,
-                cv_certificate,
-                signed_key,
-                signature,
-                &tbs,
-                now,
-            ),
+            } => {
+                // The holder first: the PIN-proven key of a valid, unrevoked certificate
+                // signed this session's value. Only then are the records looked at.
+                let checked =
+                    self.check_certificate(certificate, JpkiKind::UserAuthentication, signature, &tbs, now)?;
+                let info = self.check_records(basic_info, integrity_record, cv_certificate)?;
+                Ok(VerifiedCardFace {
+                    name: info.name,
+                    address: info.address,
+                    birth_date: info.birth_date,
+                    sex: info.sex,
+                    name_substitutes: None,
+                    address_substitutes: None,
+                    card_key: checked.card_key,
+                    verification: checked.verification(Route::UserAuthentication, now),
+                })
+            }
         }
     }
 
-    fn verify_signature(
+    /// A JPKI certificate of `kind`: chained by key identifier to a root of that kind,
+    /// RFC 5280 essentials, the kind's KeyUsage, the issuer's CRL, and the live signature
+    /// of its key over `tbs`.
+    fn check_certificate(
         &self,
         certificate: &[u8],
+        kind: JpkiKind,
         signature: &[u8],
         tbs: &[u8; 32],
         now: u64,
-    ) -> Result<VerifiedCardFace, EvidenceError> {
+    ) -> Result<CheckedCertificate, EvidenceError> {
         let ee = parse_certificate(certificate, CertRole::EndEntity)?;
         ee.check_algorithm(CertRole::EndEntity)?;
         // The issuer by key identifier: every generation of a JPKI root has the same DN.
@@ -105,15 +130,23 @@ impl Verifier {
         if !verify_rsa_sha256(&anchor.facts.public_key, &ee.tbs, &ee.signature) {
             return Err(EvidenceError::CertificateSignatureInvalid);
         }
+        // A root of the other hierarchy (or of none) never vouches for this route.
+        if anchor.kind != Some(kind) {
+            return Err(EvidenceError::WrongCertificateKind);
+        }
         anchor.facts.check_validity(CertRole::Root, now)?;
         ee.check_validity(CertRole::EndEntity, now)?;
         if ee.ca == Some(true) {
             return Err(EvidenceError::EndEntityIsCa);
         }
-        match &ee.key_usage {
-            Some((true, ku))
-                if ku.digital_signature() && ku.non_repudiation() && !ku.key_cert_sign() && !ku.crl_sign() => {}
-            _ => return Err(EvidenceError::WrongKeyUsage),
+        let ku_fits = match (&ee.key_usage, kind) {
+            (Some((true, ku)), _) if ku.key_cert_sign() || ku.crl_sign() || !ku.digital_signature() => false,
+            (Some((true, ku)), JpkiKind::Signature) => ku.non_repudiation(),
+            (Some((true, ku)), JpkiKind::UserAuthentication) => !ku.non_repudiation(),
+            _ => false,
+        };
+        if !ku_fits {
+            return Err(EvidenceError::WrongKeyUsage);
         }
         if let Some(oid) = &ee.unknown_critical {
             return Err(EvidenceError::UnknownCriticalExtension(oid.clone()));
@@ -142,37 +175,24 @@ impl Verifier {
         if !verify_rsa_sha256(&ee.public_key, tbs, signature) {
             return Err(EvidenceError::CardSignatureInvalid);
         }
-        let san = SanAttributes::from_certificate(certificate)?;
-        Ok(VerifiedCardFace {
-            name: san.name,
-            address: san.address,
-            birth_date: san.birth_date,
-            sex: san.sex,
-            name_substitutes: Some(san.name_substitutes),
-            address_substitutes: Some(san.address_substitutes),
-            verification: Verification {
-                route: Route::Signature,
-                certificate_serial: Some(hex::encode_upper(&ee.serial)),
-                issuer: hex::encode_upper(&anchor.key_id),
-                verified_at: now,
-                revocation,
-            },
+        Ok(CheckedCertificate {
+            serial: hex::encode_upper(&ee.serial),
+            issuer: hex::encode_upper(&anchor.key_id),
+            revocation,
             card_key: sha256(&ee.spki_der),
         })
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn verify_input_support(
+    /// The input-support AP's card-face records: EF 0004 under a configured CV CA key,
+    /// EF 0003 under the EF 0004 key, EF 0002 against EF 0003's digest. The issuer signs
+    /// these per card kind, not per certificate: nothing here ties them to the certificate
+    /// checked beside them (docs/evidence.md, "Limits").
+    fn check_records(
         &self,
         basic_info: &[u8],
         integrity_record: &Zeroizing<Vec<u8>>,
         cv_certificate: &[u8],
-        signed_key: &[u8],
-        signature: &[u8],
-        tbs: &[u8; 32],
-        now: u64,
-    ) -> Result<VerifiedCardFace, EvidenceError> {
-        // 1. EF 0004 is signed by a configured CV CA key.
+    ) -> Result<BasicInfo, EvidenceError> {
         let cv = CvCertificate::parse(cv_certificate)?;
         let ca = self
             .cv_cas
@@ -183,43 +203,35 @@ impl Verifier {
             return Err(EvidenceError::CvCertificateSignatureInvalid);
         }
         let issuer_key = cv.public_key.to_pkcs1_der();
-        // 2. EF 0003 (DF31 ‖ DF32) is signed by the EF 0004 key. DF31 stays inside the
-        //    record's zeroizing buffer and goes nowhere else.
+        // DF31 stays inside the record's zeroizing buffer and goes nowhere else.
         let record = IntegrityRecord::parse(integrity_record)?;
         if !verify_rsa_sha256(&issuer_key, record.signed_data(), record.signature()) {
             return Err(EvidenceError::IntegritySignatureInvalid);
         }
-        // 3. EF 0002 is what DF32 vouches for.
         if sha256(BasicInfo::digest_source(basic_info)?) != *record.basic_info_digest() {
             return Err(EvidenceError::BasicInfoDigestMismatch);
         }
         drop(record);
-        // 4. EF 0007, the card's key, is signed by the EF 0004 key.
-        let card = SignedKey::parse(signed_key)?;
-        if !verify_rsa_sha256(&issuer_key, &card.signed_data, &card.signature) {
-            return Err(EvidenceError::SignedKeySignatureInvalid);
+        Ok(BasicInfo::parse(basic_info)?)
+    }
+}
+
+/// A certificate that passed [`Verifier::check_certificate`].
+struct CheckedCertificate {
+    serial: String,
+    issuer: String,
+    revocation: Revocation,
+    card_key: [u8; 32],
+}
+
+impl CheckedCertificate {
+    fn verification(self, route: Route, now: u64) -> Verification {
+        Verification {
+            route,
+            certificate_serial: Some(self.serial),
+            issuer: self.issuer,
+            verified_at: now,
+            revocation: self.revocation,
         }
-        // 5. The live card signed this session's value with that key.
-        let card_key = card.public_key.to_pkcs1_der();
-        if !verify_rsa_sha256(&card_key, tbs, signature) {
-            return Err(EvidenceError::CardSignatureInvalid);
-        }
-        let info = BasicInfo::parse(basic_info)?;
-        Ok(VerifiedCardFace {
-            name: info.name,
-            address: info.address,
-            birth_date: info.birth_date,
-            sex: info.sex,
-            name_substitutes: None,
-            address_substitutes: None,
-            verification: Verification {
-                route: Route::InputSupport,
-                certificate_serial: None,
-                issuer: cv.ca_key_id.to_string(),
-                verified_at: now,
-                revocation: Revocation::NotApplicable,
-            },
-            card_key: sha256(&card_key),
-        })
     }
 }

@@ -33,6 +33,33 @@ const UNDERSTOOD: [&str; 10] = [
     "1.3.6.1.5.5.7.1.1", // authorityInfoAccess
 ];
 
+/// The two JPKI hierarchies. A root says which it is in its subject's organizational unit
+/// (`card-protocol.md` §8.6): every generation of one kind has the same DN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum JpkiKind {
+    /// `OU=JPKI for digital signature`: signature certificates.
+    Signature,
+    /// `OU=JPKI for user authentication`: user-authentication certificates.
+    UserAuthentication,
+}
+
+impl JpkiKind {
+    /// The kind a subject name declares, if exactly one.
+    fn of_name(name: &x509_cert::name::Name) -> Option<JpkiKind> {
+        const OU: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.11");
+        let mut kinds = name
+            .iter()
+            .filter(|atv| atv.oid == OU)
+            .filter_map(|atv| match atv.value.value() {
+                b"JPKI for digital signature" => Some(JpkiKind::Signature),
+                b"JPKI for user authentication" => Some(JpkiKind::UserAuthentication),
+                _ => None,
+            });
+        let first = kinds.next()?;
+        kinds.all(|k| k == first).then_some(first)
+    }
+}
+
 /// What the checks need from a certificate.
 pub(crate) struct CertFacts {
     pub(crate) tbs: Vec<u8>,
@@ -43,6 +70,8 @@ pub(crate) struct CertFacts {
     pub(crate) serial: Vec<u8>,
     pub(crate) issuer: Vec<u8>,
     pub(crate) subject: Vec<u8>,
+    /// The JPKI hierarchy the subject names (roots) — `None` for a name that names none.
+    pub(crate) subject_kind: Option<JpkiKind>,
     pub(crate) not_before: u64,
     pub(crate) not_after: u64,
     pub(crate) subject_key_id: Option<Vec<u8>>,
@@ -107,6 +136,7 @@ pub(crate) fn parse_certificate(der: &[u8], role: CertRole) -> Result<CertFacts,
         serial: t.serial_number().as_bytes().to_vec(),
         issuer: t.issuer().to_der().map_err(|_| malformed())?,
         subject: t.subject().to_der().map_err(|_| malformed())?,
+        subject_kind: JpkiKind::of_name(t.subject()),
         not_before: t.validity().not_before.to_unix_duration().as_secs(),
         not_after: t.validity().not_after.to_unix_duration().as_secs(),
         subject_key_id: None,

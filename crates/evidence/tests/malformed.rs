@@ -15,33 +15,27 @@ use mynaid_protocol::{
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-/// The binary fields of an input-support document, by wire name.
-const IS_FIELDS: [&str; 5] = [
-    "basic_info",
-    "integrity_record",
-    "cv_certificate",
-    "signed_key",
-    "signature",
-];
+/// The input-support records of a user-authentication document.
+const RECORDS: [&str; 3] = ["basic_info", "integrity_record", "cv_certificate"];
 
-/// `evidence` with the input-support field `name` replaced by `f(old value)`.
-fn with_is_field(evidence: &Evidence, name: &str, f: impl FnOnce(&[u8]) -> Vec<u8>) -> Evidence {
+/// `evidence` with the user-authentication field `name` replaced by `f(old value)`.
+fn with_ua_field(evidence: &Evidence, name: &str, f: impl FnOnce(&[u8]) -> Vec<u8>) -> Evidence {
     let mut e = evidence.clone();
-    let Body::InputSupport {
+    let Body::UserAuthentication {
+        certificate,
+        signature,
         basic_info,
         integrity_record,
         cv_certificate,
-        signed_key,
-        signature,
     } = &mut e.body
     else {
-        panic!("not an input-support document")
+        panic!("not a user-authentication document")
     };
     match name {
+        "certificate" => *certificate = f(certificate).into(),
         "basic_info" => *basic_info = f(basic_info).into(),
         "integrity_record" => *integrity_record = Zeroizing::new(f(integrity_record)),
         "cv_certificate" => *cv_certificate = f(cv_certificate),
-        "signed_key" => *signed_key = f(signed_key),
         "signature" => *signature = f(signature),
         other => panic!("no field {other}"),
     }
@@ -70,7 +64,7 @@ fn field_len(evidence: &Evidence, name: &str) -> usize {
     };
     match evidence.body {
         Body::Signature { .. } => drop(with_sig_field(evidence, name, probe)),
-        Body::InputSupport { .. } => drop(with_is_field(evidence, name, probe)),
+        Body::UserAuthentication { .. } => drop(with_ua_field(evidence, name, probe)),
     }
     len
 }
@@ -79,7 +73,7 @@ fn field_len(evidence: &Evidence, name: &str) -> usize {
 fn every_prefix_of_a_document_is_malformed() {
     for evidence in [
         read_signature("p01", &binding()).unwrap(),
-        read_input_support("p07", &binding()).unwrap(),
+        read_user_authentication("p07", &binding()).unwrap(),
     ] {
         let json = evidence.to_json();
         assert!(Evidence::parse(json.as_bytes()).is_ok());
@@ -110,6 +104,17 @@ fn truncated_certificate_is_malformed() {
             "certificate cut to {end} of {len} bytes"
         );
     }
+    // The user-authentication certificate likewise.
+    let evidence = read_user_authentication("p01", &binding()).unwrap();
+    let len = field_len(&evidence, "certificate");
+    for end in 0..len {
+        let e = with_ua_field(&evidence, "certificate", |c| c[..end].to_vec());
+        assert_eq!(
+            refusal(&verifier, &e, &binding()),
+            EvidenceError::CertificateMalformed(CertRole::EndEntity),
+            "user-authentication certificate cut to {end} of {len} bytes"
+        );
+    }
 }
 
 #[test]
@@ -117,11 +122,11 @@ fn truncated_input_support_records_are_card_data_errors() {
     let verifier = verifier();
     // p07's EF 0002 is longer than 256 bytes (long-form lengths).
     for id in ["p01", "p07"] {
-        let evidence = read_input_support(id, &binding()).unwrap();
-        for field in &IS_FIELDS[..4] {
+        let evidence = read_user_authentication(id, &binding()).unwrap();
+        for field in RECORDS {
             let len = field_len(&evidence, field);
             for end in 0..len {
-                let e = with_is_field(&evidence, field, |v| v[..end].to_vec());
+                let e = with_ua_field(&evidence, field, |v| v[..end].to_vec());
                 let err = refusal(&verifier, &e, &binding());
                 assert!(
                     matches!(&err, EvidenceError::CardData(f) if matches!(f.kind, FormatErrorKind::Tlv(_))),
@@ -137,7 +142,7 @@ fn truncated_card_signature_does_not_verify() {
     // The signature is opaque bytes: a short one is simply not the card's signature.
     let verifier = verifier();
     let sig = read_signature("p01", &binding()).unwrap();
-    let is = read_input_support("p01", &binding()).unwrap();
+    let ua = read_user_authentication("p01", &binding()).unwrap();
     for end in [0, 1, 128, 255] {
         let e = with_sig_field(&sig, "signature", |s| s[..end].to_vec());
         assert_eq!(
@@ -145,7 +150,7 @@ fn truncated_card_signature_does_not_verify() {
             EvidenceError::CardSignatureInvalid,
             "{end}"
         );
-        let e = with_is_field(&is, "signature", |s| s[..end].to_vec());
+        let e = with_ua_field(&ua, "signature", |s| s[..end].to_vec());
         assert_eq!(
             refusal(&verifier, &e, &binding()),
             EvidenceError::CardSignatureInvalid,
@@ -157,7 +162,7 @@ fn truncated_card_signature_does_not_verify() {
 #[test]
 fn oversized_fields_are_refused_before_decoding() {
     let sig = read_signature("p01", &binding()).unwrap();
-    let is = read_input_support("p01", &binding()).unwrap();
+    let ua = read_user_authentication("p01", &binding()).unwrap();
     let grow = |max: usize| move |v: &[u8]| [v, &vec![0xFF; max + 1 - v.len()]].concat();
     let cases = [
         (
@@ -167,26 +172,26 @@ fn oversized_fields_are_refused_before_decoding() {
         ),
         ("signature", with_sig_field(&sig, "signature", grow(512)), 512),
         (
+            "certificate",
+            with_ua_field(&ua, "certificate", grow(MAX_CERTIFICATE_BYTES)),
+            MAX_CERTIFICATE_BYTES,
+        ),
+        (
             "basic_info",
-            with_is_field(&is, "basic_info", grow(MAX_RECORD_BYTES)),
+            with_ua_field(&ua, "basic_info", grow(MAX_RECORD_BYTES)),
             MAX_RECORD_BYTES,
         ),
         (
             "integrity_record",
-            with_is_field(&is, "integrity_record", grow(MAX_RECORD_BYTES)),
+            with_ua_field(&ua, "integrity_record", grow(MAX_RECORD_BYTES)),
             MAX_RECORD_BYTES,
         ),
         (
             "cv_certificate",
-            with_is_field(&is, "cv_certificate", grow(MAX_RECORD_BYTES)),
+            with_ua_field(&ua, "cv_certificate", grow(MAX_RECORD_BYTES)),
             MAX_RECORD_BYTES,
         ),
-        (
-            "signed_key",
-            with_is_field(&is, "signed_key", grow(MAX_RECORD_BYTES)),
-            MAX_RECORD_BYTES,
-        ),
-        ("signature", with_is_field(&is, "signature", grow(512)), 512),
+        ("signature", with_ua_field(&ua, "signature", grow(512)), 512),
     ];
     for (name, evidence, limit) in cases {
         let err = Evidence::parse(evidence.to_json().as_bytes()).unwrap_err();
@@ -197,7 +202,7 @@ fn oversized_fields_are_refused_before_decoding() {
     }
     // A field far over its limit is refused from its encoded length, before it is decoded.
     let huge = format!(
-        "{{\"format\":\"{FORMAT}\",\"route\":\"input_support\",\"signature\":\"AA\",\"basic_info\":\"{}\"}}",
+        "{{\"format\":\"{FORMAT}\",\"route\":\"user_authentication\",\"signature\":\"AA\",\"certificate\":\"AA\",\"basic_info\":\"{}\"}}",
         "A".repeat(MAX_DOCUMENT_BYTES - 200)
     );
     assert!(matches!(
@@ -233,16 +238,21 @@ fn trailing_bytes_after_a_record_or_certificate() {
         refusal(&verifier, &e, &binding()),
         EvidenceError::CertificateMalformed(CertRole::EndEntity)
     );
-    let is = read_input_support("p01", &binding()).unwrap();
-    for field in &IS_FIELDS[..4] {
+    let ua = read_user_authentication("p01", &binding()).unwrap();
+    let e = with_ua_field(&ua, "certificate", |c| [c, &[0x00][..]].concat());
+    assert_eq!(
+        refusal(&verifier, &e, &binding()),
+        EvidenceError::CertificateMalformed(CertRole::EndEntity)
+    );
+    for field in RECORDS {
         // Cards pad their files with FF: filler after a record is accepted ...
-        let padded = with_is_field(&is, field, |v| [v, &[0xFF; 16][..]].concat());
+        let padded = with_ua_field(&ua, field, |v| [v, &[0xFF; 16][..]].concat());
         assert!(
             verify_via_json(&verifier, &padded, &binding()).is_ok(),
             "{field} with filler"
         );
         // ... anything else is not.
-        let junk = with_is_field(&is, field, |v| [v, &[0x41][..]].concat());
+        let junk = with_ua_field(&ua, field, |v| [v, &[0x41][..]].concat());
         let err = refusal(&verifier, &junk, &binding());
         assert!(
             matches!(&err, EvidenceError::CardData(f) if f.kind == FormatErrorKind::UnexpectedData),
@@ -260,9 +270,14 @@ fn garbage_in_every_binary_field_is_a_clear_error() {
         refusal(&verifier, &e, &binding()),
         EvidenceError::CertificateMalformed(CertRole::EndEntity)
     );
-    let is = read_input_support("p01", &binding()).unwrap();
-    for field in &IS_FIELDS[..4] {
-        let e = with_is_field(&is, field, |_| b"not a record".to_vec());
+    let ua = read_user_authentication("p01", &binding()).unwrap();
+    let e = with_ua_field(&ua, "certificate", |_| b"not a certificate".to_vec());
+    assert_eq!(
+        refusal(&verifier, &e, &binding()),
+        EvidenceError::CertificateMalformed(CertRole::EndEntity)
+    );
+    for field in RECORDS {
+        let e = with_ua_field(&ua, field, |_| b"not a record".to_vec());
         assert!(
             matches!(refusal(&verifier, &e, &binding()), EvidenceError::CardData(_)),
             "{field}"
@@ -272,18 +287,25 @@ fn garbage_in_every_binary_field_is_a_clear_error() {
 
 #[test]
 fn document_level_refusals_are_document_errors() {
-    let json = read_input_support("p01", &binding()).unwrap().to_json();
+    let json = read_user_authentication("p01", &binding()).unwrap().to_json();
+    let route = "\"route\":\"user_authentication\"";
+    assert!(json.contains(route));
     let cases = [
         (
-            json.replacen("\"route\":\"input_support\"", "\"route\":\"signature\"", 1),
+            json.replacen(route, "\"route\":\"signature\"", 1),
             "a field of the other route",
         ),
-        (json.replacen("\"signed_key\"", "\"signed_kez\"", 1), "an unknown field"),
-        (json.replacen(FORMAT, "mynaid-evidence/2", 1), "another format"),
         (
-            json.replacen("\"route\":\"input_support\"", "\"route\":\"x\"", 1),
-            "another route",
+            json.replacen("\"cv_certificate\"", "\"cv_certificatf\"", 1),
+            "an unknown field",
         ),
+        (
+            json.replacen("\"cv_certificate\"", "\"signed_key\":\"AA\",\"cv_certificate\"", 1),
+            "EF 0007 of the old input-support route",
+        ),
+        (json.replacen(FORMAT, "mynaid-evidence/1", 1), "the previous format"),
+        (json.replacen(route, "\"route\":\"input_support\"", 1), "the old route"),
+        (json.replacen(route, "\"route\":\"x\"", 1), "another route"),
         (
             json.replacen("\"signature\":\"", "\"signature\":\"*", 1),
             "not base64url",
@@ -296,16 +318,39 @@ fn document_level_refusals_are_document_errors() {
         ("{}".to_string(), "no fields"),
     ];
     for (doc, what) in cases {
+        assert_ne!(doc, json, "{what}: the document was changed");
         let err = Evidence::parse(doc.as_bytes()).map(|_| ()).unwrap_err();
         assert!(matches!(EvidenceError::from(err), EvidenceError::Document(_)), "{what}");
     }
+    assert_eq!(
+        Evidence::parse(json.replacen(route, "\"route\":\"signature\"", 1).as_bytes()),
+        Err(DocumentError::Unexpected("basic_info"))
+    );
+    assert_eq!(
+        Evidence::parse(json.replacen(route, "\"route\":\"input_support\"", 1).as_bytes()),
+        Err(DocumentError::UnknownRoute("input_support".into()))
+    );
     // Fields missing for the route.
-    let Body::InputSupport { basic_info, .. } = Evidence::parse(json.as_bytes()).unwrap().body else {
+    let Body::UserAuthentication {
+        certificate,
+        basic_info,
+        ..
+    } = Evidence::parse(json.as_bytes()).unwrap().body
+    else {
         unreachable!()
     };
     let b64 = |v: &[u8]| base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, v);
+    let no_certificate = format!(
+        "{{\"format\":\"{FORMAT}\",\"route\":\"user_authentication\",\"signature\":\"AA\",\"basic_info\":\"{}\"}}",
+        b64(&basic_info)
+    );
+    assert_eq!(
+        Evidence::parse(no_certificate.as_bytes()),
+        Err(DocumentError::Missing("certificate"))
+    );
     let missing = format!(
-        "{{\"format\":\"{FORMAT}\",\"route\":\"input_support\",\"signature\":\"AA\",\"basic_info\":\"{}\"}}",
+        "{{\"format\":\"{FORMAT}\",\"route\":\"user_authentication\",\"signature\":\"AA\",\"certificate\":\"{}\",\"basic_info\":\"{}\"}}",
+        b64(&certificate),
         b64(&basic_info)
     );
     assert_eq!(
@@ -340,7 +385,7 @@ fn production_trust_store_refuses_the_test_roots() {
 fn test_trust_store_refuses_what_is_not_a_self_signed_ca() {
     let p01_signature_certificate = match read_signature("p01", &binding()).unwrap().body {
         Body::Signature { certificate, .. } => certificate,
-        Body::InputSupport { .. } => unreachable!(),
+        Body::UserAuthentication { .. } => unreachable!(),
     };
     let mut roots = root_ders();
     roots.push(p01_signature_certificate.to_vec());

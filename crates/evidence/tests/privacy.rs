@@ -15,8 +15,8 @@ use mynaid_evidence::{EvidenceError, RevocationPolicy};
 use mynaid_protocol::{Binding, Body, Evidence};
 use mynaid_testpki::x509::oid;
 use mynaid_testpki::{
-    Generation, KeyUsageSpec, RootKind, SignatureHash, build_crl, build_cv_certificate, build_integrity_record,
-    build_signed_key, key_id,
+    Generation, KeyUsageSpec, RevokedEntry, RootKind, SignatureHash, build_crl, build_cv_certificate,
+    build_integrity_record, key_id,
 };
 
 /// A change to a certificate spec.
@@ -91,10 +91,10 @@ fn refused_evidence(id: &str) -> Vec<(&'static str, Evidence, mynaid_evidence::V
         verifier_with(&root_ders(), &crls, RevocationPolicy::RequireCrl, vec![cv_ca()]),
     ));
 
-    // Input-support route.
+    // User-authentication route.
     let pki = pki();
     let person = pki_person(id);
-    let parts = InputSupportParts::of(id);
+    let parts = UserAuthParts::of(id);
     let mut digest = parts.clone();
     *digest.basic_info.last_mut().unwrap() ^= 0x03;
     out.push(("digest", digest.evidence(), v()));
@@ -105,9 +105,38 @@ fn refused_evidence(id: &str) -> Vec<(&'static str, Evidence, mynaid_evidence::V
     );
     integrity.integrity_record = build_integrity_record(ef0001, ef0002, &pki.cv_ca.key).unwrap();
     out.push(("integrity", integrity.evidence(), v()));
-    let mut signed_key = parts.clone();
-    signed_key.signed_key = build_signed_key(&person.card_key.to_public_key(), &pki.cv_ca.key).unwrap();
-    out.push(("signed key", signed_key.evidence(), v()));
+    // The person's signature certificate, whose SAN names them, presented on this route.
+    let sign = person.sign.as_ref().unwrap();
+    let mut wrong_kind = parts.clone();
+    wrong_kind.certificate = sign.certificate.clone();
+    wrong_kind.signature = card_signature(&sign.key, &binding());
+    out.push(("signature certificate on the 4-digit route", wrong_kind.evidence(), v()));
+    out.push((
+        "user-authentication key usage",
+        user_auth_variant(id, |s| s.key_usage = Some(KeyUsageSpec::signature())),
+        v(),
+    ));
+    out.push((
+        "user-authentication expired",
+        user_auth_variant(id, |s| s.not_after = date(2026, 1, 1)),
+        v(),
+    ));
+    // A CRL of the person's user-authentication issuer that lists their certificate.
+    let generation = person.profile.generation;
+    let mut revoking = pki.crl_spec(RootKind::Auth, generation);
+    revoking.this_update = date(2026, 1, 1);
+    revoking.revoked.push(RevokedEntry {
+        serial: person.auth.serial.clone(),
+        revocation_date: date(2026, 1, 1),
+        reason: None,
+    });
+    let mut crls = crl_ders();
+    crls.push(build_crl(&revoking).unwrap());
+    out.push((
+        "revoked",
+        parts.evidence(),
+        verifier_with(&root_ders(), &crls, RevocationPolicy::RequireCrl, vec![cv_ca()]),
+    ));
     let data_key = pki.ap_data_key.key.to_public_key();
     let mut cv = parts.clone();
     cv.cv_certificate =
@@ -127,7 +156,7 @@ fn refused_evidence(id: &str) -> Vec<(&'static str, Evidence, mynaid_evidence::V
     out.push(("truncated EF 0002", truncated.evidence(), v()));
     let mut card_sig = parts.clone();
     card_sig.signature[7] ^= 1;
-    out.push(("AP signature", card_sig.evidence(), v()));
+    out.push(("user-authentication signature", card_sig.evidence(), v()));
     out
 }
 
@@ -145,7 +174,7 @@ fn check_person(id: &str) {
     // Document errors from the person's own documents.
     for evidence in [
         read_signature(id, &binding()).unwrap(),
-        read_input_support(id, &binding()).unwrap(),
+        read_user_authentication(id, &binding()).unwrap(),
     ] {
         let json = evidence.to_json();
         let broken = [
@@ -163,11 +192,11 @@ fn check_person(id: &str) {
     }
     // The refusals above cover this many different error variants (a guard against a
     // catalogue that silently collapses to one error).
-    assert!(kinds.len() >= 19, "{} kinds", kinds.len());
+    assert!(kinds.len() >= 20, "{} kinds", kinds.len());
 
     for evidence in [
         read_signature(id, &binding()).unwrap(),
-        read_input_support(id, &binding()).unwrap(),
+        read_user_authentication(id, &binding()).unwrap(),
     ] {
         assert_no_personal_data(&format!("{evidence:?}"), &secrets, "Evidence Debug");
         let face = verify_via_json(&verifier(), &evidence, &binding()).unwrap();
@@ -190,16 +219,22 @@ fn errors_and_debug_output_of_p07_carry_no_personal_data() {
 }
 
 #[test]
-fn revocation_error_of_p08_carries_no_personal_data() {
-    let person = mynaid_testkit::person("p08");
-    let evidence = read_signature("p08", &binding()).unwrap();
-    let err = refusal(&verifier(), &evidence, &binding());
-    assert_eq!(err, EvidenceError::Revoked);
-    assert_no_personal_data(
-        &format!("{err:?} {err} {evidence:?}"),
-        &personal_strings(&person),
-        "Revoked",
-    );
+fn revocation_errors_of_p08_and_p10_carry_no_personal_data() {
+    // p08: the signature certificate; p10 (card reported lost): both certificates.
+    for (id, evidence) in [
+        ("p08", read_signature("p08", &binding()).unwrap()),
+        ("p10", read_signature("p10", &binding()).unwrap()),
+        ("p10", read_user_authentication("p10", &binding()).unwrap()),
+    ] {
+        let person = mynaid_testkit::person(id);
+        let err = refusal(&verifier(), &evidence, &binding());
+        assert_eq!(err, EvidenceError::Revoked, "{id} {:?}", evidence.route());
+        assert_no_personal_data(
+            &format!("{err:?} {err} {evidence:?}"),
+            &personal_strings(&person),
+            "Revoked",
+        );
+    }
 }
 
 /// Every text form DF31 could appear in.
@@ -218,8 +253,8 @@ fn encodings(bytes: &[u8]) -> Vec<String> {
 #[test]
 fn claims_carry_neither_df31_nor_the_individual_number() {
     for id in ["p01", "p07"] {
-        let evidence = read_input_support(id, &binding()).unwrap();
-        let Body::InputSupport { integrity_record, .. } = &evidence.body else {
+        let evidence = read_user_authentication(id, &binding()).unwrap();
+        let Body::UserAuthentication { integrity_record, .. } = &evidence.body else {
             unreachable!()
         };
         let (record, _) = tlv::expect_at(integrity_record, Tag(0xFF30), 0).unwrap();

@@ -14,12 +14,12 @@ use mynaid_protocol::{Body, Evidence};
 use proptest::prelude::*;
 use zeroize::Zeroizing;
 
-/// Genuine documents of both routes (p01 signature, p07 input-support: long EF 0002), and
-/// the verifier, made once.
+/// Genuine documents of both routes (p01 signature, p07 user-authentication: long EF 0002),
+/// and the verifier, made once.
 struct Fixture {
     verifier: Verifier,
     signature: Evidence,
-    input_support: Evidence,
+    user_authentication: Evidence,
 }
 
 fn fixture() -> &'static Fixture {
@@ -27,7 +27,7 @@ fn fixture() -> &'static Fixture {
     FIXTURE.get_or_init(|| Fixture {
         verifier: verifier(),
         signature: read_signature("p01", &binding()).unwrap(),
-        input_support: read_input_support("p07", &binding()).unwrap(),
+        user_authentication: read_user_authentication("p07", &binding()).unwrap(),
     })
 }
 
@@ -35,17 +35,17 @@ fn fixture() -> &'static Fixture {
 fn fields(e: &Evidence) -> Vec<Vec<u8>> {
     match &e.body {
         Body::Signature { certificate, signature } => vec![certificate.to_vec(), signature.clone()],
-        Body::InputSupport {
+        Body::UserAuthentication {
+            certificate,
+            signature,
             basic_info,
             integrity_record,
             cv_certificate,
-            signed_key,
-            signature,
         } => vec![
+            certificate.to_vec(),
             basic_info.to_vec(),
             integrity_record.to_vec(),
             cv_certificate.clone(),
-            signed_key.clone(),
             signature.clone(),
         ],
     }
@@ -58,11 +58,11 @@ fn with_fields(e: &Evidence, f: Vec<Vec<u8>>) -> Evidence {
             certificate: f[0].clone().into(),
             signature: f[1].clone(),
         },
-        Body::InputSupport { .. } => Body::InputSupport {
-            basic_info: f[0].clone().into(),
-            integrity_record: Zeroizing::new(f[1].clone()),
-            cv_certificate: f[2].clone(),
-            signed_key: f[3].clone(),
+        Body::UserAuthentication { .. } => Body::UserAuthentication {
+            certificate: f[0].clone().into(),
+            basic_info: f[1].clone().into(),
+            integrity_record: Zeroizing::new(f[2].clone()),
+            cv_certificate: f[3].clone(),
             signature: f[4].clone(),
         },
     };
@@ -73,15 +73,16 @@ fn with_fields(e: &Evidence, f: Vec<Vec<u8>>) -> Evidence {
 }
 
 /// Whether `e` carries what `genuine` carries, up to filler (`00`/`FF`) after an
-/// input-support record, which cards have and the verifier ignores.
+/// input-support record (fields 1 to 3 of a user-authentication document), which cards have
+/// and the verifier ignores. A certificate takes no filler.
 fn same_content(e: &Evidence, genuine: &Evidence) -> bool {
     if e.route() != genuine.route() {
         return false;
     }
-    let records = if matches!(genuine.body, Body::InputSupport { .. }) {
-        4
+    let records = if matches!(genuine.body, Body::UserAuthentication { .. }) {
+        1..4
     } else {
-        0
+        0..0
     };
     fields(e)
         .iter()
@@ -89,7 +90,9 @@ fn same_content(e: &Evidence, genuine: &Evidence) -> bool {
         .enumerate()
         .all(|(i, (new, old))| {
             new == &old
-                || (i < records && new.starts_with(&old) && new[old.len()..].iter().all(|b| *b == 0x00 || *b == 0xFF))
+                || (records.contains(&i)
+                    && new.starts_with(&old)
+                    && new[old.len()..].iter().all(|b| *b == 0x00 || *b == 0xFF))
         })
 }
 
@@ -142,12 +145,14 @@ fn json_like() -> impl Strategy<Value = String> {
         Just(",".to_string()),
         Just(":".to_string()),
         Just("\"format\"".to_string()),
-        Just("\"mynaid-evidence/1\"".to_string()),
+        Just("\"mynaid-evidence/2\"".to_string()),
         Just("\"route\"".to_string()),
         Just("\"signature\"".to_string()),
-        Just("\"input_support\"".to_string()),
+        Just("\"user_authentication\"".to_string()),
         Just("\"certificate\"".to_string()),
         Just("\"basic_info\"".to_string()),
+        Just("\"integrity_record\"".to_string()),
+        Just("\"cv_certificate\"".to_string()),
         Just("\"reader\"".to_string()),
         Just("null".to_string()),
         "\"[A-Za-z0-9_-]{0,40}\"",
@@ -174,11 +179,11 @@ proptest! {
 
     #[test]
     fn parse_and_verify_never_panic_on_mutated_documents(
-        input_support in any::<bool>(),
+        user_authentication in any::<bool>(),
         mutations in prop::collection::vec(mutation(), 1..4),
     ) {
         let f = fixture();
-        let genuine = if input_support { &f.input_support } else { &f.signature };
+        let genuine = if user_authentication { &f.user_authentication } else { &f.signature };
         let json = genuine.to_json().into_bytes();
         let mutated = mutations.iter().fold(json.clone(), |doc, m| m.apply(&doc));
         if let Ok(e) = Evidence::parse(&mutated) {
@@ -190,12 +195,12 @@ proptest! {
 
     #[test]
     fn verify_never_panics_and_refuses_changed_binary_fields(
-        input_support in any::<bool>(),
+        user_authentication in any::<bool>(),
         field in any::<prop::sample::Index>(),
         mutation in mutation(),
     ) {
         let f = fixture();
-        let genuine = if input_support { &f.input_support } else { &f.signature };
+        let genuine = if user_authentication { &f.user_authentication } else { &f.signature };
         let mut values = fields(genuine);
         let i = field.index(values.len());
         values[i] = mutation.apply(&values[i]);
@@ -206,11 +211,11 @@ proptest! {
 
     #[test]
     fn verify_never_panics_on_random_binary_fields(
-        input_support in any::<bool>(),
+        user_authentication in any::<bool>(),
         values in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..700), 5),
     ) {
         let f = fixture();
-        let genuine = if input_support { &f.input_support } else { &f.signature };
+        let genuine = if user_authentication { &f.user_authentication } else { &f.signature };
         let evidence = with_fields(genuine, values);
         prop_assert!(f.verifier.verify(&evidence, &binding(), NOW).is_err());
     }

@@ -57,9 +57,10 @@ fn every_card_with_a_usable_password_verifies_with_its_card_face() {
         }
         let evidence = read_signature(&person.id, &binding()).unwrap_or_else(|e| panic!("{}: {e}", person.id));
         let result = verify_via_json(&verifier, &evidence, &binding());
-        if person.id == "p08" {
-            // p08's signature certificate is on the sign-g2 CRL.
-            assert_eq!(result.unwrap_err(), EvidenceError::Revoked, "p08");
+        if person.id == "p08" || person.id == "p10" {
+            // p08 moved and p10's card was reported lost: their signature certificates are
+            // on the sign-g2 CRL.
+            assert_eq!(result.unwrap_err(), EvidenceError::Revoked, "{}", person.id);
             verified.push(person.id.clone());
             continue;
         }
@@ -134,8 +135,12 @@ fn every_card_with_a_usable_password_verifies_with_its_card_face() {
         );
         verified.push(person.id.clone());
     }
-    // p04's password is blocked and p06 (under 15) has no signature certificate.
-    assert_eq!(verified, ["p01", "p02", "p03", "p05", "p07", "p08", "p09"]);
+    // p04's password is blocked and p06 (under 15) has no signature certificate; p11 and
+    // p12, whose 4-digit PINs are blocked, sign with their password.
+    assert_eq!(
+        verified,
+        ["p01", "p02", "p03", "p05", "p07", "p08", "p09", "p10", "p11", "p12"]
+    );
 }
 
 #[test]
@@ -367,7 +372,7 @@ fn crl_load_refusals() {
     let good = &crl_ders()[1];
     assert_eq!(set.load(&good[..good.len() - 1], &trust), Err(CrlError::Malformed));
     let info = set.load(good, &trust).unwrap();
-    assert_eq!(info.entries, 1, "p08");
+    assert_eq!(info.entries, 2, "p08 and p10");
     assert_eq!(info.next_update, Some(unix(2035, 1, 1)));
 }
 
@@ -582,11 +587,26 @@ fn missing_san_is_refused() {
 
 #[test]
 fn authentication_certificate_is_refused_on_the_signature_route() {
-    // A genuine user-authentication certificate and a genuine signature by its key. The
-    // code refuses it with WrongKeyUsage (KeyUsage is digitalSignature only, no
-    // nonRepudiation), before it would notice that there is no SAN (CardData).
+    // A genuine user-authentication certificate and a genuine signature by its key. It is
+    // refused because it chains to a user-authentication root (WrongCertificateKind), before
+    // its KeyUsage (no nonRepudiation) or its missing SAN would be looked at.
     let p01 = pki_person("p01");
     let evidence = signature_evidence(p01.auth.certificate.clone(), card_signature(&p01.auth.key, &binding()));
+    assert_eq!(
+        refusal(&verifier(), &evidence, &binding()),
+        EvidenceError::WrongCertificateKind
+    );
+    // The user-authentication profile issued by the signature root: the chain is right, the
+    // KeyUsage (no nonRepudiation) is not.
+    let root = pki().root(RootKind::Sign, Generation::G2);
+    let mut spec = pki().auth_cert_spec(p01).unwrap();
+    spec.issuer = root.dn.clone();
+    spec.issuer_key = &root.key;
+    spec.authority_key_id = Some(root.key_id.clone());
+    let evidence = signature_evidence(
+        build_certificate(&spec).unwrap(),
+        card_signature(&p01.auth.key, &binding()),
+    );
     assert_eq!(
         refusal(&verifier(), &evidence, &binding()),
         EvidenceError::WrongKeyUsage

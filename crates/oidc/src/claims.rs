@@ -30,10 +30,12 @@ pub(crate) fn rfc3339(secs: i64) -> String {
     )
 }
 
-/// The `trust_framework` of the input-support route's results: issuer-signed card records
-/// from a card that was present, not an identity verification of AML grade (the operator's
-/// configured framework, `jp_aml` by default, is claimed for the signature route only).
-pub(crate) const CARD_RECORDS_FRAMEWORK: &str = "mynaid_card_records";
+/// The `trust_framework` of the user-authentication route's results: the holder proved the
+/// 4-digit PIN to a card with a valid, unrevoked user-authentication certificate, and the
+/// four items are issuer-signed card records not bound to that certificate — not an
+/// identity verification of AML grade (the operator's configured framework, `jp_aml` by
+/// default, is claimed for the signature route only).
+pub(crate) const USER_AUTHENTICATION_FRAMEWORK: &str = "mynaid_jpki_user_authentication";
 
 /// The UserInfo response for `result` under the granted `scopes`; `trust_framework` is the
 /// operator's, for the signature route.
@@ -63,26 +65,32 @@ pub(crate) fn userinfo(result: &VerifiedResult, scopes: &[String], trust_framewo
     // No certificate serial number or issuer: a serial is the same at every application and
     // would undo the pairwise `sub`.
     let evidence = match v.route {
-        Route::Signature => json!({
+        Route::Signature => json!([{
             "type": "electronic_signature",
             "signature_type": "jp_jpki_signature_certificate",
             "created_at": time,
-        }),
-        Route::InputSupport => json!({
-            "type": "electronic_record",
-            "check_details": [{ "check_method": "vcrypt" }],
-            "time": time,
-            "record": {
-                "type": "jp_my_number_card_input_support_ap",
-                "source": { "name": "J-LIS", "country_code": "JPN" },
-                "issuer_key_id": v.issuer,
+        }]),
+        // Two pieces: the PIN-proven certificate, and the records the four items come from.
+        Route::UserAuthentication => json!([
+            {
+                "type": "electronic_signature",
+                "signature_type": "jp_jpki_user_authentication_certificate",
+                "created_at": time,
             },
-        }),
+            {
+                "type": "electronic_record",
+                "check_details": [{ "check_method": "vcrypt" }],
+                "time": time,
+                "record": {
+                    "type": "jp_my_number_card_input_support_ap",
+                    "source": { "name": "J-LIS", "country_code": "JPN" },
+                },
+            },
+        ]),
     };
     let revocation = match v.revocation {
         Revocation::CheckedCrl => "checked_crl",
         Revocation::NotChecked => "not_checked",
-        Revocation::NotApplicable => "not_applicable",
     };
     out.insert(
         "verified_claims".into(),
@@ -90,10 +98,10 @@ pub(crate) fn userinfo(result: &VerifiedResult, scopes: &[String], trust_framewo
             "verification": {
                 "trust_framework": match v.route {
                     Route::Signature => trust_framework,
-                    Route::InputSupport => CARD_RECORDS_FRAMEWORK,
+                    Route::UserAuthentication => USER_AUTHENTICATION_FRAMEWORK,
                 },
                 "time": time,
-                "evidence": [evidence],
+                "evidence": evidence,
                 "mynaid_route": v.route.as_str(),
                 "mynaid_revocation": revocation,
             },

@@ -9,7 +9,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::json;
 
-use mynaid_protocol::{ACR_CARD_RECORDS, ACR_JPKI_SIGNATURE};
+use mynaid_protocol::{ACR_JPKI_SIGNATURE, ACR_JPKI_USER_AUTHENTICATION};
 use mynaid_sessions::secrets::{hash, same, sha256, token as random_token};
 use mynaid_web::Form;
 
@@ -39,13 +39,13 @@ pub(super) async fn discovery(State(o): State<Oidc>) -> Response {
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "acr", "amr", "nonce", "name", "address", "birthdate", "gender", "verified_claims"],
         "claims_parameter_supported": true,
-        "acr_values_supported": [ACR_JPKI_SIGNATURE, ACR_CARD_RECORDS],
+        "acr_values_supported": [ACR_JPKI_SIGNATURE, ACR_JPKI_USER_AUTHENTICATION],
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
         "authorization_response_iss_parameter_supported": true,
         "ui_locales_supported": ["ja", "en"],
         "verified_claims_supported": true,
-        "trust_frameworks_supported": [be.settings.trust_framework.as_str(), crate::claims::CARD_RECORDS_FRAMEWORK],
+        "trust_frameworks_supported": [be.settings.trust_framework.as_str(), crate::claims::USER_AUTHENTICATION_FRAMEWORK],
         "evidence_supported": ["electronic_signature", "electronic_record"],
         "claims_in_verified_claims_supported": CLAIM_SCOPES,
     });

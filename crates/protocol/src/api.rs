@@ -95,6 +95,9 @@ pub struct StatusReport {
     /// Tries left, when known (after a wrong PIN).
     #[serde(default)]
     pub tries_left: Option<u8>,
+    /// Which PIN a `pin_wrong` or `pin_blocked` is about (the 4-digit route has two).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin: Option<crate::PinName>,
 }
 
 /// The answer to accepted evidence (`{"status": "verified", …}`; the HTTP status, not this
@@ -188,11 +191,11 @@ mod tests {
             "origin": "https://portal.example.jp", "service_name": {"ja": "ポータル", "en": "Portal"},
             "purpose": "verify_identity", "purpose_text": {"ja": "本人確認", "en": "Verify"},
             "challenge": URL_SAFE_NO_PAD.encode([1u8; 32]), "session_binding": URL_SAFE_NO_PAD.encode([2u8; 16]),
-            "expires_at": 10, "accepted_credentials": ["input_support", "future_route", "signature"],
+            "expires_at": 10, "accepted_credentials": ["user_authentication", "future_route", "signature"],
             "min_reader_version": "0.0.1", "submission_token": "secret-token", "evidence_url": "e", "status_url": "s"
         });
         let a: RedeemAnswer = serde_json::from_value(wire).unwrap();
-        assert_eq!(a.accepted_credentials, [Route::InputSupport, Route::Signature]);
+        assert_eq!(a.accepted_credentials, [Route::UserAuthentication, Route::Signature]);
         assert_eq!(a.pattern, Pattern::PcReader, "an older server did not say");
         assert_eq!(a.challenge, [1u8; 32]);
         assert!(!format!("{a:?}").contains("secret-token"));

@@ -1,5 +1,5 @@
 //! The evidence document: what a reading device (the PC reader app or the phone app) sends
-//! after reading a card. Format `mynaid-evidence/1`, specified in `docs/evidence.md`.
+//! after reading a card. Format `mynaid-evidence/2`, specified in `docs/evidence.md`.
 //!
 //! JSON, binary fields in unpadded base64url, unknown fields refused, whole document at most
 //! [`MAX_DOCUMENT_BYTES`]. The document carries only what the card produced; the values the
@@ -16,7 +16,7 @@ use zeroize::Zeroizing;
 use crate::Route;
 
 /// The format tag of this version.
-pub const FORMAT: &str = "mynaid-evidence/1";
+pub const FORMAT: &str = "mynaid-evidence/2";
 /// The largest document accepted, in bytes (a real one is 3-5 KiB).
 pub const MAX_DOCUMENT_BYTES: usize = 16 * 1024;
 /// The largest certificate accepted, in bytes (JPKI certificates are about 1.5-2 KiB).
@@ -46,8 +46,14 @@ pub enum Body {
         /// 256-byte PKCS#1 v1.5 signature.
         signature: Vec<u8>,
     },
-    /// The 4-digit PIN route through the input-support AP.
-    InputSupport {
+    /// The 4-digit PIN route: the JPKI user-authentication certificate and its key's
+    /// signature over the to-be-signed value, with the input-support AP's records.
+    UserAuthentication {
+        /// DER of the user-authentication certificate (EF 000A of the JPKI AP). Names no
+        /// person, but is the same at every service: zeroized on drop.
+        certificate: Zeroizing<Vec<u8>>,
+        /// The user-authentication key's 256-byte PKCS#1 v1.5 signature.
+        signature: Vec<u8>,
         /// EF 0002, 基本4情報: zeroized on drop.
         basic_info: Zeroizing<Vec<u8>>,
         /// EF 0003, the integrity record. Holds DF31 (the Individual Number in disguise):
@@ -55,10 +61,6 @@ pub enum Body {
         integrity_record: Zeroizing<Vec<u8>>,
         /// EF 0004, the CV certificate.
         cv_certificate: Vec<u8>,
-        /// EF 0007, the card's key signed by the EF 0004 key.
-        signed_key: Vec<u8>,
-        /// The AP key's 256-byte signature over the to-be-signed value.
-        signature: Vec<u8>,
     },
 }
 
@@ -82,7 +84,7 @@ impl Body {
     pub fn route(&self) -> Route {
         match self {
             Body::Signature { .. } => Route::Signature,
-            Body::InputSupport { .. } => Route::InputSupport,
+            Body::UserAuthentication { .. } => Route::UserAuthentication,
         }
     }
 }
@@ -103,7 +105,7 @@ pub enum DocumentError {
     /// A `format` other than [`FORMAT`].
     #[error("unsupported evidence format {0:?} (this server accepts {FORMAT})")]
     UnsupportedFormat(String),
-    /// A `route` other than `signature` or `input_support`.
+    /// A `route` other than `signature` or `user_authentication`.
     #[error("unknown route {0:?}")]
     UnknownRoute(String),
     /// A field the route needs is missing.
@@ -146,8 +148,6 @@ struct Wire {
     integrity_record: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     cv_certificate: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    signed_key: Option<String>,
 }
 
 fn decode(field: &'static str, text: &str, max: usize) -> Result<Vec<u8>, DocumentError> {
@@ -211,7 +211,6 @@ impl Evidence {
                     ("basic_info", &wire.basic_info),
                     ("integrity_record", &wire.integrity_record),
                     ("cv_certificate", &wire.cv_certificate),
-                    ("signed_key", &wire.signed_key),
                 ] {
                     if v.is_some() {
                         return Err(DocumentError::Unexpected(name));
@@ -222,22 +221,17 @@ impl Evidence {
                     signature,
                 }
             }
-            Route::InputSupport => {
-                if wire.certificate.is_some() {
-                    return Err(DocumentError::Unexpected("certificate"));
-                }
-                Body::InputSupport {
-                    basic_info: required("basic_info", wire.basic_info, MAX_RECORD_BYTES)?.into(),
-                    integrity_record: Zeroizing::new(required(
-                        "integrity_record",
-                        wire.integrity_record,
-                        MAX_RECORD_BYTES,
-                    )?),
-                    cv_certificate: required("cv_certificate", wire.cv_certificate, MAX_RECORD_BYTES)?,
-                    signed_key: required("signed_key", wire.signed_key, MAX_RECORD_BYTES)?,
-                    signature,
-                }
-            }
+            Route::UserAuthentication => Body::UserAuthentication {
+                certificate: required("certificate", wire.certificate, MAX_CERTIFICATE_BYTES)?.into(),
+                basic_info: required("basic_info", wire.basic_info, MAX_RECORD_BYTES)?.into(),
+                integrity_record: Zeroizing::new(required(
+                    "integrity_record",
+                    wire.integrity_record,
+                    MAX_RECORD_BYTES,
+                )?),
+                cv_certificate: required("cv_certificate", wire.cv_certificate, MAX_RECORD_BYTES)?,
+                signature,
+            },
         };
         Ok(Evidence {
             reader: wire.reader,
@@ -256,24 +250,23 @@ impl Evidence {
             basic_info: None,
             integrity_record: None,
             cv_certificate: None,
-            signed_key: None,
         };
         match &self.body {
             Body::Signature { certificate, signature } => {
                 wire.certificate = Some(encode(certificate));
                 wire.signature = encode(signature);
             }
-            Body::InputSupport {
+            Body::UserAuthentication {
+                certificate,
+                signature,
                 basic_info,
                 integrity_record,
                 cv_certificate,
-                signed_key,
-                signature,
             } => {
+                wire.certificate = Some(encode(certificate));
                 wire.basic_info = Some(encode(basic_info));
                 wire.integrity_record = Some(encode(integrity_record));
                 wire.cv_certificate = Some(encode(cv_certificate));
-                wire.signed_key = Some(encode(signed_key));
                 wire.signature = encode(signature);
             }
         }
@@ -348,12 +341,12 @@ mod tests {
         assert_eq!(Evidence::parse(json.as_bytes()).unwrap(), e);
         let is = Evidence {
             reader: None,
-            body: Body::InputSupport {
+            body: Body::UserAuthentication {
+                certificate: vec![0x30, 0x82, 4].into(),
+                signature: vec![5],
                 basic_info: vec![1].into(),
                 integrity_record: Zeroizing::new(vec![2]),
                 cv_certificate: vec![3],
-                signed_key: vec![4],
-                signature: vec![5],
             },
         };
         assert_eq!(Evidence::parse(is.to_json().as_bytes()).unwrap(), is);
@@ -370,7 +363,7 @@ mod tests {
         ));
         assert!(matches!(Evidence::parse(b"{"), Err(DocumentError::Malformed(_))));
         assert!(matches!(
-            Evidence::parse(with("mynaid-evidence/1", "mynaid-evidence/9").as_bytes()),
+            Evidence::parse(with("mynaid-evidence/2", "mynaid-evidence/9").as_bytes()),
             Err(DocumentError::UnsupportedFormat(_))
         ));
         assert!(matches!(
@@ -383,9 +376,15 @@ mod tests {
             "{e}"
         );
         assert_eq!(
-            Evidence::parse(with("\"route\":\"signature\"", "\"route\":\"input_support\"").as_bytes()).unwrap_err(),
-            DocumentError::Unexpected("certificate")
+            Evidence::parse(with("\"route\":\"signature\"", "\"route\":\"user_authentication\"").as_bytes())
+                .unwrap_err(),
+            DocumentError::Missing("basic_info")
         );
+        // The PIN-less route of earlier versions is gone: its documents are refused by name.
+        assert!(matches!(
+            Evidence::parse(with("\"route\":\"signature\"", "\"route\":\"input_support\"").as_bytes()),
+            Err(DocumentError::UnknownRoute(_))
+        ));
         assert_eq!(
             Evidence::parse(with("\"signature\":\"", "\"signature\":\"!!").as_bytes()).unwrap_err(),
             DocumentError::NotBase64("signature")

@@ -4,7 +4,7 @@
 //! * [`names`]: route, purpose, pattern, reader status and language, each an enum with one
 //!   spelling used on the wire, in configuration, in the database and in logs;
 //! * [`Evidence`]: the evidence document a reading device sends after reading the card
-//!   (`mynaid-evidence/1`, `docs/evidence.md`);
+//!   (`mynaid-evidence/2`, `docs/evidence.md`);
 //! * [`Binding`]: the value the card signs, which ties a reading to one session of one
 //!   service;
 //! * [`api`]: the messages of the reading-device API (`crates/server/openapi.json`).
@@ -22,7 +22,8 @@ pub use evidence::{
     Body, DocumentError, Evidence, FORMAT, MAX_CERTIFICATE_BYTES, MAX_DOCUMENT_BYTES, MAX_RECORD_BYTES, ReaderApp,
 };
 pub use names::{
-    ACR_CARD_RECORDS, ACR_JPKI_SIGNATURE, Device, Lang, Pattern, Purpose, ReaderStatus, Route, Text, UnknownName,
+    ACR_JPKI_SIGNATURE, ACR_JPKI_USER_AUTHENTICATION, Device, Lang, Pattern, PinName, Purpose, ReaderStatus, Route,
+    Text, UnknownName,
 };
 
 #[doc(hidden)]

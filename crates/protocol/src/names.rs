@@ -78,9 +78,11 @@ named_enum! {
     /// Which evidence route a reading takes: which PIN the person types and what the server
     /// then checks (`docs/evidence.md`).
     pub enum Route {
-        /// The 4-digit PIN of the card-info input-support AP: issuer-signed records, whose
-        /// card key is not bound to the card face by the issuer.
-        InputSupport = "input_support",
+        /// The 4-digit PINs: the JPKI user-authentication certificate proven by a live
+        /// signature after its PIN, with the issuer-signed card-face records of the
+        /// input-support AP (read with that AP's PIN), which the issuer does not bind to
+        /// the certificate.
+        UserAuthentication = "user_authentication",
         /// The 6-16 character signature password: the JPKI signature certificate, bound to
         /// the card's key by the certificate.
         Signature = "signature",
@@ -125,7 +127,7 @@ impl Purpose {
     pub fn default_routes(self) -> &'static [Route] {
         match self {
             Purpose::VerifyIdentity => &[Route::Signature],
-            Purpose::LinkCard => &[Route::InputSupport, Route::Signature],
+            Purpose::LinkCard => &[Route::UserAuthentication, Route::Signature],
         }
     }
 }
@@ -136,18 +138,25 @@ impl Route {
     pub fn acr(self) -> &'static str {
         match self {
             Route::Signature => ACR_JPKI_SIGNATURE,
-            Route::InputSupport => ACR_CARD_RECORDS,
+            Route::UserAuthentication => ACR_JPKI_USER_AUTHENTICATION,
         }
     }
 
     /// How the person authenticated, as RFC 8176 `amr` values: a smart card (`sc`) whose
-    /// hardware key signed (`hwk`), and for the signature route the password that unlocked
-    /// it (`pin`). The input-support route's records can be read without the PIN (with
-    /// 照合番号B), so it does not claim one.
+    /// hardware key signed (`hwk`) after the PIN or password that unlocks it (`pin`; RFC
+    /// 8176 counts a password that unlocks a key on a device as one), two factors in all
+    /// (`mfa`: the card held, the PIN known).
     pub fn amr(self) -> &'static [&'static str] {
         match self {
-            Route::Signature => &["hwk", "pin", "sc"],
-            Route::InputSupport => &["hwk", "sc"],
+            Route::Signature | Route::UserAuthentication => &["hwk", "mfa", "pin", "sc"],
+        }
+    }
+
+    /// The card's PINs this route presents, in the order it presents them.
+    pub fn pins(self) -> &'static [PinName] {
+        match self {
+            Route::Signature => &[PinName::SignaturePassword],
+            Route::UserAuthentication => &[PinName::UserAuthenticationPin, PinName::InputSupportPin],
         }
     }
 
@@ -161,9 +170,51 @@ impl Route {
 /// the four items are inside the signature certificate, its chain to J-LIS and its
 /// revocation checked (what Japan's AML rules call the JPKI method).
 pub const ACR_JPKI_SIGNATURE: &str = "urn:mynaid:acr:jpki-signature";
-/// `acr` of the input-support route: a genuine My Number Card was present and its
-/// issuer-signed card-face records were read. Not proof of the PIN, not revocation-checked.
-pub const ACR_CARD_RECORDS: &str = "urn:mynaid:acr:card-records";
+/// `acr` of the user-authentication route: the holder proved the 4-digit PIN to a card
+/// whose JPKI user-authentication certificate is valid and unrevoked (a live signature over
+/// this session's value); the four items are the issuer-signed records of that card's kind,
+/// presented with it but not bound to that certificate by the issuer.
+pub const ACR_JPKI_USER_AUTHENTICATION: &str = "urn:mynaid:acr:jpki-user-authentication";
+
+named_enum! {
+    /// A PIN of the card, as the pages and the apps name it to the person.
+    pub enum PinName {
+        /// 利用者証明用電子証明書の暗証番号 (4 digits, 3 tries).
+        UserAuthenticationPin = "user_authentication_pin",
+        /// 券面事項入力補助用暗証番号 (4 digits, 3 tries).
+        InputSupportPin = "input_support_pin",
+        /// 署名用電子証明書のパスワード (6-16 characters, 5 tries).
+        SignaturePassword = "signature_password",
+    }
+}
+
+impl PinName {
+    /// What the card's papers call it, in the person's language.
+    pub fn text(self) -> Text {
+        match self {
+            PinName::UserAuthenticationPin => Text::new(
+                "利用者証明用電子証明書の暗証番号（数字4桁）",
+                "user-authentication certificate PIN (4 digits)",
+            ),
+            PinName::InputSupportPin => Text::new(
+                "券面事項入力補助用暗証番号（数字4桁）",
+                "card-info input-support PIN (4 digits)",
+            ),
+            PinName::SignaturePassword => Text::new(
+                "署名用電子証明書のパスワード（英数字6〜16文字）",
+                "signature certificate password (6 to 16 letters and digits)",
+            ),
+        }
+    }
+
+    /// Tries after a reset.
+    pub fn max_tries(self) -> u8 {
+        match self {
+            PinName::UserAuthenticationPin | PinName::InputSupportPin => 3,
+            PinName::SignaturePassword => 5,
+        }
+    }
+}
 
 named_enum! {
     /// How the card is read: the three patterns of the procedure page.

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use mynaid_card::transport::{Capabilities, CardTransport, Exchange};
-use mynaid_card::{LastTry, Pin, PinKind, Session, routes};
+use mynaid_device::Route;
 use mynaid_emulator::vpcd::{self, Options};
 use mynaid_harness::pcsc::{PcscStack, READER, VPCD_ADDRESS, wait_for_card};
 use mynaid_pcsc::Readers;
@@ -73,9 +73,9 @@ fn main() {
     drop(card);
 
     println!("route          link      median ms  p99 ms  (n={route_runs}, includes reader discovery)");
-    for (label, kind) in [
-        ("input-support", PinKind::InputSupport),
-        ("signature", PinKind::Signature),
+    for (label, route) in [
+        ("4-digit PINs", Route::UserAuthentication),
+        ("password", Route::Signature),
     ] {
         for extended in [false, true] {
             let caps = if extended {
@@ -83,11 +83,7 @@ fn main() {
             } else {
                 Capabilities::SHORT
             };
-            let secret = if kind == PinKind::Signature {
-                p.sign_password.clone().unwrap()
-            } else {
-                p.pin.clone()
-            };
+            let credentials = p.credentials(route);
             let mut times = Vec::new();
             for _ in 0..route_runs {
                 let t = Instant::now();
@@ -95,14 +91,7 @@ fn main() {
                     .find_my_number_card(Some(READER), Duration::from_secs(5), caps)
                     .unwrap();
                 let tx = card.transaction().unwrap();
-                let mut s = Session::new(tx);
-                let pin = Pin::new(kind, &secret).unwrap();
-                let ok = match kind {
-                    PinKind::Signature => {
-                        routes::read_signature(&mut s, &pin, LastTry::NotConfirmed, &[1; 32], &mut |_| {}).is_ok()
-                    }
-                    _ => routes::read_input_support(&mut s, &pin, LastTry::NotConfirmed, &[1; 32], &mut |_| {}).is_ok(),
-                };
+                let ok = mynaid_device::read(tx, &credentials, &[1; 32], &mut |_| {}).is_ok();
                 times.push(t.elapsed());
                 assert!(ok);
             }

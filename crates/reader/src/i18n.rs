@@ -9,8 +9,8 @@
 use std::path::Path;
 
 use mynaid_card::formats::Sex;
-use mynaid_card::{CardError, PinFormatError, PinKind};
-use mynaid_device::shown;
+use mynaid_card::{CardError, PinFormatError, PinKind, RetryStatus};
+use mynaid_device::{Route, shown};
 pub use mynaid_protocol::Lang;
 
 use crate::trust::ConfigError;
@@ -20,22 +20,62 @@ fn pick(lang: Lang, ja: impl Into<String>, en: impl Into<String>) -> String {
     lang.pick(ja.into(), en.into())
 }
 
+/// What the card's papers call the PIN (one wording with the pages: `PinName::text`).
 fn pin_name(lang: Lang, kind: PinKind) -> String {
-    match kind {
-        PinKind::InputSupport => pick(
+    mynaid_device::pin_name(kind).text().get(lang).to_string()
+}
+
+/// Before any prompt: the tries left of every PIN the route will use (the 4-digit route
+/// has two counters), so the person knows both before typing.
+pub fn tries_left(lang: Lang, statuses: &[(PinKind, RetryStatus)]) -> String {
+    let lines: Vec<String> = statuses
+        .iter()
+        .map(|(kind, status)| {
+            let name = pin_name(lang, *kind);
+            match status {
+                RetryStatus::Remaining(n) => pick(
+                    lang,
+                    format!("  {name}: 残り{n}回"),
+                    format!("  {name}: {n} tries left"),
+                ),
+                RetryStatus::Blocked => pick(lang, format!("  {name}: ロック中"), format!("  {name}: locked")),
+                RetryStatus::NotReported => pick(
+                    lang,
+                    format!("  {name}: 照合済み"),
+                    format!("  {name}: already verified"),
+                ),
+            }
+        })
+        .collect();
+    pick(
+        lang,
+        format!("入力できる残り回数:\n{}", lines.join("\n")),
+        format!("Tries left:\n{}", lines.join("\n")),
+    )
+}
+
+/// The question after the user-authentication PIN: the input-support PIN, which is usually
+/// the same digits; pressing Enter alone is the person's choice of "the same".
+pub fn input_support_prompt(lang: Lang) -> String {
+    pick(
+        lang,
+        "券面事項入力補助用暗証番号（利用者証明用と同じ数字ならEnterだけ押してください）: ",
+        "Card-info input-support PIN (press Enter alone if it is the same 4 digits): ",
+    )
+}
+
+/// What other route still works when one PIN of `route` is locked.
+pub fn other_route(lang: Lang, route: Route) -> String {
+    match route {
+        Route::UserAuthentication => pick(
             lang,
-            "券面事項入力補助用暗証番号（数字4桁）",
-            "card-info input-support PIN (4 digits)",
+            "手続きが認めていれば、署名用電子証明書のパスワード（英数字6〜16文字）で読み取ることはできます。",
+            "If the procedure accepts it, you can still read the card with the signature password (6-16 characters).",
         ),
-        PinKind::UserAuthentication => pick(
+        Route::Signature => pick(
             lang,
-            "利用者証明用電子証明書の暗証番号（数字4桁）",
-            "user-authentication PIN (4 digits)",
-        ),
-        PinKind::Signature => pick(
-            lang,
-            "署名用電子証明書のパスワード（英大文字と数字の6〜16文字）",
-            "signature password (6-16 letters and digits)",
+            "手続きが認めていれば、数字4桁の暗証番号で読み取ることはできます。",
+            "If the procedure accepts it, you can still read the card with the 4-digit PINs.",
         ),
     }
 }
@@ -81,18 +121,25 @@ pub fn last_try_question(lang: Lang, kind: PinKind) -> String {
     )
 }
 
-/// Where to unlock a blocked PIN.
+/// Where to unlock a blocked PIN: the two JPKI PINs each with the other one at a
+/// convenience store's kiosk (or the city office), the input-support PIN only at the city
+/// office.
 fn unlock_advice(lang: Lang, kind: PinKind) -> String {
     match kind {
         PinKind::Signature => pick(
             lang,
-            "住民票のある市区町村の窓口で初期化の手続きをしてください（署名用電子証明書のパスワードは、利用者証明用の暗証番号があればコンビニのキオスク端末でも初期化できます）。",
-            "Ask your city office to reset it (the signature password can also be reset at a convenience-store kiosk with your 4-digit user-authentication PIN).",
+            "住民票のある市区町村の窓口で初期化の手続きをしてください。利用者証明用電子証明書の暗証番号（数字4桁）が分かれば、コンビニのキオスク端末でも初期化できます。",
+            "Ask your city office to reset it; with your 4-digit user-authentication PIN you can also reset it at a convenience-store kiosk.",
         ),
-        _ => pick(
+        PinKind::UserAuthentication => pick(
             lang,
-            "住民票のある市区町村の窓口でロック解除（初期化）の手続きをしてください。",
-            "Ask your city office (where you are registered) to unlock it.",
+            "住民票のある市区町村の窓口で初期化の手続きをしてください。署名用電子証明書のパスワードが分かれば、コンビニのキオスク端末でも初期化できます。",
+            "Ask your city office to reset it; with your signature password you can also reset it at a convenience-store kiosk.",
+        ),
+        PinKind::InputSupport => pick(
+            lang,
+            "住民票のある市区町村の窓口でロック解除（初期化）の手続きをしてください（この暗証番号はコンビニでは初期化できません）。",
+            "Ask your city office (where you are registered) to unlock it; this PIN cannot be reset at a convenience store.",
         ),
     }
 }
@@ -449,8 +496,8 @@ pub fn qr_unreadable(lang: Lang, detail: &str) -> String {
 pub fn route_question(lang: Lang) -> String {
     pick(
         lang,
-        "どちらで読み取りますか？\n  1) 数字4桁の暗証番号（券面事項入力補助用）\n  2) 英数字6〜16文字の署名用電子証明書のパスワード\n番号を入力してください [1/2]: ",
-        "Which do you want to use?\n  1) the 4-digit PIN (card-info input support)\n  2) the 6-16 character signature password\nType 1 or 2: ",
+        "どちらで読み取りますか？\n  1) 数字4桁の暗証番号（利用者証明用電子証明書と券面事項入力補助用）\n  2) 英数字6〜16文字の署名用電子証明書のパスワード\n番号を入力してください [1/2]: ",
+        "Which do you want to use?\n  1) the 4-digit PINs (user-authentication certificate and card-info input support)\n  2) the 6-16 character signature password\nType 1 or 2: ",
     )
 }
 
@@ -545,7 +592,11 @@ pub fn step(lang: Lang, step: &mynaid_card::Step) -> String {
     use mynaid_card::routes::Document;
     match step {
         Step::Selecting(_) => pick(lang, "カードに接続しています", "Connecting to the card"),
-        Step::VerifyingPin(_) => pick(lang, "暗証番号を照合しています", "Checking the PIN"),
+        Step::VerifyingPin(kind) => pick(
+            lang,
+            format!("{}を照合しています", pin_name(lang, *kind)),
+            format!("Checking the {}", pin_name(lang, *kind)),
+        ),
         Step::Reading(doc) => match doc {
             Document::BasicInfo => pick(
                 lang,
@@ -557,7 +608,7 @@ pub fn step(lang: Lang, step: &mynaid_card::Step) -> String {
                 "改ざん検知用データを読み取っています",
                 "Reading the integrity record",
             ),
-            Document::CvCertificate | Document::SignedKey => pick(
+            Document::CvCertificate => pick(
                 lang,
                 "カードの証明書を読み取っています",
                 "Reading the card's certificates",
@@ -571,6 +622,11 @@ pub fn step(lang: Lang, step: &mynaid_card::Step) -> String {
                 lang,
                 "署名用電子証明書を読み取っています",
                 "Reading the signature certificate",
+            ),
+            Document::UserAuthenticationCertificate => pick(
+                lang,
+                "利用者証明用電子証明書を読み取っています",
+                "Reading the user-authentication certificate",
             ),
         },
         Step::Signing => pick(lang, "カードが署名しています", "The card is signing"),

@@ -23,7 +23,11 @@ impl Answers {
                 eprint!("{prompt}");
                 io::stderr().flush()?;
                 let mut line = Zeroizing::new(String::new());
-                io::stdin().lock().read_line(&mut line)?;
+                // End of input is no answer, never an empty entry (which can mean "the same
+                // PIN as before").
+                if io::stdin().lock().read_line(&mut line)? == 0 {
+                    return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "no more input"));
+                }
                 eprintln!();
                 let trimmed = Zeroizing::new(line.trim_end_matches(['\r', '\n']).to_string());
                 Ok(trimmed)

@@ -108,9 +108,11 @@ pub fn parse_lang(text: &str) -> Result<i18n::Lang, String> {
     text.parse().map_err(|_| "ja or en".to_string())
 }
 
-/// `--route input-support|signature`, for clap.
+/// `--route pin|password`, for clap: the routes named by what the person types.
 pub fn parse_route(text: &str) -> Result<mynaid_device::Route, String> {
-    text.replace('-', "_")
-        .parse()
-        .map_err(|_| "input-support or signature".to_string())
+    match text {
+        "pin" => Ok(mynaid_device::Route::UserAuthentication),
+        "password" => Ok(mynaid_device::Route::Signature),
+        _ => Err("pin (the 4-digit PINs) or password (the 6-16 character signature password)".to_string()),
+    }
 }

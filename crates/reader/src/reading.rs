@@ -14,8 +14,10 @@
 use std::process::ExitCode;
 
 use mynaid_card::transport::{CardTransport, TransportError};
-use mynaid_card::{CardError, LastTry, Op, Pin, RetryStatus};
-use mynaid_device::{Device, Link, LinkError, Offer, ReaderStatus, Reading, Route, ServerError, Submitted};
+use mynaid_card::{CardError, FourDigitPins, InputSupportPin, LastTries, LastTry, Op, Pin, PinKind, RetryStatus};
+use mynaid_device::{
+    Credentials, Device, Link, LinkError, Offer, ReaderStatus, Reading, Route, ServerError, Submitted,
+};
 use mynaid_pcsc::{PcscCard, ReaderError};
 use serde_json::json;
 
@@ -33,6 +35,8 @@ pub struct Failure {
     pub code: String,
     /// Tries left, after a wrong PIN.
     pub tries_left: Option<u8>,
+    /// Which PIN a wrong or locked PIN is about.
+    pub pin: Option<PinKind>,
     /// What to tell the person.
     pub message: String,
 }
@@ -44,6 +48,7 @@ impl Failure {
             exit,
             code: code.into(),
             tries_left: None,
+            pin: None,
             message,
         }
     }
@@ -71,6 +76,10 @@ impl Failure {
             exit,
             code: code.into(),
             tries_left: e.tries_left(),
+            pin: match e {
+                CardError::WrongPin { kind, .. } | CardError::PinBlocked { kind } => Some(*kind),
+                _ => None,
+            },
             message: i18n::card_error(lang, e),
         }
     }
@@ -124,7 +133,8 @@ impl Failure {
     pub fn report(self, json: bool) -> ExitCode {
         eprintln!("{}", self.message);
         if json {
-            let v = json!({ "error": { "code": self.code, "tries_left": self.tries_left, "message": self.message } });
+            let pin = self.pin.map(|k| mynaid_device::pin_name(k).as_str());
+            let v = json!({ "error": { "code": self.code, "pin": pin, "tries_left": self.tries_left, "message": self.message } });
             println!("{v}");
         }
         ExitCode::from(self.exit)
@@ -224,7 +234,7 @@ pub fn choose_route(
     lang: Lang,
     answers: &Answers,
 ) -> Result<Route, Failure> {
-    let offers: Vec<Route> = [Route::InputSupport, Route::Signature]
+    let offers: Vec<Route> = [Route::UserAuthentication, Route::Signature]
         .into_iter()
         .filter(|c| offer.is_none_or(|o| o.accepts(*c)))
         .collect();
@@ -235,7 +245,7 @@ pub fn choose_route(
             return Err(Failure::new(
                 exit::BAD_INPUT,
                 "route",
-                "--route input-support|signature is required".into(),
+                "--route pin|password is required".into(),
             ));
         }
         (None, _) => {
@@ -243,7 +253,7 @@ pub fn choose_route(
                 .line(&i18n::route_question(lang))
                 .map_err(|e| Failure::new(exit::FAILURE, "input", e.to_string()))?;
             match answer.trim() {
-                "1" => Route::InputSupport,
+                "1" => Route::UserAuthentication,
                 "2" => Route::Signature,
                 _ => return Err(Failure::new(exit::BAD_INPUT, "input", i18n::route_not_chosen(lang))),
             }
@@ -259,8 +269,8 @@ pub fn choose_route(
     Ok(chosen)
 }
 
-/// The guarded sequence: tries left (its own operation), PIN, last-try confirmation, read
-/// (one operation).
+/// The guarded sequence: the tries left of every PIN the route uses (its own operation),
+/// the PINs, a last-try confirmation per PIN, the read (one operation).
 pub fn read_with_pin<L: CardLink>(
     mut link: L,
     route: Route,
@@ -270,60 +280,86 @@ pub fn read_with_pin<L: CardLink>(
     tbs: &[u8; 32],
     on_reading: &dyn Fn(),
 ) -> Result<Reading, Failure> {
-    let kind = mynaid_device::pin_kind(route);
+    let kinds = mynaid_device::pin_kinds(route);
     let begin_failed = |source| CardError::Transport {
-        op: Op::SelectApplication(kind.application()),
+        op: Op::SelectApplication(kinds[0].application()),
         source,
     };
 
-    let status = link
+    let statuses = link
         .begin()
         .map_err(begin_failed)
-        .and_then(|tx| mynaid_device::pin_status(tx, route))
+        .and_then(|tx| mynaid_device::pin_statuses(tx, route))
         .map_err(|e| Failure::from_card(lang, &e))?;
-    let remaining = match status {
-        RetryStatus::Blocked => return Err(Failure::from_card(lang, &CardError::PinBlocked { kind })),
-        RetryStatus::Remaining(n) => Some(n),
-        RetryStatus::NotReported => None,
-    };
-    eprintln!("{}", i18n::wants_pin(lang, kind, remaining));
-
-    // A PIN of the wrong form sends nothing to the card: say why and ask again (three entries
-    // at most) rather than end the person's procedure over a typo.
-    const ENTRIES: usize = 3;
-    let mut bad_form = None;
-    let mut pin = None;
-    for _ in 0..ENTRIES {
-        let text = match answers.pin(&i18n::prompt(lang, kind)) {
-            Ok(t) => t,
-            // Nothing more to read after a badly formed entry: that entry is the failure.
-            Err(_) if bad_form.is_some() => break,
-            Err(e) => return Err(Failure::new(exit::FAILURE, "input", e.to_string())),
-        };
-        match Pin::new(kind, &text) {
-            Ok(p) => {
-                pin = Some(p);
-                break;
-            }
-            Err(e) => {
-                eprintln!("{}", i18n::bad_format(lang, &e));
-                bad_form = Some(e);
-            }
-        }
+    eprintln!("{}", i18n::tries_left(lang, &statuses));
+    // A route with a locked PIN cannot finish: say which, where to unlock it and which route
+    // still works, before anything is typed.
+    if let Some(kind) = mynaid_device::blocked_pin(&statuses) {
+        let mut f = Failure::from_card(lang, &CardError::PinBlocked { kind });
+        f.message = format!("{}\n{}", f.message, i18n::other_route(lang, route));
+        return Err(f);
     }
-    let pin = match (pin, bad_form) {
-        (Some(p), _) => p,
-        (None, Some(e)) => return Err(Failure::from_card(lang, &CardError::PinFormat(e))),
-        (None, None) => return Err(Failure::new(exit::FAILURE, "input", "no PIN".into())),
+    let status_of = |kind: PinKind| {
+        statuses
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map_or(RetryStatus::NotReported, |(_, s)| *s)
+    };
+    let remaining = |kind: PinKind| match status_of(kind) {
+        RetryStatus::Remaining(n) => Some(n),
+        _ => None,
+    };
+    // A last try not confirmed ends here, before anything is sent: the 4-digit route
+    // would otherwise verify its first PIN and sign before stopping at the second.
+    let confirm_last = |kind: PinKind| -> Result<LastTry, Failure> {
+        if !status_of(kind).is_last_try() {
+            return Ok(LastTry::NotConfirmed);
+        }
+        match answers.confirm(&i18n::last_try_question(lang, kind)) {
+            Ok(true) => Ok(LastTry::Confirmed),
+            Ok(false) | Err(_) => Err(Failure::from_card(lang, &CardError::LastTryNotConfirmed { kind })),
+        }
     };
 
-    let last_try = if status.is_last_try() {
-        match answers.confirm(&i18n::last_try_question(lang, kind)) {
-            Ok(true) => LastTry::Confirmed,
-            Ok(false) | Err(_) => LastTry::NotConfirmed,
+    let credentials = match route {
+        Route::Signature => {
+            eprintln!(
+                "{}",
+                i18n::wants_pin(lang, PinKind::Signature, remaining(PinKind::Signature))
+            );
+            let password = ask_pin(
+                answers,
+                lang,
+                PinKind::Signature,
+                &i18n::prompt(lang, PinKind::Signature),
+            )?
+            .ok_or_else(|| Failure::new(exit::FAILURE, "input", "no password".into()))?;
+            let last_try = confirm_last(PinKind::Signature)?;
+            Credentials::Password { password, last_try }
         }
-    } else {
-        LastTry::NotConfirmed
+        Route::UserAuthentication => {
+            let auth = PinKind::UserAuthentication;
+            eprintln!("{}", i18n::wants_pin(lang, auth, remaining(auth)));
+            let user_authentication = ask_pin(answers, lang, auth, &i18n::prompt(lang, auth))?
+                .ok_or_else(|| Failure::new(exit::FAILURE, "input", "no PIN".into()))?;
+            let auth_last = confirm_last(auth)?;
+            // Usually the same digits, but a separate PIN with its own counter: the person
+            // says which, and Enter alone is their choice of "the same" (never assumed).
+            let input_support = match ask_pin(answers, lang, PinKind::InputSupport, &i18n::input_support_prompt(lang))?
+            {
+                None => InputSupportPin::SameAsUserAuthentication,
+                Some(pin) => InputSupportPin::Typed(pin),
+            };
+            let input_last = confirm_last(PinKind::InputSupport)?;
+            Credentials::FourDigit {
+                pins: FourDigitPins::new(user_authentication, input_support)
+                    .map_err(|e| Failure::from_card(lang, &e))?,
+                last_tries: LastTries {
+                    user_authentication: auth_last,
+                    input_support: input_last,
+                },
+            }
+        }
     };
 
     on_reading();
@@ -332,15 +368,50 @@ pub fn read_with_pin<L: CardLink>(
     let tx = link
         .begin()
         .map_err(|source| Failure::from_card(lang, &begin_failed(source)))?;
-    let read = mynaid_device::read(tx, route, &pin, last_try, tbs, &mut on_step);
+    let read = mynaid_device::read(tx, &credentials, tbs, &mut on_step);
     progress.finish();
     read.map_err(|e| Failure::from_card(lang, &e))
+}
+
+/// Asks for one PIN of `kind`. A PIN of the wrong form sends nothing to the card: say why
+/// and ask again (three entries at most) rather than end the person's procedure over a
+/// typo. An empty entry is `None` (for the input-support PIN: "the same"); for any other
+/// PIN it is a badly formed entry.
+fn ask_pin(answers: &Answers, lang: Lang, kind: PinKind, prompt: &str) -> Result<Option<Pin>, Failure> {
+    const ENTRIES: usize = 3;
+    let mut bad_form = None;
+    for _ in 0..ENTRIES {
+        let text = match answers.pin(prompt) {
+            Ok(t) => t,
+            // Nothing more to read after a badly formed entry: that entry is the failure.
+            Err(_) if bad_form.is_some() => break,
+            Err(e) => return Err(Failure::new(exit::FAILURE, "input", e.to_string())),
+        };
+        if text.is_empty() && kind == PinKind::InputSupport {
+            return Ok(None);
+        }
+        match Pin::new(kind, &text) {
+            Ok(p) => return Ok(Some(p)),
+            Err(e) => {
+                eprintln!("{}", i18n::bad_format(lang, &e));
+                bad_form = Some(e);
+            }
+        }
+    }
+    match bad_form {
+        Some(e) => Err(Failure::from_card(lang, &CardError::PinFormat(e))),
+        None => Err(Failure::new(exit::FAILURE, "input", "no PIN".into())),
+    }
 }
 
 /// Tells the server's page what went wrong (when reading for a server), then reports.
 pub fn finish(offer: Option<&Offer>, f: Failure, json: bool) -> ExitCode {
     if let (Some(o), Some(status)) = (offer, f.page_status()) {
-        http::report(&o.status_request(status, f.tries_left));
+        let report = match f.pin {
+            Some(kind) => o.pin_status_request(status, mynaid_device::pin_name(kind), f.tries_left),
+            None => o.status_request(status, f.tries_left),
+        };
+        http::report(&report);
     }
     f.report(json)
 }

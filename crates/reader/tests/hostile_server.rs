@@ -119,7 +119,7 @@ fn hostile_offer(base: &str, pattern: &str) -> String {
         "challenge": "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE",
         "session_binding": "AgICAgICAgICAgICAgICAg",
         "expires_at": 4_000_000_000i64,
-        "accepted_credentials": ["input_support"],
+        "accepted_credentials": ["user_authentication"],
         "min_reader_version": "0.0.1",
         "submission_token": "token",
         "evidence_url": format!("{urls}/evidence"),
@@ -213,7 +213,13 @@ fn hostile_texts_never_reach_the_terminal() {
     let home = Home::new();
     let p = person("p01");
     let card = p.card();
-    let out = mynaid(&home, &server.link(), Some(&card.path), &[], &format!("{}\n", p.pin));
+    let out = mynaid(
+        &home,
+        &server.link(),
+        Some(&card.path),
+        &[],
+        &format!("{}\n{}\n", p.auth_pin, p.pin),
+    );
     assert_clean(&out);
     let text = all_output(&out);
     assert_eq!(out.status.code(), Some(8), "{text}");
@@ -404,7 +410,13 @@ fn verifying_server(code: &'static str) -> HostileServer {
 fn read_p01(home: &Home, server: &HostileServer, extra: &[&str]) -> Output {
     let p = person("p01");
     let card = p.card();
-    mynaid(home, &server.link(), Some(&card.path), extra, &format!("{}\n", p.pin))
+    mynaid(
+        home,
+        &server.link(),
+        Some(&card.path),
+        extra,
+        &format!("{}\n{}\n", p.auth_pin, p.pin),
+    )
 }
 
 /// p01's card read for a server that accepts the evidence with `code`: the app's output and
@@ -472,7 +484,7 @@ fn without_a_browser_the_address_and_the_code_are_printed() {
             "--emulator",
         ])
         .arg(&card.path);
-    let out = run_typed(&mut c, &format!("{}\n", p.pin));
+    let out = run_typed(&mut c, &format!("{}\n{}\n", p.auth_pin, p.pin));
     let text = all_output(&out);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains("ブラウザで手続きの画面に戻ります…"), "{text}");

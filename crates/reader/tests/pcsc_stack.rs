@@ -36,6 +36,12 @@ fn read(route: &str, stdin: &str, extra: &[&str]) -> Output {
     run_typed(&mut command, stdin)
 }
 
+/// What a person types for the 4-digit route: the user-authentication PIN, then the
+/// input-support PIN (typed, even where it is the same digits).
+fn four_digit(p: &PersonRecord) -> String {
+    format!("{}\n{}\n", p.auth_pin, p.pin)
+}
+
 fn json(out: &Output) -> Value {
     let text = String::from_utf8_lossy(&out.stdout);
     serde_json::from_str(text.lines().last().unwrap_or("null")).unwrap_or_else(|e| {
@@ -87,20 +93,24 @@ fn both_routes_end_to_end() {
     let p = person("p01");
     let card = p.card();
     let emu = serve(&card, &[]);
-    let out = read("input-support", &format!("{}\n", p.pin), &[]);
+    let out = read("pin", &four_digit(&p), &[]);
     assert_face(&out, &p);
-    assert_eq!(emu.verify_count(), 1);
+    assert_eq!(emu.verify_count(), 2, "one VERIFY per PIN");
     assert!(!emu.touched("input-support", 0x0001), "EF 0001 must never be selected");
+    assert!(
+        !emu.touched("jpki", 0x0001),
+        "the 4-digit route never reads the signature certificate"
+    );
     let out = read(
-        "signature",
+        "password",
         &format!("{}\n", p.sign_password.as_deref().unwrap().to_lowercase()),
         &[],
     );
     assert_face(&out, &p);
-    assert_eq!(emu.verify_count(), 2);
+    assert_eq!(emu.verify_count(), 3);
     // Extended length through vpcd: one READ per file.
     let out = read(
-        "signature",
+        "password",
         &format!("{}\n", p.sign_password.as_deref().unwrap()),
         &["--extended-length"],
     );
@@ -113,14 +123,31 @@ fn wrong_pin_costs_one_try_and_blocked_sends_nothing() {
     let p = person("p02");
     let card = p.card();
     let emu = serve(&card, &[]);
-    let out = read("input-support", "0000\n", &[]);
+    // A wrong user-authentication PIN ("the same" for the second): one try of that PIN,
+    // the input-support PIN never presented; the message names the PIN.
+    let out = read("pin", "0000\n\n", &[]);
     assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(json(&out)["error"]["tries_left"], 2);
-    assert_eq!(remaining(&card.path, "input-support", "0011"), 2);
+    assert_eq!(json(&out)["error"]["pin"], "user_authentication_pin");
+    assert_eq!(remaining(&card.path, "jpki", "0018"), 2);
+    assert_eq!(remaining(&card.path, "input-support", "0011"), 3);
     assert_eq!(emu.verify_count(), 1);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("残り2回"), "{stderr}");
+    assert!(
+        stderr.contains("利用者証明用電子証明書の暗証番号") && stderr.contains("残り2回"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("0000"));
+    // p02's PINs differ: "the same" after the right user-authentication PIN is a wrong
+    // input-support PIN, said by its name; the first counter is back at 3.
+    let out = read("pin", &format!("{}\n\n", p.auth_pin), &[]);
+    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(json(&out)["error"]["pin"], "input_support_pin");
+    assert_eq!(remaining(&card.path, "jpki", "0018"), 3);
+    assert_eq!(remaining(&card.path, "input-support", "0011"), 2);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("券面事項入力補助用暗証番号"));
+    // Typed, the right one reads the card.
+    assert_face(&read("pin", &four_digit(&p), &[]), &p);
 
     // p04's signature password is blocked: refused before any VERIFY, with advice.
     drop(emu);
@@ -128,7 +155,7 @@ fn wrong_pin_costs_one_try_and_blocked_sends_nothing() {
     let card4 = p4.card();
     let emu = serve(&card4, &[]);
     let out = read(
-        "signature",
+        "password",
         &format!("{}\n", p4.sign_password.as_deref().unwrap()),
         &["--lang", "en"],
     );
@@ -144,14 +171,15 @@ fn last_try_asks_for_confirmation() {
     let p = person("p05");
     let card = p.card();
     let emu = serve(&card, &[]);
-    // Only the PIN, no answer to the question: nothing is sent.
-    let out = read("input-support", &format!("{}\n", p.pin), &[]);
+    // The PINs, no answer to the question about the input-support PIN's last try: nothing
+    // is sent, not even the user-authentication PIN.
+    let out = read("pin", &four_digit(&p), &[]);
     assert_eq!(out.status.code(), Some(5), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stderr).contains("残り1回です"));
     assert_eq!(emu.verify_count(), 0);
     assert_eq!(remaining(&card.path, "input-support", "0011"), 1);
     // Confirmed: the read goes ahead and the counter is back at 3.
-    let out = read("input-support", &format!("{}\ny\n", p.pin), &[]);
+    let out = read("pin", &format!("{}y\n", four_digit(&p)), &[]);
     assert_face(&out, &p);
     assert_eq!(remaining(&card.path, "input-support", "0011"), 3);
 }
@@ -162,14 +190,22 @@ fn last_try_asks_for_confirmation() {
 fn card_removed_after_every_apdu() {
     let _stack = PcscStack::acquire();
     let p = person("p01");
-    for (route, secret, app, fid) in [
-        ("input-support", p.pin.clone(), "input-support", "0011"),
-        ("signature", p.sign_password.clone().unwrap(), "jpki", "001B"),
+    for (route, secret, counters) in [
+        (
+            "pin",
+            four_digit(&p),
+            vec![("jpki", "0018", 3), ("input-support", "0011", 3)],
+        ),
+        (
+            "password",
+            format!("{}\n", p.sign_password.clone().unwrap()),
+            vec![("jpki", "001B", 5)],
+        ),
     ] {
         let card = p.card();
         let total = {
             let emu = serve(&card, &[]);
-            let out = read(route, &format!("{secret}\n"), &[]);
+            let out = read(route, &secret, &[]);
             assert_face(&out, &p);
             emu.trace().len()
         };
@@ -178,7 +214,7 @@ fn card_removed_after_every_apdu() {
                 let k_text = k.to_string();
                 eprintln!("{route} {how} {k}");
                 let mut emu = serve(&card, &[how, &k_text]);
-                let out = read(route, &format!("{secret}\n"), &[]);
+                let out = read(route, &secret, &[]);
                 let code = out.status.code();
                 let last = k == total && how == "--remove-after";
                 if last {
@@ -195,19 +231,18 @@ fn card_removed_after_every_apdu() {
                         "{route} {how} {k}: {error}"
                     );
                 }
-                assert!(emu.verify_count() <= 1);
-                assert_eq!(
-                    remaining(&card.path, app, fid),
-                    if app == "jpki" { 5 } else { 3 },
-                    "{route} {how} {k}"
-                );
+                // At most one VERIFY per PIN, and no try spent on any counter.
+                assert!(emu.verify_count() <= counters.len());
+                for (app, fid, full) in &counters {
+                    assert_eq!(remaining(&card.path, app, fid), *full, "{route} {how} {k} {fid}");
+                }
                 let _ = emu.exited();
                 drop(emu);
             }
         }
         // Reinserted: works.
         let _emu = serve(&card, &[]);
-        assert_face(&read(route, &format!("{secret}\n"), &[]), &p);
+        assert_face(&read(route, &secret, &[]), &p);
     }
 }
 
@@ -218,15 +253,7 @@ fn pcscd_restart_during_a_read() {
     let card = p.card();
     let _emu = serve(&card, &[]);
     let mut child = Command::new(MYNAID)
-        .args([
-            "read",
-            "--route",
-            "input-support",
-            "--pin-stdin",
-            "--json",
-            "--reader",
-            READER,
-        ])
+        .args(["read", "--route", "pin", "--pin-stdin", "--json", "--reader", READER])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -239,7 +266,7 @@ fn pcscd_restart_during_a_read() {
         .stdin
         .take()
         .expect("stdin")
-        .write_all(format!("{}\n", p.pin).as_bytes())
+        .write_all(four_digit(&p).as_bytes())
         .expect("stdin");
     let out = child.wait_with_output().expect("output");
     assert!(
@@ -249,16 +276,17 @@ fn pcscd_restart_during_a_read() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(remaining(&card.path, "input-support", "0011"), 3);
+    assert_eq!(remaining(&card.path, "jpki", "0018"), 3);
     // The emulator reconnects to the new pcscd; the next read works.
     assert!(wait_for_card(READER, true, Duration::from_secs(10)));
-    assert_face(&read("input-support", &format!("{}\n", p.pin), &[]), &p);
+    assert_face(&read("pin", &four_digit(&p), &[]), &p);
 }
 
 #[test]
 fn reader_level_errors_are_distinct() {
     let stack = PcscStack::acquire();
     // No card in the reader.
-    let out = read("input-support", "1234\n", &[]);
+    let out = read("pin", "1234\n\n", &[]);
     assert_eq!(
         json(&out)["error"]["code"],
         "no_card",
@@ -275,18 +303,18 @@ fn reader_level_errors_are_distinct() {
         .retain(|a| a["name"] != "jpki");
     std::fs::write(&card.path, serde_json::to_string(&v).unwrap()).unwrap();
     let emu = serve(&card, &[]);
-    let out = read("input-support", "1234\n", &[]);
+    let out = read("pin", "1234\n\n", &[]);
     assert_eq!(json(&out)["error"]["code"], "not_my_number_card");
     assert_eq!(emu.verify_count(), 0);
     drop(emu);
     // No reader: pcscd with an empty configuration.
     let empty = tempfile::tempdir().unwrap();
     stack.start_pcscd(empty.path());
-    let out = read("input-support", "1234\n", &[]);
+    let out = read("pin", "1234\n\n", &[]);
     assert_eq!(json(&out)["error"]["code"], "no_reader");
     // The service is not running.
     stack.stop_pcscd();
-    let out = read("input-support", "1234\n", &["--lang", "en"]);
+    let out = read("pin", "1234\n\n", &["--lang", "en"]);
     assert_eq!(json(&out)["error"]["code"], "pcsc_not_running");
     assert!(String::from_utf8_lossy(&out.stderr).contains("pcscd"));
     stack.start_pcscd(&reader_conf_dir());

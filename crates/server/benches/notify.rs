@@ -47,7 +47,7 @@ async fn main() {
     let p = mynaid_testkit::person("p01");
     let copy = p.card();
     let mut card = InProcessTransport::new(copy.open());
-    let pin = mynaid_card::Pin::new(mynaid_card::PinKind::InputSupport, &p.pin).unwrap();
+    let credentials = p.credentials(Route::UserAuthentication);
 
     let (mut after_accept, mut after_send) = (Vec::new(), Vec::new());
     for _ in 0..sessions {
@@ -75,9 +75,7 @@ async fn main() {
         card.card_mut().reset();
         let reading = mynaid_device::read(
             &mut card as &mut dyn CardTransport,
-            Route::InputSupport,
-            &pin,
-            mynaid_card::LastTry::NotConfirmed,
+            &credentials,
             &offer.to_be_signed(),
             &mut |_| {},
         )

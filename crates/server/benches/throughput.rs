@@ -393,7 +393,7 @@ fn main() {
     let ready = prepare(&rt, &http, &base, half_count, Route::Signature);
     let half = rt.block_on(paced(&http, ready, half_rate));
     row(&format!("(b) SQLite, signature, paced at {half_rate:.0}/s"), &half);
-    let ready = prepare(&rt, &http, &base, k.sessions / 2, Route::InputSupport);
+    let ready = prepare(&rt, &http, &base, k.sessions / 2, Route::UserAuthentication);
     let input_support = rt.block_on(saturate(&http, ready, k.connections, limit));
     row("(b) SQLite, input support, saturation", &input_support);
     drop(instances);

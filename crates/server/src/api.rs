@@ -170,7 +170,7 @@ async fn status(
     let token = bearer(&headers)?;
     let req: StatusReport = json_body(&body)?;
     s.sessions
-        .reader_status(handle, token, req.status, req.tries_left)
+        .reader_status(handle, token, req.status, req.tries_left, req.pin)
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

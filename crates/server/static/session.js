@@ -15,13 +15,14 @@
   var confirmError = document.getElementById("confirm-error");
   var lang = document.documentElement.lang === "en" ? "en" : "ja";
 
-  function text(key, n) {
+  function text(key, n, pin) {
     var t = messages[key] || messages.unknown;
+    t = t.replace("{pin}", messages["pin_" + (pin || "")] || messages.pin_);
     return n === undefined || n === null ? t : t.replace("{n}", String(n));
   }
 
-  function show(key, cls, n) {
-    statusEl.textContent = text(key, n);
+  function show(key, cls, n, pin) {
+    statusEl.textContent = text(key, n, pin);
     statusEl.className = "status" + (cls ? " " + cls : "");
     statusEl.setAttribute("data-state", key);
   }
@@ -41,8 +42,8 @@
       case "waiting": show("waiting"); break;
       case "reading": show("reading"); break;
       case "reader":
-        if (ev.status === "pin_wrong") { show("pin_wrong", "bad", ev.tries_left); }
-        else { show(ev.status, ev.status === "reading" ? "" : "bad"); }
+        if (ev.status === "pin_wrong") { show("pin_wrong", "bad", ev.tries_left, ev.pin); }
+        else { show(ev.status, ev.status === "reading" ? "" : "bad", null, ev.pin); }
         break;
       case "confirm_needed":
         show("confirm_needed");

@@ -136,7 +136,7 @@ async fn redeem_tells_the_reader_who_asks_and_why_once() {
     let (challenge, binding) = binding_values(&v);
     assert_eq!(binding.len(), 16);
     assert_eq!(v["expires_at"], NOW + 300);
-    assert_eq!(v["accepted_credentials"], json!(["input_support", "signature"]));
+    assert_eq!(v["accepted_credentials"], json!(["user_authentication", "signature"]));
     assert_eq!(v["min_reader_version"], READER_VERSION);
     assert_eq!(v["submission_token"].as_str().unwrap().len(), 32);
     assert_eq!(
@@ -238,9 +238,13 @@ async fn a_newer_handle_kills_the_older_one() {
     // stop working too, and the new handle starts over.
     let third = s.issue(&b).await;
     assert_eq!(s.state(&b.id).await.state, State::Created);
-    s.submit(&second.handle, token, read_card("p01", Route::InputSupport, &redeemed))
-        .await
-        .assert_error(StatusCode::NOT_FOUND, "handle_unknown");
+    s.submit(
+        &second.handle,
+        token,
+        read_card("p01", Route::UserAuthentication, &redeemed),
+    )
+    .await
+    .assert_error(StatusCode::NOT_FOUND, "handle_unknown");
     s.redeem(&second.handle)
         .await
         .assert_error(StatusCode::NOT_FOUND, "handle_unknown");
@@ -252,7 +256,7 @@ async fn a_newer_handle_kills_the_older_one() {
         .submit(
             &third.handle,
             answer["submission_token"].as_str().unwrap(),
-            read_card("p01", Route::InputSupport, &redeemed),
+            read_card("p01", Route::UserAuthentication, &redeemed),
         )
         .await;
     r.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "signature_mismatch");
@@ -273,7 +277,7 @@ async fn a_newer_handle_kills_the_older_one() {
 async fn evidence_needs_the_submission_token_of_the_redeem() {
     let s = Server::start().await;
     let flow = s.redeemed("verify_identity").await;
-    let evidence = read_card("p01", Route::InputSupport, &flow.answer);
+    let evidence = read_card("p01", Route::UserAuthentication, &flow.answer);
     s.submit(&flow.handle, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", evidence.clone())
         .await
         .assert_error(StatusCode::UNAUTHORIZED, "unauthorized");
@@ -349,7 +353,7 @@ async fn verified_once(route: Route, person: &str) {
     assert_eq!(v["claims"]["birthdate"], p.birthdate.as_str());
     assert_eq!(v["claims"]["gender"], p.sex.as_str());
     let route_name = match route {
-        Route::InputSupport => "input_support",
+        Route::UserAuthentication => "user_authentication",
         Route::Signature => "signature",
     };
     assert_eq!(v["claims"]["verification"]["route"], route_name, "{v}");
@@ -382,7 +386,7 @@ async fn verified_once(route: Route, person: &str) {
 
 #[tokio::test]
 async fn input_support_evidence_gives_the_result_once() {
-    verified_once(Route::InputSupport, "p01").await;
+    verified_once(Route::UserAuthentication, "p01").await;
 }
 
 #[tokio::test]
@@ -392,7 +396,7 @@ async fn signature_evidence_gives_the_result_once() {
 
 #[tokio::test]
 async fn evidence_bound_to_another_session_fails_that_session() {
-    for route in [Route::Signature, Route::InputSupport] {
+    for route in [Route::Signature, Route::UserAuthentication] {
         let s = Server::start().await;
         let a = s.redeemed("verify_identity").await;
         let b = s.redeemed("verify_identity").await;
@@ -449,7 +453,7 @@ async fn an_expired_session_refuses_redeem_and_evidence() {
     assert!(s.state(&b.id).await.is_expired(s.svc.now()));
 
     let flow = s.redeemed("verify_identity").await;
-    let evidence = read_card("p01", Route::InputSupport, &flow.answer);
+    let evidence = read_card("p01", Route::UserAuthentication, &flow.answer);
     s.advance(301);
     s.submit(&flow.handle, flow.token(), evidence)
         .await
@@ -482,7 +486,7 @@ async fn a_revoked_signature_certificate_is_refused_and_the_pin_route_still_work
     assert_eq!(row.failure.map(|f| f.as_str()), Some("certificate_revoked"));
 
     let flow = s.redeemed("verify_identity").await;
-    s.submit_and_return(&flow, read_card("p08", Route::InputSupport, &flow.answer))
+    s.submit_and_return(&flow, read_card("p08", Route::UserAuthentication, &flow.answer))
         .await;
     let v = s.result(API_KEY, &flow.browser).await.json();
     assert_eq!(v["claims"]["name"], mynaid_testkit::person("p08").name.as_str());
@@ -497,20 +501,22 @@ async fn malformed_evidence_is_refused_with_a_code_and_messages() {
         "not json".into(),
         "{}".into(),
         "[]".into(),
+        // The format before the 4-digit route was replaced (issue 18).
         valid_shape(
-            json!({ "format": "mynaid-evidence/2", "route": "signature", "signature": "AA", "certificate": "AA" }),
+            json!({ "format": "mynaid-evidence/1", "route": "signature", "signature": "AA", "certificate": "AA" }),
         ),
-        valid_shape(json!({ "format": "mynaid-evidence/1", "route": "telepathy", "signature": "AA" })),
+        valid_shape(json!({ "format": "mynaid-evidence/2", "route": "input_support", "signature": "AA" })),
+        valid_shape(json!({ "format": "mynaid-evidence/2", "route": "telepathy", "signature": "AA" })),
         valid_shape(
-            json!({ "format": "mynaid-evidence/1", "route": "signature", "signature": "!!" , "certificate": "AA" }),
+            json!({ "format": "mynaid-evidence/2", "route": "signature", "signature": "!!" , "certificate": "AA" }),
         ),
-        valid_shape(json!({ "format": "mynaid-evidence/1", "route": "signature", "signature": "AA" })),
+        valid_shape(json!({ "format": "mynaid-evidence/2", "route": "signature", "signature": "AA" })),
         valid_shape(
-            json!({ "format": "mynaid-evidence/1", "route": "signature", "signature": "AA", "certificate": "AA", "name": "x" }),
+            json!({ "format": "mynaid-evidence/2", "route": "signature", "signature": "AA", "certificate": "AA", "name": "x" }),
         ),
         // Larger than an evidence document may be (16 KiB), smaller than the body limit.
         valid_shape(
-            json!({ "format": "mynaid-evidence/1", "route": "signature", "signature": "AA", "certificate": "A".repeat(20_000) }),
+            json!({ "format": "mynaid-evidence/2", "route": "signature", "signature": "AA", "certificate": "A".repeat(20_000) }),
         ),
     ];
     for body in cases {
@@ -523,7 +529,7 @@ async fn malformed_evidence_is_refused_with_a_code_and_messages() {
     }
     // Well-formed JSON with certificate bytes that are not a certificate.
     let flow = s.redeemed("verify_identity").await;
-    let body = json!({ "format": "mynaid-evidence/1", "route": "signature", "signature": "A".repeat(342), "certificate": "MIIB" });
+    let body = json!({ "format": "mynaid-evidence/2", "route": "signature", "signature": "A".repeat(342), "certificate": "MIIB" });
     let r = s.submit(&flow.handle, flow.token(), body.to_string()).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
     let code = r.json()["error"]["code"].as_str().unwrap().to_string();
@@ -644,7 +650,7 @@ async fn the_database_file_holds_no_personal_data_in_clear() {
     let p = mynaid_testkit::person("p01");
     let flow = s.redeemed("verify_identity").await;
     let submitted = s
-        .submit_and_return(&flow, read_card("p01", Route::InputSupport, &flow.answer))
+        .submit_and_return(&flow, read_card("p01", Route::UserAuthentication, &flow.answer))
         .await;
     let failed = s.redeemed("verify_identity").await;
     let r = s

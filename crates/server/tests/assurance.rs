@@ -11,7 +11,7 @@ mod common;
 #[path = "oidc_support/mod.rs"]
 mod support;
 
-use mynaid_protocol::{ACR_CARD_RECORDS, ACR_JPKI_SIGNATURE, Route};
+use mynaid_protocol::{ACR_JPKI_SIGNATURE, ACR_JPKI_USER_AUTHENTICATION, Route};
 use openidconnect::OAuth2TokenResponse;
 use openidconnect::TokenResponse;
 use reqwest::StatusCode;
@@ -50,7 +50,10 @@ async fn each_route_says_what_it_proves() {
     let (acr, amr, info) = read_through(&op, &[], Route::Signature, "p01").await;
     assert_eq!(
         (acr.as_str(), amr),
-        (ACR_JPKI_SIGNATURE, vec!["hwk".to_string(), "pin".into(), "sc".into()])
+        (
+            ACR_JPKI_SIGNATURE,
+            vec!["hwk".to_string(), "mfa".into(), "pin".into(), "sc".into()]
+        )
     );
     let v = &info["verified_claims"]["verification"];
     assert_eq!(v["trust_framework"], "jp_aml", "{info}");
@@ -60,15 +63,30 @@ async fn each_route_says_what_it_proves() {
         "{info}"
     );
 
-    let (acr, amr, info) = read_through(&op, &[], Route::InputSupport, "p01").await;
+    // The 4-digit route: the PIN proven to the card (a live signature of the
+    // user-authentication key), but the four items are records not bound to that
+    // certificate: no claim of AML-grade identity verification.
+    let (acr, amr, info) = read_through(&op, &[], Route::UserAuthentication, "p02").await;
     assert_eq!(
         (acr.as_str(), amr),
-        (ACR_CARD_RECORDS, vec!["hwk".to_string(), "sc".into()])
+        (
+            ACR_JPKI_USER_AUTHENTICATION,
+            vec!["hwk".to_string(), "mfa".into(), "pin".into(), "sc".into()]
+        )
     );
-    // No claim of AML-grade identity verification for records read without proof of the PIN.
-    assert_eq!(
-        info["verified_claims"]["verification"]["trust_framework"],
-        "mynaid_card_records"
+    let v = &info["verified_claims"]["verification"];
+    assert_eq!(v["trust_framework"], "mynaid_jpki_user_authentication", "{info}");
+    let kinds: Vec<&str> = v["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["electronic_signature", "electronic_record"], "{info}");
+    let text = info.to_string();
+    assert!(
+        !text.contains("serial") && !text.contains("issuer_key_id"),
+        "no serial or issuer for this route either: {info}"
     );
 
     // The discovery document lists both values.
@@ -80,7 +98,7 @@ async fn each_route_says_what_it_proves() {
         .unwrap();
     assert_eq!(
         d["acr_values_supported"],
-        serde_json::json!([ACR_JPKI_SIGNATURE, ACR_CARD_RECORDS])
+        serde_json::json!([ACR_JPKI_SIGNATURE, ACR_JPKI_USER_AUTHENTICATION])
     );
     assert_eq!(d["claims_parameter_supported"], true);
 }
@@ -97,16 +115,16 @@ async fn acr_values_limit_the_routes_and_are_refused_when_unmet() {
     let page = page_of(&op, &b, &format!("/s/{id}")).await;
     assert!(page.contains("署名用電子証明書のパスワードを使います"), "{page}");
     let handle = choose_pc(&op, &b, &id).await;
-    let (status, refused) = reader_app_reads_with(&op, &handle, "p01", Route::InputSupport).await;
+    let (status, refused) = reader_app_reads_with(&op, &handle, "p01", Route::UserAuthentication).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
     assert_eq!(refused["error"]["code"], "route_not_accepted");
     // The same request through the route it asked for.
     let (acr, _, _) = read_through(&op, &[("acr_values", ACR_JPKI_SIGNATURE)], Route::Signature, "p01").await;
     assert_eq!(acr, ACR_JPKI_SIGNATURE);
     // An essential acr in `claims` works the same.
-    let claims = format!(r#"{{"id_token":{{"acr":{{"essential":true,"value":"{ACR_CARD_RECORDS}"}}}}}}"#);
-    let (acr, _, _) = read_through(&op, &[("claims", &claims)], Route::InputSupport, "p02").await;
-    assert_eq!(acr, ACR_CARD_RECORDS);
+    let claims = format!(r#"{{"id_token":{{"acr":{{"essential":true,"value":"{ACR_JPKI_USER_AUTHENTICATION}"}}}}}}"#);
+    let (acr, _, _) = read_through(&op, &[("claims", &claims)], Route::UserAuthentication, "p02").await;
+    assert_eq!(acr, ACR_JPKI_USER_AUTHENTICATION);
     // A value no route gives: back to the client with the error, nothing started.
     let rp = new_rp(&op, JWT_CLIENT, &["name"], &[("acr_values", "urn:example:loa:4")]).await;
     let r = browser().get(&rp.auth_url).send().await.unwrap();
@@ -122,13 +140,13 @@ async fn without_configured_routes_verifying_identity_takes_the_signature_route(
     let s = common::Server::with(|c| c.relying_parties[0].accepted_routes = Vec::new()).await;
     let verify = s.redeemed("verify_identity").await;
     assert_eq!(verify.answer["accepted_credentials"], serde_json::json!(["signature"]));
-    let evidence = common::read_card("p01", Route::InputSupport, &verify.answer);
+    let evidence = common::read_card("p01", Route::UserAuthentication, &verify.answer);
     s.submit(&verify.handle, verify.token(), evidence)
         .await
         .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "route_not_accepted");
     let link = s.redeemed("link_card").await;
     assert_eq!(
         link.answer["accepted_credentials"],
-        serde_json::json!(["input_support", "signature"])
+        serde_json::json!(["user_authentication", "signature"])
     );
 }

@@ -261,7 +261,7 @@ async fn a_way_back_replayed_in_another_browser_is_used_up() {
         .submit(
             &flow.handle,
             flow.token(),
-            read_card("p01", Route::InputSupport, &flow.answer),
+            read_card("p01", Route::UserAuthentication, &flow.answer),
         )
         .await;
     let v = submitted.json();
@@ -289,7 +289,7 @@ async fn a_way_back_replayed_in_another_browser_is_used_up() {
     // The legitimate flow: straight back to the browser that started.
     let flow = s.redeemed("verify_identity").await;
     let submitted = s
-        .submit_and_return(&flow, read_card("p01", Route::InputSupport, &flow.answer))
+        .submit_and_return(&flow, read_card("p01", Route::UserAuthentication, &flow.answer))
         .await;
     assert_eq!(s.result(common::API_KEY, &flow.browser).await.status, Status::OK);
     let handle = submitted.json()["return_url"]
@@ -324,9 +324,13 @@ async fn a_second_redeem_ends_the_session_before_a_result_exists() {
             .contains("暗証番号は入力しないでください")
     );
     let token = answer["submission_token"].as_str().unwrap();
-    s.submit(&page.handle, token, read_card("p01", Route::InputSupport, &answer))
-        .await
-        .assert_error(Status::CONFLICT, "session_finished");
+    s.submit(
+        &page.handle,
+        token,
+        read_card("p01", Route::UserAuthentication, &answer),
+    )
+    .await
+    .assert_error(Status::CONFLICT, "session_finished");
     let done = s.get(&format!("/s/{}/done", b.id), Some(&b.cookie)).await.text();
     assert!(done.contains("2台目の端末"), "{done}");
     assert_ne!(s.result(common::API_KEY, &b).await.status, Status::OK);

@@ -65,7 +65,7 @@ fn consent(b: &Browser, purpose: &str) {
 
 /// From the consent page to the reader page: agree, choose the PC reader, read `p`'s card,
 /// and come back in this browser.
-fn agree_and_read(b: &Browser, demo: &Demo, purpose: &str, pin: &str) {
+fn agree_and_read(b: &Browser, demo: &Demo, purpose: &str, typed: &str) {
     consent(b, purpose);
     b.wait_for_id("method-pc", WAIT);
     b.click("method-pc");
@@ -74,7 +74,7 @@ fn agree_and_read(b: &Browser, demo: &Demo, purpose: &str, pin: &str) {
     b.wait_for_text("status", "読み取りアプリの起動を待っています", WAIT);
     demo.wait_for_listening_page();
     let default = DefaultBrowser::new();
-    let out = read(&link, "input-support", &format!("{pin}\n"), &default);
+    let out = read(&link, "pin", typed, &default);
     assert!(
         out.status.success(),
         "mynaid read: {}",
@@ -98,6 +98,12 @@ fn read_in(link: &str, route: &str, stdin: &str, default: &DefaultBrowser, lang:
             .env("BROWSER", default.command()),
         stdin,
     )
+}
+
+/// What a person types for the 4-digit route: the user-authentication PIN, then the
+/// input-support PIN.
+fn four_digit(p: &mynaid_testkit::PersonRecord) -> String {
+    format!("{}\n{}\n", p.auth_pin, p.pin)
 }
 
 fn json(out: &Output) -> Value {
@@ -125,14 +131,14 @@ fn the_page_moves_on_by_itself_and_the_portal_shows_the_verified_name() {
     let link = open_reader_page(&b, &demo);
 
     let default = DefaultBrowser::new();
-    let out = read(&link, "input-support", &format!("{}\n", p.pin), &default);
+    let out = read(&link, "pin", &four_digit(&p), &default);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "mynaid read: {stderr}");
     assert_eq!(json(&out)["status"], "verified");
     // The app showed the same service and address as the page, before the PIN.
     assert!(stderr.contains("登録ポータル（デモ）"), "{stderr}");
     assert!(stderr.contains(&demo.base), "{stderr}");
-    assert_eq!(emu.verify_count(), 1);
+    assert_eq!(emu.verify_count(), 2, "one VERIFY per 4-digit PIN");
     // Read, not yet released: the page waits for the way back to this browser.
     b.wait_for_text("status", "確認のページを開くのを待っています", WAIT);
     assert_eq!(b.attr("status", "data-state").as_deref(), Some("confirm_needed"));
@@ -150,9 +156,12 @@ fn the_page_moves_on_by_itself_and_the_portal_shows_the_verified_name() {
     assert!(table.contains(&p.address), "{table}");
     assert!(table.contains(&p.birthdate), "{table}");
     // In words, not the wire's values.
-    assert!(table.contains("カードの記録（数字4桁の暗証番号）で確認"), "{table}");
     assert!(
-        table.contains("男性 / Male") && !table.contains("input_support"),
+        table.contains("利用者証明用電子証明書と数字4桁の暗証番号で確認"),
+        "{table}"
+    );
+    assert!(
+        table.contains("男性 / Male") && !table.contains("user_authentication"),
         "{table}"
     );
     assert!(table.contains("（日本時間 / JST）"), "{table}");
@@ -177,9 +186,9 @@ fn the_demo_command_on_the_page_runs_as_shown() {
     let out = run_typed(
         Command::new("sh")
             .arg("-c")
-            .arg(format!("{command} --route input-support --pin-stdin"))
+            .arg(format!("{command} --route pin --pin-stdin"))
             .env("BROWSER", default.command()),
-        &format!("{}\n", p.pin),
+        &four_digit(&p),
     );
     assert!(
         out.status.success(),
@@ -204,7 +213,7 @@ fn the_portal_links_the_card_then_signs_in_with_it_through_openid_connect() {
     b.goto(&format!("{}/portal", demo.base));
     assert!(b.text("linked").contains("未連携"));
     b.click("link-card");
-    agree_and_read(&b, &demo, "連携", &p.pin);
+    agree_and_read(&b, &demo, "連携", &four_digit(&p));
     b.wait_for_text("portal-message", "連携しました", Duration::from_secs(30));
     assert!(b.url().ends_with("/portal"), "{}", b.url());
     let linked = b.text("linked");
@@ -222,7 +231,7 @@ fn the_portal_links_the_card_then_signs_in_with_it_through_openid_connect() {
     assert!(b.text("linked").contains("未連携"));
     // Signing in with the card finds the account it was linked to.
     b.click("sign-in");
-    agree_and_read(&b, &demo, "連携", &p.pin);
+    agree_and_read(&b, &demo, "連携", &four_digit(&p));
     b.wait_for_text("portal-message", "サインインしました", Duration::from_secs(30));
     assert_eq!(b.text("linked"), linked, "signed in to the linked account");
 }
@@ -237,12 +246,16 @@ fn a_wrong_pin_shows_the_tries_left_on_the_page() {
     let b = Browser::start();
     let link = open_reader_page(&b, &demo);
 
-    let out = read(&link, "input-support", "0000\n", &DefaultBrowser::new());
+    let out = read(&link, "pin", "0000\n\n", &DefaultBrowser::new());
     assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(json(&out)["error"]["tries_left"], 2);
     assert_eq!(emu.verify_count(), 1);
+    // The page names the PIN that was wrong: the 4-digit route has two.
     let status = b.wait_for_text("status", "残り2回", WAIT);
-    assert!(status.contains("暗証番号が違います"), "{status}");
+    assert!(
+        status.contains("利用者証明用電子証明書の暗証番号（数字4桁）が違います"),
+        "{status}"
+    );
     assert_eq!(b.attr("status", "data-state").as_deref(), Some("pin_wrong"));
     assert!(!b.html().contains("0000"), "the page never shows the PIN");
 }
@@ -260,7 +273,7 @@ fn a_blocked_card_sends_the_person_to_the_city_office() {
 
     let out = read(
         &link,
-        "signature",
+        "password",
         &format!("{}\n", p.sign_password.as_deref().unwrap()),
         &DefaultBrowser::new(),
     );
@@ -283,7 +296,7 @@ fn an_expired_session_says_so_on_the_page() {
     assert_eq!(b.attr("status", "data-state").as_deref(), Some("expired"));
     assert_eq!(b.text("countdown"), "0:00");
 
-    let out = read(&link, "input-support", "1234\n", &DefaultBrowser::new());
+    let out = read(&link, "pin", "1234\n\n", &DefaultBrowser::new());
     assert!(!out.status.success());
     assert_eq!(json(&out)["error"]["code"], "session_expired");
     // Reloading the procedure goes to the result page, which says the same.
@@ -303,9 +316,9 @@ fn a_card_removed_during_the_read_is_reported_on_the_page() {
         let emu = serve(&card, &[]);
         let out = run_typed(
             Command::new(bins::reader())
-                .args(["read", "--route", "input-support", "--pin-stdin", "--json"])
+                .args(["read", "--route", "pin", "--pin-stdin", "--json"])
                 .args(["--reader", READER, "--wait", "5"]),
-            &format!("{}\n", p.pin),
+            &four_digit(&p),
         );
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         emu.trace().len()
@@ -318,14 +331,14 @@ fn a_card_removed_during_the_read_is_reported_on_the_page() {
     let link = open_reader_page(&b, &demo);
     let emu = serve(&card, &["--remove-after", &remove_after]);
 
-    let out = read(&link, "input-support", &format!("{}\n", p.pin), &DefaultBrowser::new());
+    let out = read(&link, "pin", &four_digit(&p), &DefaultBrowser::new());
     assert_eq!(out.status.code(), Some(6), "{}", String::from_utf8_lossy(&out.stderr));
     let code = json(&out)["error"]["code"].as_str().unwrap().to_string();
     assert!(
         ["card_removed", "verify_outcome_unknown"].contains(&code.as_str()),
         "{code}"
     );
-    assert!(emu.verify_count() <= 1);
+    assert!(emu.verify_count() <= 2);
     let status = b.wait_for_text("status", "カードが取り外されました", WAIT);
     assert!(status.contains("置き直して"), "{status}");
     assert_eq!(b.attr("status", "data-state").as_deref(), Some("card_removed"));
@@ -354,7 +367,7 @@ fn in_english_another_default_browser_gets_nothing_and_the_code_moves_the_page_o
     let link = b.attr("launch", "href").expect("#launch has a link");
 
     let default = DefaultBrowser::new();
-    let out = read_in(&link, "input-support", &format!("{}\n", p.pin), &default, "en");
+    let out = read_in(&link, "pin", &four_digit(&p), &default, "en");
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "mynaid read: {stderr}");
     let code = json(&out)["confirmation_code"].as_str().unwrap().to_string();

@@ -67,9 +67,9 @@ fn pattern_2_qr_screenshot_phone_and_confirmation_code() {
     let p = person("p02");
     let card = p.card();
     let out = phone(
-        &["--qr", shot.to_str().unwrap(), "--route", "input-support"],
+        &["--qr", shot.to_str().unwrap(), "--route", "pin"],
         &card.path,
-        &format!("{}\n", p.pin),
+        &format!("{}\n{}\n", p.auth_pin, p.pin),
     );
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
     assert!(out.status.success(), "phone failed: {stderr}");
@@ -114,9 +114,9 @@ fn pattern_2_wrong_code_is_shown_and_counted() {
     let p = person("p01");
     let card = p.card();
     let out = phone(
-        &["--link", &link, "--route", "input-support"],
+        &["--link", &link, "--route", "pin"],
         &card.path,
-        &format!("{}\n", p.pin),
+        &format!("{}\n{}\n", p.auth_pin, p.pin),
     );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let code = last_json(&out)["confirmation_code"].as_str().unwrap().to_string();
@@ -144,7 +144,7 @@ fn pattern_3_phone_browser_app_and_back() {
     let p = person("p03");
     let card = p.card();
     let out = phone(
-        &["--link", &link, "--route", "signature"],
+        &["--link", &link, "--route", "password"],
         &card.path,
         &format!("{}\n", p.sign_password.clone().unwrap()),
     );
@@ -175,9 +175,9 @@ fn pattern_3_return_in_another_browser_explains_and_the_code_continues() {
     let p = person("p01");
     let card = p.card();
     let out = phone(
-        &["--link", &link, "--route", "input-support"],
+        &["--link", &link, "--route", "pin"],
         &card.path,
-        &format!("{}\n", p.pin),
+        &format!("{}\n{}\n", p.auth_pin, p.pin),
     );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v = last_json(&out);

@@ -301,7 +301,7 @@ async fn redeem_and_evidence_are_limited_per_handle() {
         .submit(
             &flow.handle,
             flow.token(),
-            read_card("p01", Route::InputSupport, &flow.answer),
+            read_card("p01", Route::UserAuthentication, &flow.answer),
         )
         .await;
     r.assert_error(StatusCode::TOO_MANY_REQUESTS, "rate_limited");

@@ -132,11 +132,11 @@ async fn no_log_line_holds_personal_data() {
     let mut claims = Vec::new();
     // Success on both routes, for several people.
     for (person, route) in [
-        ("p01", Route::InputSupport),
+        ("p01", Route::UserAuthentication),
         ("p02", Route::Signature),
         ("p07", Route::Signature),
-        ("p07", Route::InputSupport),
-        ("p03", Route::InputSupport),
+        ("p07", Route::UserAuthentication),
+        ("p03", Route::UserAuthentication),
     ] {
         let flow = s.redeemed("verify_identity").await;
         let mut sse = Sse::open(&s, &flow.browser).await;
@@ -171,7 +171,11 @@ async fn no_log_line_holds_personal_data() {
     let a = s.redeemed("verify_identity").await;
     let b = s.redeemed("verify_identity").await;
     let r = s
-        .submit(&b.handle, b.token(), read_card("p09", Route::InputSupport, &a.answer))
+        .submit(
+            &b.handle,
+            b.token(),
+            read_card("p09", Route::UserAuthentication, &a.answer),
+        )
         .await;
     r.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "signature_mismatch");
     let r = s
@@ -185,7 +189,7 @@ async fn no_log_line_holds_personal_data() {
         .submit(
             &flow.handle,
             "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-            read_card("p01", Route::InputSupport, &flow.answer),
+            read_card("p01", Route::UserAuthentication, &flow.answer),
         )
         .await;
     r.assert_error(StatusCode::UNAUTHORIZED, "unauthorized");
@@ -194,7 +198,7 @@ async fn no_log_line_holds_personal_data() {
         .submit(
             &flow.handle,
             flow.token(),
-            read_card("p01", Route::InputSupport, &flow.answer),
+            read_card("p01", Route::UserAuthentication, &flow.answer),
         )
         .await;
     r.assert_error(StatusCode::GONE, "session_expired");
@@ -246,16 +250,16 @@ async fn client_chosen_text_never_reaches_the_logs() {
     let p05 = mynaid_testkit::person("p05");
     let documents = [
         format!(
-            r#"{{"format":"mynaid-evidence/1","route":"signature","signature":"AA","certificate":"AA","{}":"{}"}}"#,
+            r#"{{"format":"mynaid-evidence/2","route":"signature","signature":"AA","certificate":"AA","{}":"{}"}}"#,
             p05.name, p05.address
         ),
         format!(r#"{{"format":"{}","route":"signature","signature":"AA"}}"#, p05.name),
         format!(
-            r#"{{"format":"mynaid-evidence/1","route":"{}","signature":"AA"}}"#,
+            r#"{{"format":"mynaid-evidence/2","route":"{}","signature":"AA"}}"#,
             p05.address
         ),
         format!(
-            r#"{{"format":"mynaid-evidence/1","route":"signature","signature":"AA","{}":1}}"#,
+            r#"{{"format":"mynaid-evidence/2","route":"signature","signature":"AA","{}":1}}"#,
             p05.birthdate
         ),
     ];

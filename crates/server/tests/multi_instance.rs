@@ -25,7 +25,7 @@ use std::time::Duration;
 use instances::{
     API_KEY, Browser, FreshDatabase, Instance, MYNAID_SERVER, free_addr, http_client, link_on_page, open_session,
 };
-use mynaid_card::{LastTry, Pin};
+
 use mynaid_device::{Device, Link, Offer, Route};
 use mynaid_emulator::transport::InProcessTransport;
 use mynaid_harness::bins::run_typed;
@@ -246,12 +246,12 @@ async fn pattern_2_pc_on_one_instance_phone_on_the_other() {
     let card = p.card();
     let phone_link = link.clone();
     let card_path = card.path.clone();
-    let pin = format!("{}\n", p.pin);
+    let pin = format!("{}\n{}\n", p.auth_pin, p.pin);
     let out = tokio::task::spawn_blocking(move || {
         run_typed(
             Command::new(MYNAID_SERVER)
                 .arg("phone")
-                .args(["--link", &phone_link, "--route", "input-support", "--emulator"])
+                .args(["--link", &phone_link, "--route", "pin", "--emulator"])
                 .arg(&card_path)
                 .args(["--pin-stdin", "--json", "--nfc-delay-ms", "1", "--no-browser"]),
             &pin,
@@ -339,16 +339,9 @@ async fn a_killed_instance_leaves_the_flow_to_the_other() {
     let p = person("p01");
     let copy = p.card();
     let mut transport = InProcessTransport::new(copy.open());
-    let password = Pin::new(
-        mynaid_device::pin_kind(Route::Signature),
-        p.sign_password.as_deref().unwrap(),
-    )
-    .unwrap();
     let reading = mynaid_device::read(
         &mut transport,
-        Route::Signature,
-        &password,
-        LastTry::NotConfirmed,
+        &p.credentials(Route::Signature),
         &offer.to_be_signed(),
         &mut |_| {},
     )

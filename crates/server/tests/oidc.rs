@@ -119,11 +119,12 @@ async fn the_openidconnect_library_runs_the_whole_code_flow() {
         .expect("verified_claims");
     assert_eq!(vc["claims"]["name"], p.name.as_str());
     assert_eq!(vc["claims"]["address"]["formatted"], p.address.as_str());
-    // The 4-digit route's records claim no AML-grade verification (assurance.rs has both).
-    assert_eq!(vc["verification"]["trust_framework"], "mynaid_card_records");
-    assert_eq!(vc["verification"]["mynaid_route"], "input_support");
+    // The 4-digit route claims no AML-grade verification (assurance.rs has both routes).
+    assert_eq!(vc["verification"]["trust_framework"], "mynaid_jpki_user_authentication");
+    assert_eq!(vc["verification"]["mynaid_route"], "user_authentication");
     assert_eq!(vc["verification"]["time"], "2026-11-27T00:00:00Z");
-    assert_eq!(vc["verification"]["evidence"][0]["type"], "electronic_record");
+    assert_eq!(vc["verification"]["evidence"][0]["type"], "electronic_signature");
+    assert_eq!(vc["verification"]["evidence"][1]["type"], "electronic_record");
 
     // The sub is pairwise and stable: the same card again gives the same sub to this client.
     let mut again = rp_for_again(&op).await;

@@ -128,7 +128,7 @@ async fn metrics_count_a_flow_by_route_template_and_never_by_id() {
     // Installed before the flow: what happens before installation is not recorded.
     let _ = metrics_text().await;
     let flow = s.redeemed("verify_identity").await;
-    s.submit_and_return(&flow, read_card("p01", Route::InputSupport, &flow.answer))
+    s.submit_and_return(&flow, read_card("p01", Route::UserAuthentication, &flow.answer))
         .await;
     let refused = s.redeemed("verify_identity").await;
     let r = s
@@ -155,7 +155,7 @@ async fn metrics_count_a_flow_by_route_template_and_never_by_id() {
         r#"mynaid_http_requests_total{route="/s/{id}/start",status="303"}"#,
         r#"mynaid_http_requests_total{route="/readyz",status="200"}"#,
         r#"mynaid_http_requests_total{route="unmatched",status="404"}"#,
-        r#"mynaid_verifications_total{route="input_support",outcome="verified"}"#,
+        r#"mynaid_verifications_total{route="user_authentication",outcome="verified"}"#,
         r#"mynaid_verifications_total{route="signature",outcome="certificate_revoked"}"#,
         r#"mynaid_rate_limited_total{limit="handle"}"#,
     ] {

@@ -190,7 +190,7 @@ async fn the_live_status_goes_waiting_reading_verified() {
         .submit(
             &flow.handle,
             flow.token(),
-            read_card("p01", Route::InputSupport, &flow.answer),
+            read_card("p01", Route::UserAuthentication, &flow.answer),
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());

@@ -231,7 +231,7 @@ async fn replayed_and_cross_session_evidence_is_refused() {
     let r = s.redeem_phone(&page_a.handle).await;
     let answer_a = r.json();
     let token_a = answer_a["submission_token"].as_str().unwrap().to_string();
-    let evidence_a = read_card("p01", Route::InputSupport, &answer_a);
+    let evidence_a = read_card("p01", Route::UserAuthentication, &answer_a);
     assert_eq!(
         s.submit(&page_a.handle, &token_a, evidence_a.clone()).await.status,
         StatusCode::OK

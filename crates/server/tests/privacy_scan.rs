@@ -76,7 +76,7 @@ name_en = "Registration portal (test)"
 origin = "{base}"
 api_key = "{API_KEY}"
 return_urls = ["{base}/return"]
-accepted_routes = ["input_support", "signature"]
+accepted_routes = ["user_authentication", "signature"]
 
 [[oidc.clients]]
 client_id = "{OIDC_CLIENT}"
@@ -87,7 +87,7 @@ scopes = ["name", "address", "birthdate", "gender"]
 purposes = ["verify_identity"]
 auth_method = "client_secret_basic"
 client_secret = "{OIDC_SECRET}"
-accepted_routes = ["input_support", "signature"]
+accepted_routes = ["user_authentication", "signature"]
 "#,
         db = db.display()
     );
@@ -359,7 +359,13 @@ fn flow(
         .expect("the start link sets the session's cookie")
         .to_string();
     let mut link = String::new();
-    let attempts: &[&str] = if wrong_first { &[WRONG_PIN, secret] } else { &[secret] };
+    // On the 4-digit route a wrong user-authentication PIN, then Enter ("the same").
+    let wrong = if route == "pin" {
+        format!("{WRONG_PIN}\n")
+    } else {
+        WRONG_PIN.to_string()
+    };
+    let attempts: &[&str] = if wrong_first { &[&wrong, secret] } else { &[secret] };
     for (i, typed) in attempts.iter().enumerate() {
         let (status, page) = bodies.keep(
             "procedure page",
@@ -468,24 +474,29 @@ fn no_secret_or_personal_datum_leaves_the_processes() {
     let mut reader_out = Vec::new();
     let mut results = Vec::new();
     for (i, p) in persons.iter().enumerate() {
+        let four_digit = format!("{}\n{}", p.auth_pin, p.pin);
         results.push((
             p,
-            "input-support",
-            flow(&base, p, "input-support", &p.pin, i == 1, &mut bodies, &mut reader_out),
+            "pin",
+            flow(&base, p, "pin", &four_digit, i == 1, &mut bodies, &mut reader_out),
         ));
         if let Some(pw) = &p.sign_password {
             results.push((
                 p,
-                "signature",
-                flow(&base, p, "signature", pw, false, &mut bodies, &mut reader_out),
+                "password",
+                flow(&base, p, "password", pw, false, &mut bodies, &mut reader_out),
             ));
         }
     }
 
     // The OpenID Connect flow, on both routes.
     let oidc = [
-        (&persons[0], "input-support", persons[0].pin.clone()),
-        (&persons[1], "signature", persons[1].sign_password.clone().unwrap()),
+        (
+            &persons[0],
+            "pin",
+            format!("{}\n{}", persons[0].auth_pin, persons[0].pin),
+        ),
+        (&persons[1], "password", persons[1].sign_password.clone().unwrap()),
     ]
     .map(|(p, route, secret)| {
         let answers = oidc_flow(&base, p, route, &secret, &mut bodies, &mut reader_out);
@@ -517,7 +528,7 @@ fn no_secret_or_personal_datum_leaves_the_processes() {
     // name as on the card face: the signature certificate of p07 has substitute characters).
     for (p, route, result) in &results {
         let v: Value = serde_json::from_slice(result).unwrap();
-        let wanted: &[&str] = if *route == "input-support" {
+        let wanted: &[&str] = if *route == "pin" {
             &[" name", " address", " birth date YYYY-MM-DD"]
         } else {
             &[" birth date YYYY-MM-DD"]
@@ -537,7 +548,7 @@ fn no_secret_or_personal_datum_leaves_the_processes() {
     // (docs/oidc.md), so it is the token response's only other content.
     for (p, route, answers) in &oidc {
         let info: Value = serde_json::from_slice(&answers.userinfo).unwrap();
-        let wanted: &[&str] = if *route == "input-support" {
+        let wanted: &[&str] = if *route == "pin" {
             &[" name", " address", " birth date YYYY-MM-DD"]
         } else {
             &[" birth date YYYY-MM-DD"]

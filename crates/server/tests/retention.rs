@@ -14,7 +14,7 @@ use common::*;
 /// A session of the portal whose card was read and verified (pattern 1: released at once).
 async fn verified(s: &Server) -> Flow {
     let flow = s.redeemed("verify_identity").await;
-    s.submit_and_return(&flow, read_card("p01", Route::InputSupport, &flow.answer))
+    s.submit_and_return(&flow, read_card("p01", Route::UserAuthentication, &flow.answer))
         .await;
     flow
 }

@@ -24,12 +24,11 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use mynaid_card::{LastTry, Pin, PinKind};
 use mynaid_device::{Link, Offer, Route};
 use mynaid_emulator::transport::InProcessTransport;
 use mynaid_emulator::{Card, Persistence};
 use mynaid_protocol::{Body, Device};
-use mynaid_testkit::{PersonRecord, fixtures_dir, person};
+use mynaid_testkit::{PersonCard, PersonRecord, fixtures_dir, person};
 use serde_json::{Value, json};
 
 const API_KEY: &str = "server-faults-portal-key-3c9e1f7a";
@@ -63,7 +62,7 @@ name_en = "Registration portal (test)"
 origin = "{base}"
 api_key = "{API_KEY}"
 return_urls = ["{base}/return"]
-accepted_routes = ["input_support", "signature"]
+accepted_routes = ["user_authentication", "signature"]
 "#,
         db = db.display()
     );
@@ -242,16 +241,13 @@ fn send(req: &mynaid_device::HttpRequest) -> (u16, Vec<u8>) {
     answer(call.send(req.body.as_bytes()))
 }
 
-/// Reads `p`'s emulated card for the offer (input-support PIN, in process).
+/// Reads `p`'s emulated card for the offer (the 4-digit PINs, in process).
 fn read_card(p: &PersonRecord, offer: &Offer) -> Body {
     let state = serde_json::from_slice(&std::fs::read(fixtures_dir().join(&p.card)).unwrap()).unwrap();
     let card = Card::from_state(state, Persistence::None).unwrap();
-    let pin = Pin::new(PinKind::InputSupport, &p.pin).unwrap();
     mynaid_device::read(
         InProcessTransport::new(card),
-        Route::InputSupport,
-        &pin,
-        LastTry::NotConfirmed,
+        &p.credentials(Route::UserAuthentication),
         &offer.to_be_signed(),
         &mut |_| {},
     )

@@ -35,9 +35,10 @@ pub struct RelyingParty {
     /// Where the browser may be sent back to (exact match).
     #[serde(default)]
     pub return_urls: Vec<String>,
-    /// Which evidence routes this service accepts: `signature` (JPKI signature certificate,
-    /// bound to the card key by the certificate) and `input_support` (the 4-digit PIN route,
-    /// whose card key is not bound to the card face by the issuer: see docs/evidence.md).
+    /// Which evidence routes this service accepts: `signature` (the signature password; the
+    /// four items inside the JPKI signature certificate, AML grade) and `user_authentication`
+    /// (the 4-digit PINs; the user-authentication certificate proves the holder, the four
+    /// items are card records not bound to it: see docs/evidence.md).
     /// Empty (the default): by purpose, [`Purpose::default_routes`] (the signature route
     /// only to verify identity).
     #[serde(default)]

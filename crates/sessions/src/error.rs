@@ -4,6 +4,7 @@
 
 use mynaid_db::StoreError;
 use mynaid_evidence::EvidenceError;
+use mynaid_protocol::Route;
 
 mynaid_protocol::named_enum! {
     /// Why a session failed for good (stored with it, sent to its page, and the code of the
@@ -15,8 +16,12 @@ mynaid_protocol::named_enum! {
         CardDataInvalid = "card_data_invalid",
         /// The certificate is outside its validity.
         CertificateExpired = "certificate_expired",
-        /// The certificate is revoked.
+        /// The signature certificate is revoked (a move or a change of name revokes it; the
+        /// 4-digit route may still work).
         CertificateRevoked = "certificate_revoked",
+        /// The user-authentication certificate is revoked (a lost-card report, a new card):
+        /// neither route of this card works until the city office issues new certificates.
+        UserAuthenticationRevoked = "user_authentication_revoked",
         /// No valid CRL said whether it is revoked.
         RevocationUnknown = "revocation_unknown",
         /// The card's signature is not over this session's to-be-signed value.
@@ -32,10 +37,12 @@ mynaid_protocol::named_enum! {
 }
 
 impl Failure {
-    /// Why evidence that did not verify fails its session.
-    pub fn of(e: &EvidenceError) -> Failure {
+    /// Why evidence of `route` (when the document named one) that did not verify fails its
+    /// session.
+    pub fn of(e: &EvidenceError, route: Option<Route>) -> Failure {
         use EvidenceError as E;
         match e {
+            E::Revoked if route == Some(Route::UserAuthentication) => Failure::UserAuthenticationRevoked,
             E::Document(_) => Failure::EvidenceMalformed,
             E::CardData(_) | E::CertificateMalformed(_) => Failure::CardDataInvalid,
             E::Expired { .. } | E::NotYetValid { .. } => Failure::CertificateExpired,

@@ -32,6 +32,9 @@ pub enum Event {
         /// Tries left, when known.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         tries_left: Option<u8>,
+        /// Which PIN, for a wrong or locked one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pin: Option<mynaid_protocol::PinName>,
     },
     /// The evidence was verified; the result waits for the person's confirmation (the
     /// code shown on the phone, patterns 2 and 3).

@@ -76,7 +76,7 @@ mod tests {
             origin: "https://rp.example.jp".into(),
             binding: vec![1; 16],
             challenge: Some(vec![2; 32]),
-            accepted: vec![Route::InputSupport],
+            accepted: vec![Route::UserAuthentication],
             return_url: None,
             browser_hash: vec![3; 32],
             start_hash: None,

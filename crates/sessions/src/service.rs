@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use mynaid_evidence::{CardFaceClaims, EvidenceError, Verifier};
 use mynaid_protocol::api::{RedeemAnswer, Submitted};
-use mynaid_protocol::{Binding, Device, Evidence, Pattern, Purpose, ReaderStatus, Route, Text};
+use mynaid_protocol::{Binding, Device, Evidence, Pattern, PinName, Purpose, ReaderStatus, Route, Text};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
@@ -538,8 +538,8 @@ impl Service {
             Ok(e) => e,
             Err(e) => {
                 let e = EvidenceError::Document(e);
-                metrics::counter!("mynaid_verifications_total", "route" => "unknown", "outcome" => Failure::of(&e).as_str()).increment(1);
-                return Err(self.refuse(handle, submission_token, &e, now).await);
+                metrics::counter!("mynaid_verifications_total", "route" => "unknown", "outcome" => Failure::of(&e, None).as_str()).increment(1);
+                return Err(self.refuse(handle, submission_token, &e, None, now).await);
             }
         };
         if !s.accepted.contains(&evidence.route()) {
@@ -559,8 +559,10 @@ impl Service {
         let face = match self.verifier.verify(&evidence, &binding, now.max(0) as u64) {
             Ok(f) => f,
             Err(e) => {
-                metrics::counter!("mynaid_verifications_total", "route" => evidence.route().as_str(), "outcome" => Failure::of(&e).as_str()).increment(1);
-                return Err(self.refuse(handle, submission_token, &e, now).await);
+                metrics::counter!("mynaid_verifications_total", "route" => evidence.route().as_str(), "outcome" => Failure::of(&e, Some(evidence.route())).as_str()).increment(1);
+                return Err(self
+                    .refuse(handle, submission_token, &e, Some(evidence.route()), now)
+                    .await);
             }
         };
         let result = VerifiedResult {
@@ -672,13 +674,20 @@ impl Service {
 
     /// Refuses evidence that did not verify: the session fails, if the database still has
     /// it waiting for this device's evidence (the cached view may be stale).
-    async fn refuse(&self, handle: &str, submission_token: &str, e: &EvidenceError, now: i64) -> SessionError {
+    async fn refuse(
+        &self,
+        handle: &str,
+        submission_token: &str,
+        e: &EvidenceError,
+        route: Option<Route>,
+        now: i64,
+    ) -> SessionError {
         self.redeemed.remove(&hash(handle));
         let s = match self.redeemed_session(handle, submission_token).await {
             Ok(s) => s,
             Err(other) => return other,
         };
-        let failure = Failure::of(e);
+        let failure = Failure::of(e, route);
         // Log which check failed (no personal data is in the error).
         tracing::warn!(session = %s.id, check = %e, "evidence refused");
         match self.store.fail(&s.id, failure, now).await {
@@ -695,10 +704,18 @@ impl Service {
         submission_token: &str,
         status: ReaderStatus,
         tries_left: Option<u8>,
+        pin: Option<PinName>,
     ) -> Result<(), SessionError> {
         let s = self.redeemed_session(handle, submission_token).await?;
         self.store.set_reader_status(&s.id, status).await?;
-        self.events.publish(&s.id, Event::Reader { status, tries_left });
+        self.events.publish(
+            &s.id,
+            Event::Reader {
+                status,
+                tries_left,
+                pin,
+            },
+        );
         Ok(())
     }
 

@@ -2,8 +2,9 @@
 //! short (256-byte) and extended-length APDUs.
 //!
 //! Run: `cargo bench -p mynaid-testkit --bench card_routes`. Prints two tables; the aims
-//! (issue 2) are ≤ 9 / ≤ 14 APDUs for the input-support route and ≤ 8 / ≤ 15 for the
-//! signature route (extended / short).
+//! are ≤ 18 / ≤ 28 APDUs for the user-authentication route (the 4-digit PINs, issue 18)
+//! and ≤ 8 / ≤ 15 for the signature route (extended / short), and ≤ 1.2 s for the
+//! user-authentication route on NFC at 424 kbit/s and on contact T=1 with TA1.
 //!
 //! The second table replays each route's recorded APDUs over modelled links: NFC-B at 106,
 //! 212 and 424 kbit/s (frames of at most 256 bytes, ISO-DEP chaining) and contact T=1 at
@@ -16,7 +17,7 @@
 
 use std::time::{Duration, Instant};
 
-use mynaid_card::{LastTry, Pin, PinKind, Session, routes};
+use mynaid_card::{FourDigitPins, InputSupportPin, LastTries, LastTry, Pin, PinKind, Session, routes};
 use mynaid_emulator::transport::InProcessTransport;
 use mynaid_emulator::{TraceEntry, TraceEvent};
 use mynaid_testkit::PersonCard;
@@ -32,14 +33,14 @@ fn main() {
     let mut recorded = Vec::new();
     println!("route            person  link      APDUs  to card B  from card B  median ms  p99 ms  (n={iterations})");
     for (label, who, kind) in [
-        ("input-support", &p, PinKind::InputSupport),
-        ("input-support", &long, PinKind::InputSupport),
+        ("user-auth", &p, PinKind::UserAuthentication),
+        ("user-auth", &long, PinKind::UserAuthentication),
         ("signature", &p, PinKind::Signature),
     ] {
         for extended in [false, true] {
             let secret = match kind {
                 PinKind::Signature => who.sign_password.clone().unwrap_or_default(),
-                _ => who.pin.clone(),
+                _ => who.auth_pin.clone(),
             };
             let copy = who.card();
             let mut times = Vec::with_capacity(iterations);
@@ -61,7 +62,11 @@ fn main() {
                     PinKind::Signature => {
                         routes::read_signature(&mut s, &pin, LastTry::NotConfirmed, &tbs, &mut |_| {}).is_ok()
                     }
-                    _ => routes::read_input_support(&mut s, &pin, LastTry::NotConfirmed, &tbs, &mut |_| {}).is_ok(),
+                    _ => {
+                        let typed = Pin::new(PinKind::InputSupport, &who.pin).expect("pin");
+                        let pins = FourDigitPins::new(pin, InputSupportPin::Typed(typed)).expect("pins");
+                        routes::read_user_authentication(&mut s, &pins, LastTries::default(), &tbs, &mut |_| {}).is_ok()
+                    }
                 };
                 times.push(start.elapsed());
                 assert!(ok, "the route failed");

@@ -9,6 +9,8 @@
 
 use std::path::{Path, PathBuf};
 
+use mynaid_card::{FourDigitPins, InputSupportPin, LastTries, LastTry, Pin, PinKind};
+pub use mynaid_device::{Credentials, Route};
 use mynaid_emulator::Card;
 pub use mynaid_testpki::PersonRecord;
 
@@ -50,6 +52,11 @@ impl CardCopy {
 pub trait PersonCard {
     /// A private copy of this person's card.
     fn card(&self) -> CardCopy;
+
+    /// What this person types for `route`: their own, right PINs (the input-support PIN
+    /// typed, never "the same"), with a last try confirmed (p05 has one left) — the
+    /// confirmation a person gives who knows the value is right.
+    fn credentials(&self, route: Route) -> Credentials;
 }
 
 impl PersonCard for PersonRecord {
@@ -59,5 +66,28 @@ impl PersonCard for PersonRecord {
         std::fs::copy(fixtures_dir().join(&self.card), &path)
             .unwrap_or_else(|e| panic!("copying the card of {}: {e}", self.id));
         CardCopy { _dir: dir, path }
+    }
+
+    fn credentials(&self, route: Route) -> Credentials {
+        let pin = |kind, text: &str| Pin::new(kind, text).unwrap_or_else(|e| panic!("{}'s {kind}: {e}", self.id));
+        match route {
+            Route::Signature => Credentials::Password {
+                password: pin(
+                    PinKind::Signature,
+                    self.sign_password
+                        .as_deref()
+                        .unwrap_or_else(|| panic!("{} has no signature password", self.id)),
+                ),
+                last_try: LastTry::Confirmed,
+            },
+            Route::UserAuthentication => Credentials::FourDigit {
+                pins: FourDigitPins::new(
+                    pin(PinKind::UserAuthentication, &self.auth_pin),
+                    InputSupportPin::Typed(pin(PinKind::InputSupport, &self.pin)),
+                )
+                .unwrap_or_else(|e| panic!("{}'s PINs: {e}", self.id)),
+                last_tries: LastTries::both(LastTry::Confirmed),
+            },
+        }
     }
 }

@@ -6,32 +6,42 @@
 use std::time::Duration;
 
 use mynaid_card::transport::{CardTransport, Exchange, TransportError};
-use mynaid_card::{CardError, LastTry, Pin, PinKind, Session, routes};
+use mynaid_card::{CardError, FourDigitPins, InputSupportPin, LastTries, LastTry, Op, Pin, PinKind, Session, routes};
 use mynaid_emulator::nfc::{NfcTiming, NfcTransport};
 use mynaid_testkit::PersonCard;
-use mynaid_testkit::person;
+use mynaid_testkit::{PersonRecord, person};
+
+/// The person's own two 4-digit PINs, both typed.
+fn four_digit_pins(p: &PersonRecord) -> FourDigitPins {
+    FourDigitPins::new(
+        Pin::new(PinKind::UserAuthentication, &p.auth_pin).unwrap(),
+        InputSupportPin::Typed(Pin::new(PinKind::InputSupport, &p.pin).unwrap()),
+    )
+    .unwrap()
+}
 
 #[test]
 fn both_routes_read_over_nfc_in_short_frames() {
     let p = person("p01");
-    for kind in [PinKind::InputSupport, PinKind::Signature] {
+    for kind in [PinKind::UserAuthentication, PinKind::Signature] {
         let copy = p.card();
         let card = copy.open();
         let trace = card.trace();
         let mut s = Session::new(NfcTransport::new(card, NfcTiming::INSTANT));
-        let secret = if kind == PinKind::Signature {
-            p.sign_password.clone().unwrap()
-        } else {
-            p.pin.clone()
-        };
-        let pin = Pin::new(kind, &secret).unwrap();
-        let ok = match kind {
+        let (ok, pins) = match kind {
             PinKind::Signature => {
-                routes::read_signature(&mut s, &pin, LastTry::NotConfirmed, &[3; 32], &mut |_| {}).is_ok()
+                let pin = Pin::new(kind, p.sign_password.as_deref().unwrap()).unwrap();
+                let r = routes::read_signature(&mut s, &pin, LastTry::NotConfirmed, &[3; 32], &mut |_| {});
+                (r.is_ok(), 1)
             }
-            _ => routes::read_input_support(&mut s, &pin, LastTry::NotConfirmed, &[3; 32], &mut |_| {}).is_ok(),
+            _ => {
+                let pins = four_digit_pins(&p);
+                let r = routes::read_user_authentication(&mut s, &pins, LastTries::default(), &[3; 32], &mut |_| {});
+                (r.is_ok(), 2)
+            }
         };
         assert!(ok, "{kind:?}");
+        assert_eq!(trace.verify_count(), pins, "{kind:?}");
         for e in trace.entries() {
             assert!(e.command_len <= 261 && !e.extended, "{e:?}");
             assert!(e.response_len <= 256, "{e:?}");
@@ -69,14 +79,14 @@ fn a_signature_needs_the_long_timeout() {
     let card = copy.open();
     let trace = card.trace();
     let mut s = Session::new(NfcTransport::new(card, slow_card));
-    let pin = Pin::new(PinKind::InputSupport, &p.pin).unwrap();
-    let e = routes::read_input_support(&mut s, &pin, LastTry::NotConfirmed, &[3; 32], &mut |_| {}).unwrap_err();
+    let pins = four_digit_pins(&p);
+    let e = routes::read_user_authentication(&mut s, &pins, LastTries::default(), &[3; 32], &mut |_| {}).unwrap_err();
     assert!(
         matches!(
             e,
             CardError::Transport {
+                op: Op::Sign(Some(0x0017)),
                 source: TransportError::Timeout,
-                ..
             }
         ),
         "{e:?}"
@@ -84,7 +94,8 @@ fn a_signature_needs_the_long_timeout() {
     assert_eq!(
         trace.verify_count(),
         1,
-        "the timeout came after the one VERIFY, not instead of it"
+        "the timeout came after the VERIFY of the user-authentication PIN, not instead of it, \
+         and the input-support PIN was not presented after it"
     );
     // With the phone's usual timeouts (500 ms normal, 5 s for the signature) it works.
     let card = copy.open();
@@ -95,5 +106,5 @@ fn a_signature_needs_the_long_timeout() {
             ..NfcTiming::INSTANT
         },
     ));
-    assert!(routes::read_input_support(&mut s, &pin, LastTry::NotConfirmed, &[3; 32], &mut |_| {}).is_ok());
+    assert!(routes::read_user_authentication(&mut s, &pins, LastTries::default(), &[3; 32], &mut |_| {}).is_ok());
 }

@@ -97,7 +97,14 @@ fn jpki(inputs: &CardInputs<'_>) -> Result<Application, PkiError> {
     let p = inputs.profile;
     let mut files = Vec::new();
     let mut keys = Vec::new();
-    let mut pins = vec![pin(inputs, "jpki", 0x0018, p.auth_pin.as_bytes(), 3, 3)];
+    let mut pins = vec![pin(
+        inputs,
+        "jpki",
+        0x0018,
+        p.auth_pin.as_bytes(),
+        3,
+        p.auth_pin_remaining,
+    )];
     if let (Some(sign), Some(password)) = (inputs.sign, p.sign_password) {
         files.push(certificate_file(
             0x0001,

@@ -188,7 +188,9 @@ pub(crate) fn write(pki: &TestPki, out: &Path) -> Result<Summary, PkiError> {
             })
         })
         .collect();
-    let summary_revoked = revoked.iter().map(|r| r.person.clone()).collect();
+    let mut summary_revoked: Vec<String> = revoked.iter().map(|r| r.person.clone()).collect();
+    summary_revoked.sort();
+    summary_revoked.dedup();
 
     let manifest = Manifest {
         format: "mynaid-testpki/1",

@@ -540,7 +540,11 @@ fn make_crl(root: &Root, persons: &[Person]) -> Result<Crl, PkiError> {
                 Some((p.profile.id.to_owned(), sign.serial.clone()))
             })
             .collect(),
-        RootKind::Auth => Vec::new(),
+        RootKind::Auth => persons
+            .iter()
+            .filter(|p| p.profile.auth_revoked && p.profile.generation == root.generation)
+            .map(|p| (p.profile.id.to_owned(), p.auth.serial.clone()))
+            .collect(),
     };
     let der = build_crl(&crl_spec(root, &revoked))?;
     Ok(Crl {

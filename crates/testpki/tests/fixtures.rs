@@ -58,11 +58,11 @@ fn one_seed_gives_byte_identical_output() {
     assert_same_tree(&tree, &read_tree(b.path()), "two runs with seed 7");
     // The summary lists exactly what was written.
     assert_eq!(summary_a.files, tree.keys().cloned().collect::<Vec<_>>());
-    assert_eq!(tree.len(), 21);
-    assert_eq!(summary_a.revoked, ["p08"]);
+    assert_eq!(tree.len(), 24);
+    assert_eq!(summary_a.revoked, ["p08", "p10"]);
     let text = summary_a.to_string();
-    assert!(text.starts_with("test PKI (seed 7), 21 files:"), "{text}");
-    assert!(text.ends_with("revoked: p08"), "{text}");
+    assert!(text.starts_with("test PKI (seed 7), 24 files:"), "{text}");
+    assert!(text.ends_with("revoked: p08, p10"), "{text}");
     for (name, bytes) in &tree {
         if name.ends_with(".json") {
             assert_eq!(bytes.last(), Some(&b'\n'), "{name} ends with a newline");
@@ -124,7 +124,12 @@ fn persons_json_matches_the_card_files() {
     let dir = committed();
     let persons: Vec<PersonRecord> = serde_json::from_slice(&std::fs::read(dir.join("persons.json")).unwrap()).unwrap();
     let ids: Vec<&str> = persons.iter().map(|p| p.id.as_str()).collect();
-    assert_eq!(ids, ["p01", "p02", "p03", "p04", "p05", "p06", "p07", "p08", "p09"]);
+    assert_eq!(
+        ids,
+        [
+            "p01", "p02", "p03", "p04", "p05", "p06", "p07", "p08", "p09", "p10", "p11", "p12"
+        ]
+    );
     for person in &persons {
         let card: CardState = serde_json::from_slice(&std::fs::read(dir.join(&person.card)).unwrap()).unwrap();
         assert_eq!(card.format, FORMAT);
@@ -160,6 +165,21 @@ fn persons_json_matches_the_card_files() {
     assert_eq!(remaining("p04", "jpki", 0x001B), 0);
     assert_eq!(remaining("p05", "input-support", 0x0011), 1);
     assert_eq!(remaining("p05", "jpki", 0x001B), 1);
+    // One 4-digit PIN blocked, the other not, each way round.
+    assert_eq!(
+        (
+            remaining("p11", "jpki", 0x0018),
+            remaining("p11", "input-support", 0x0011)
+        ),
+        (0, 3)
+    );
+    assert_eq!(
+        (
+            remaining("p12", "jpki", 0x0018),
+            remaining("p12", "input-support", 0x0011)
+        ),
+        (3, 0)
+    );
     let p03 = persons.iter().find(|p| p.id == "p03").unwrap();
     assert_eq!(p03.sex, Sex::NotApplicable);
     assert_eq!(serde_json::to_value(p03).unwrap()["sex"], "not_applicable");

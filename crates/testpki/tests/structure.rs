@@ -366,9 +366,12 @@ fn pad(der: &[u8]) -> Vec<u8> {
 }
 
 #[test]
-fn p08_is_on_the_g2_signature_crl_and_the_crls_verify() {
+fn the_revoked_certificates_are_on_their_crls_and_the_crls_verify() {
     let pki = pki();
     let p08 = person("p08").sign.as_ref().unwrap();
+    // p10 reported the card lost: both of its certificates; p08 moved: the signature one.
+    let p10_sign = person("p10").sign.as_ref().unwrap();
+    let p10_auth = &person("p10").auth;
     for kind in [RootKind::Sign, RootKind::Auth] {
         for generation in [Generation::G1, Generation::G2] {
             let root = pki.root(kind, generation);
@@ -393,10 +396,12 @@ fn p08_is_on_the_g2_signature_crl_and_the_crls_verify() {
                 .flatten()
                 .map(|r| r.serial_number.as_bytes().to_vec())
                 .collect();
-            if (kind, generation) == (RootKind::Sign, Generation::G2) {
-                assert_eq!(serials, vec![p08.serial.clone()]);
-            } else {
-                assert!(serials.is_empty());
+            match (kind, generation) {
+                (RootKind::Sign, Generation::G2) => {
+                    assert_eq!(serials, vec![p08.serial.clone(), p10_sign.serial.clone()]);
+                }
+                (RootKind::Auth, Generation::G2) => assert_eq!(serials, vec![p10_auth.serial.clone()]),
+                _ => assert!(serials.is_empty()),
             }
         }
     }
@@ -433,7 +438,7 @@ fn card_states_match_the_profiles() {
         check("input-support", 0x0014, &p.my_number, 10, 10);
         check("input-support", 0x0015, &pr.verification_code_b().unwrap(), 10, 10);
         assert_eq!(pin("input-support", 0x0012).unwrap().remaining, 0);
-        check("jpki", 0x0018, pr.auth_pin, 3, 3);
+        check("jpki", 0x0018, pr.auth_pin, 3, pr.auth_pin_remaining);
         check("face", 0x0011, &pr.birth_date_key().unwrap(), 10, 10);
         check("face", 0x0012, &pr.verification_code_b().unwrap(), 10, 10);
         check("face", 0x0013, &p.my_number, 10, 10);

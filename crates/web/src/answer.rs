@@ -107,8 +107,14 @@ impl Answer {
             Failure::CertificateRevoked => answer(
                 status,
                 code,
-                "電子証明書が失効しています（住所の変更などで失効します）。市区町村の窓口で再発行してください。数字4桁の暗証番号での読み取りも選べます。",
-                "The card's certificate has been revoked (a move revokes it, for example). Have it reissued at your city office, or read the card with the 4-digit PIN instead.",
+                "署名用電子証明書が失効しています（引っ越しや氏名の変更などで失効します）。数字4桁の暗証番号での読み取りを選べる手続きなら、そちらをお試しください。市区町村の窓口で再発行もできます。",
+                "The signature certificate has been revoked (a move or a change of name revokes it). If the procedure accepts the 4-digit PINs, read the card with them; the city office can also issue a new certificate.",
+            ),
+            Failure::UserAuthenticationRevoked => answer(
+                status,
+                code,
+                "利用者証明用電子証明書が失効しています（カードの紛失の届出や再交付などで失効します）。住民票のある市区町村の窓口で電子証明書を発行し直してください。",
+                "The card's user-authentication certificate has been revoked (a lost-card report or a new card revokes it). Have new certificates issued at your city office.",
             ),
             Failure::RevocationUnknown => answer(
                 status,

@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use mynaid_card::{CardError, LastTry, Pin, PinKind, Session, routes};
+use mynaid_card::{CardError, FourDigitPins, InputSupportPin, LastTries, LastTry, Pin, PinKind, Session, routes};
 use mynaid_emulator::transport::InProcessTransport;
 use mynaid_evidence::{CrlSet, CvCaKey, EvidenceError, RevocationPolicy, TrustStore, VerifiedCardFace, Verifier};
 use mynaid_protocol::{Binding, Body, Evidence, ReaderApp};
@@ -180,9 +180,10 @@ pub fn can_sign(person: &PersonRecord) -> bool {
     person.sign_password.is_some() && tries_left(person, "jpki", 0x001B) > 0
 }
 
-/// Whether the input-support PIN is not blocked.
-pub fn can_read_input_support(person: &PersonRecord) -> bool {
-    tries_left(person, "input-support", 0x0011) > 0
+/// Whether the card can do the user-authentication route: neither of its two 4-digit PINs
+/// (the user-authentication PIN 0018 of the JPKI AP, the input-support PIN 0011) is blocked.
+pub fn can_read_four_digit(person: &PersonRecord) -> bool {
+    tries_left(person, "jpki", 0x0018) > 0 && tries_left(person, "input-support", 0x0011) > 0
 }
 
 /// Reads the person's card on the signature route, signing `binding`.
@@ -213,27 +214,37 @@ pub fn read_signature(id: &str, binding: &Binding<'_>) -> Result<Evidence, CardE
     })
 }
 
-/// Reads the person's card on the input-support route, signing `binding`.
-pub fn read_input_support(id: &str, binding: &Binding<'_>) -> Result<Evidence, CardError> {
+/// The person's two 4-digit PINs as they would type them (the input-support PIN typed,
+/// never "the same").
+pub fn four_digit_pins(person: &PersonRecord) -> FourDigitPins {
+    let auth = Pin::new(PinKind::UserAuthentication, &person.auth_pin).expect("PIN format");
+    let input_support = Pin::new(PinKind::InputSupport, &person.pin).expect("PIN format");
+    FourDigitPins::new(auth, InputSupportPin::Typed(input_support)).expect("PIN kinds")
+}
+
+/// Reads the person's card on the user-authentication route, signing `binding`.
+///
+/// `LastTries::both(LastTry::Confirmed)`: p05 has one try left on the input-support PIN, and
+/// the PINs given are the right ones.
+pub fn read_user_authentication(id: &str, binding: &Binding<'_>) -> Result<Evidence, CardError> {
     let person = mynaid_testkit::person(id);
     let copy = person.card();
     let mut session = Session::new(InProcessTransport::new(copy.open()));
-    let pin = Pin::new(PinKind::InputSupport, &person.pin).expect("PIN format");
-    let r = routes::read_input_support(
+    let r = routes::read_user_authentication(
         &mut session,
-        &pin,
-        LastTry::Confirmed,
+        &four_digit_pins(&person),
+        LastTries::both(LastTry::Confirmed),
         &binding.to_be_signed(),
         &mut |_| {},
     )?;
     Ok(Evidence {
         reader: Some(reader()),
-        body: Body::InputSupport {
+        body: Body::UserAuthentication {
+            certificate: r.certificate_der.into(),
+            signature: r.signature,
             basic_info: r.basic_info_raw.into(),
             integrity_record: r.integrity_raw,
             cv_certificate: r.cv_certificate_raw,
-            signed_key: r.signed_key_raw,
-            signature: r.signature,
         },
     })
 }
@@ -280,35 +291,37 @@ pub fn root_key(kind: RootKind, generation: mynaid_testpki::Generation) -> &'sta
 }
 
 // ---------------------------------------------------------------------------------------
-// Input-support evidence built from the test PKI.
+// User-authentication evidence built from the test PKI.
 // ---------------------------------------------------------------------------------------
 
-/// The input-support records of a card, as the route sends them, and the AP's signature.
+/// What the user-authentication route sends: the JPKI user-authentication certificate, its
+/// key's signature, and the input-support AP's records.
 #[derive(Clone)]
-pub struct InputSupportParts {
+pub struct UserAuthParts {
+    /// JPKI EF 000A, the user-authentication certificate (DER).
+    pub certificate: Vec<u8>,
+    /// The user-authentication key's signature over the binding.
+    pub signature: Vec<u8>,
     /// EF 0002 (the TLV without filler).
     pub basic_info: Vec<u8>,
     /// EF 0003.
     pub integrity_record: Vec<u8>,
     /// EF 0004.
     pub cv_certificate: Vec<u8>,
-    /// EF 0007.
-    pub signed_key: Vec<u8>,
-    /// The AP key's signature over the binding.
-    pub signature: Vec<u8>,
 }
 
-impl InputSupportParts {
-    /// The person's records from the test PKI, and the AP signature of [`binding`].
-    pub fn of(id: &str) -> InputSupportParts {
+impl UserAuthParts {
+    /// The person's certificate and records from the test PKI, and the signature of
+    /// [`binding`] by the person's user-authentication key (JPKI EF 0017).
+    pub fn of(id: &str) -> UserAuthParts {
         let person = pki_person(id);
         let file = |fid| person.file("input-support", fid).expect("EF").to_vec();
-        InputSupportParts {
+        UserAuthParts {
+            certificate: person.auth.certificate.clone(),
+            signature: card_signature(&person.auth.key, &binding()),
             basic_info: without_filler(&file(0x0002)),
             integrity_record: file(0x0003),
             cv_certificate: file(0x0004),
-            signed_key: file(0x0007),
-            signature: card_signature(&person.card_key, &binding()),
         }
     }
 
@@ -316,15 +329,26 @@ impl InputSupportParts {
     pub fn evidence(&self) -> Evidence {
         Evidence {
             reader: Some(reader()),
-            body: Body::InputSupport {
+            body: Body::UserAuthentication {
+                certificate: self.certificate.clone().into(),
+                signature: self.signature.clone(),
                 basic_info: self.basic_info.clone().into(),
                 integrity_record: Zeroizing::new(self.integrity_record.clone()),
                 cv_certificate: self.cv_certificate.clone(),
-                signed_key: self.signed_key.clone(),
-                signature: self.signature.clone(),
             },
         }
     }
+}
+
+/// The person's user-authentication evidence with the certificate rebuilt from its spec
+/// after `change`, the card's signature of [`binding`] by the person's own
+/// user-authentication key and the person's own records: only the change is wrong.
+pub fn user_auth_variant(id: &str, change: impl FnOnce(&mut CertSpec<'static>)) -> Evidence {
+    let mut spec = pki().auth_cert_spec(pki_person(id)).expect("spec");
+    change(&mut spec);
+    let mut parts = UserAuthParts::of(id);
+    parts.certificate = build_certificate(&spec).expect("certificate");
+    parts.evidence()
 }
 
 /// The BER-TLV object at the start of `file`, without the filler after it.

@@ -35,14 +35,17 @@ pub(crate) struct ReadArgs {
     /// Read an emulated card from this card state file (from `mynaid-server pki generate`).
     #[arg(long, value_name = "CARD_STATE_FILE")]
     emulator: Option<PathBuf>,
-    /// Which PIN to use (asked when not given): `input-support` (the 4-digit PIN) or
-    /// `signature` (the 6-16 character signature password).
-    #[arg(long, value_parser = parse_route, value_name = "input-support|signature")]
+    /// What the person types (asked when not given): `pin` (the 4-digit PINs: the
+    /// user-authentication certificate's, then the card-info input-support one) or
+    /// `password` (the 6-16 character signature password).
+    #[arg(long, value_parser = parse_route, value_name = "pin|password")]
     route: Option<Route>,
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
-    /// Read the answers (route choice, PIN, last-try confirmation) from standard input lines.
+    /// Read the answers from standard input lines: the route choice (when asked), the PIN or
+    /// password, on the 4-digit route the input-support PIN (an empty line: "the same"),
+    /// and a `y` for each last try asked about.
     #[arg(long)]
     pin_stdin: bool,
     /// Language of the messages (`ja` or `en`).

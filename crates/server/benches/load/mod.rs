@@ -5,7 +5,6 @@
 
 use std::time::Duration;
 
-use mynaid_card::{LastTry, Pin};
 use mynaid_device::{Device, Link, Offer, Route};
 use mynaid_emulator::transport::InProcessTransport;
 use reqwest::Client;
@@ -95,38 +94,25 @@ pub(crate) struct Card {
     /// The card writes its counters here; it lives as long as the card.
     _copy: mynaid_testkit::CardCopy,
     card: InProcessTransport,
-    pin: Pin,
-    credential: Route,
+    credentials: mynaid_device::Credentials,
 }
 
 impl Card {
     pub(crate) fn p01(credential: Route) -> Card {
         let p = mynaid_testkit::person("p01");
-        let secret = match credential {
-            Route::InputSupport => p.pin.clone(),
-            Route::Signature => p.sign_password.clone().expect("p01 has a signature certificate"),
-        };
         let copy = p.card();
         Card {
             card: InProcessTransport::new(copy.open()),
             _copy: copy,
-            pin: Pin::new(mynaid_device::pin_kind(credential), &secret).unwrap(),
-            credential,
+            credentials: p.credentials(credential),
         }
     }
 
     /// Reads the card for `offer` (as the reader app does) and makes the submission.
     pub(crate) fn answer(&mut self, offer: &Offer) -> Ready {
         self.card.card_mut().reset();
-        let reading = mynaid_device::read(
-            &mut self.card,
-            self.credential,
-            &self.pin,
-            LastTry::NotConfirmed,
-            &offer.to_be_signed(),
-            &mut |_| {},
-        )
-        .expect("the emulated card reads");
+        let reading = mynaid_device::read(&mut self.card, &self.credentials, &offer.to_be_signed(), &mut |_| {})
+            .expect("the emulated card reads");
         let req = offer.evidence_request("mynaid-bench", reading.body);
         Ready {
             url: req.url,

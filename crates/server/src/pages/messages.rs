@@ -3,7 +3,7 @@
 //! event's `state`, a reader status, or `failed_` and a failure; every reader status has
 //! its text (the match below is exhaustive).
 
-use mynaid_protocol::{Lang, Pattern, ReaderStatus};
+use mynaid_protocol::{Lang, Pattern, PinName, ReaderStatus};
 use mynaid_sessions::Failure;
 use serde_json::{Map, Value};
 
@@ -21,16 +21,16 @@ fn reader_text(lang: Lang, pattern: Pattern, status: ReaderStatus) -> &'static s
             "The reader app is reading your card. Keep the card on the reader.",
         ),
         ReaderStatus::PinWrong if pattern == Pattern::CrossDevice => m(
-            "暗証番号が違います。残り{n}回です。「QRコードを新しくする」を押して、もう一度読み取ってください。",
-            "Wrong PIN. {n} tries left. Press 'Show a new QR code' and read the card again.",
+            "{pin}が違います。残り{n}回です。「QRコードを新しくする」を押して、もう一度読み取ってください。",
+            "Wrong {pin}. {n} tries left. Press 'Show a new QR code' and read the card again.",
         ),
         ReaderStatus::PinWrong => m(
-            "暗証番号が違います。残り{n}回です。「もう一度読み取る」を押して、やり直してください。",
-            "Wrong PIN. {n} tries left. Press 'Read again' to try once more.",
+            "{pin}が違います。残り{n}回です。「もう一度読み取る」を押して、やり直してください。",
+            "Wrong {pin}. {n} tries left. Press 'Read again' to try once more.",
         ),
         ReaderStatus::PinBlocked => m(
-            "使った暗証番号はロックされています（入力できる回数を使い切りました）。署名用電子証明書のパスワードは、数字4桁の暗証番号を使ってコンビニのマルチコピー機（暗証番号の初期化・再設定サービス）か住民票のある市区町村の窓口で、券面事項入力補助用の暗証番号は市区町村の窓口で解除できます。署名用のパスワードがロックされた場合も、この手続きが受け付けていれば、数字4桁の暗証番号で読み取れます。",
-            "The PIN you used is locked (no tries left). The signature password can be reset with your 4-digit PIN at a convenience store's multi-copy machine (PIN reset service) or at your city office; the 4-digit PIN for card-info input support only at your city office. If the signature password is locked, you can still read the card with the 4-digit PIN when this procedure accepts it.",
+            "{pin}はロックされています（入力できる回数を使い切りました）。利用者証明用電子証明書の暗証番号と署名用電子証明書のパスワードは、もう一方を使ってコンビニのマルチコピー機（暗証番号の初期化・再設定サービス）か住民票のある市区町村の窓口で、券面事項入力補助用暗証番号は市区町村の窓口でだけ解除できます。もう一方の読み取り方法（数字4桁の暗証番号か、署名用電子証明書のパスワード）は、この手続きが受け付けていれば使えます。",
+            "Your {pin} is locked (no tries left). The user-authentication PIN and the signature password can each be reset with the other at a convenience store's multi-copy machine (PIN reset service) or at your city office; the card-info input-support PIN only at your city office. The other way of reading (the 4-digit PINs or the signature password) still works if this procedure accepts it.",
         ),
         ReaderStatus::CardRemoved if phone => m(
             "カードがスマートフォンから離れました。入力できる回数は減っていません。もう一度読み取ってください。",
@@ -72,8 +72,12 @@ fn failure_text(lang: Lang, failure: Failure) -> Option<&'static str> {
     let m = |ja: &'static str, en: &'static str| Some(lang.pick(ja, en));
     match failure {
         Failure::CertificateRevoked => m(
-            "電子証明書が失効しています。数字4桁の暗証番号での読み取りをお試しください。",
-            "The certificate has been revoked. Try reading with the 4-digit PIN.",
+            "署名用電子証明書が失効しています（引っ越しや氏名の変更などで失効します）。この手続きが受け付けていれば、数字4桁の暗証番号での読み取りをお試しください。住民票のある市区町村の窓口で発行し直すこともできます。",
+            "The signature certificate has been revoked (a move or a change of name revokes it). If this procedure accepts them, try reading with the 4-digit PINs; your city office can also issue a new certificate.",
+        ),
+        Failure::UserAuthenticationRevoked => m(
+            "利用者証明用電子証明書が失効しています（カードの紛失の届出や、カードの再交付などで失効します）。このカードでは手続きできません。住民票のある市区町村の窓口で電子証明書を発行し直してください。",
+            "The card's user-authentication certificate has been revoked (a lost-card report or a new card revokes it). This card cannot be used for the procedure; have new certificates issued at your city office.",
         ),
         Failure::CertificateExpired => m(
             "電子証明書の有効期限が切れています。市区町村の窓口で更新してください。",
@@ -107,7 +111,7 @@ pub(super) fn failed(lang: Lang, failure: Option<Failure>) -> &'static str {
 }
 
 /// Texts for the page's status line, keyed as the page's script looks them up. `{n}` is
-/// replaced by a number (tries or attempts left).
+/// replaced by a number (tries or attempts left), `{pin}` by the text of `pin_<name>`.
 pub(super) fn messages(lang: Lang, pattern: Pattern) -> Value {
     let m = |ja: &str, en: &str| Value::String(lang.pick(ja, en).to_string());
     let mut v = Map::new();
@@ -131,6 +135,12 @@ pub(super) fn messages(lang: Lang, pattern: Pattern) -> Value {
     for status in ReaderStatus::ALL {
         v.insert(status.as_str().into(), reader_text(lang, pattern, *status).into());
     }
+    // `{pin}` of a wrong or locked PIN: the name on the card's papers, or "the PIN" when
+    // the reading device did not say which.
+    for name in PinName::ALL {
+        v.insert(format!("pin_{}", name.as_str()), name.text().get(lang).into());
+    }
+    v.insert("pin_".into(), m("暗証番号", "PIN"));
     v.insert(
         "confirm_needed".into(),
         match pattern {

@@ -98,13 +98,13 @@ pub(super) async fn procedure(State(s): State<Arc<Server>>, b: Browser) -> Respo
         p class="muted" id="what-to-type" {
             // Only what this procedure accepts: a person is not asked for a PIN that cannot
             // give the result the service needs.
-            @match (b.session.accepted.contains(&Route::Signature), b.session.accepted.contains(&Route::InputSupport)) {
-                (true, true) => (lang.pick("どの方法でも、数字4桁の暗証番号（券面事項入力補助用）か、英数字6〜16文字の署名用電子証明書のパスワードを使います。",
-                    "Each way uses either the 4-digit PIN (card-info input support) or the 6-16 character signature password.")),
+            @match (b.session.accepted.contains(&Route::Signature), b.session.accepted.contains(&Route::UserAuthentication)) {
+                (true, true) => (lang.pick("どの方法でも、数字4桁の暗証番号（利用者証明用電子証明書の暗証番号と券面事項入力補助用暗証番号）か、英数字6〜16文字の署名用電子証明書のパスワードを使います。",
+                    "Each way uses either the 4-digit PINs (the user-authentication certificate PIN and the card-info input-support PIN) or the 6-16 character signature password.")),
                 (true, false) => (lang.pick("この手続きでは、英数字6〜16文字の署名用電子証明書のパスワードを使います（数字4桁の暗証番号では手続きできません）。",
                     "This procedure uses the 6-16 character signature password (the 4-digit PIN cannot be used for it).")),
-                _ => (lang.pick("この手続きでは、数字4桁の暗証番号（券面事項入力補助用）を使います。",
-                    "This procedure uses the 4-digit PIN (card-info input support).")),
+                _ => (lang.pick("この手続きでは、数字4桁の暗証番号（利用者証明用電子証明書の暗証番号と券面事項入力補助用暗証番号）を使います。",
+                    "This procedure uses the 4-digit PINs (the user-authentication certificate PIN and the card-info input-support PIN).")),
             }
         }
     }).into_response()

@@ -18,10 +18,9 @@ use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use http_body_util::BodyExt;
-use mynaid_card::{LastTry, Pin, PinKind, Session, routes};
 use mynaid_emulator::transport::InProcessTransport;
 pub use mynaid_protocol::Route;
-use mynaid_protocol::{Binding, Body as EvidenceBody, Evidence, ReaderApp};
+use mynaid_protocol::{Binding, Evidence, ReaderApp};
 use mynaid_server::config::{Config, TrustConfig};
 use mynaid_sessions::{Clock, RelyingParty, Service};
 use mynaid_testkit::PersonCard;
@@ -558,30 +557,14 @@ pub fn read_card(person: &str, route: Route, answer: &Value) -> String {
     .to_be_signed();
     let p = mynaid_testkit::person(person);
     let copy = p.card();
-    let mut s = Session::new(InProcessTransport::new(copy.open()));
-    let body = match route {
-        Route::InputSupport => {
-            let pin = Pin::new(PinKind::InputSupport, &p.pin).unwrap();
-            let r = routes::read_input_support(&mut s, &pin, LastTry::Confirmed, &tbs, &mut |_| {})
-                .unwrap_or_else(|e| panic!("reading {person}: {e}"));
-            EvidenceBody::InputSupport {
-                basic_info: r.basic_info_raw.into(),
-                integrity_record: r.integrity_raw,
-                cv_certificate: r.cv_certificate_raw,
-                signed_key: r.signed_key_raw,
-                signature: r.signature,
-            }
-        }
-        Route::Signature => {
-            let pin = Pin::new(PinKind::Signature, p.sign_password.as_deref().unwrap()).unwrap();
-            let r = routes::read_signature(&mut s, &pin, LastTry::Confirmed, &tbs, &mut |_| {})
-                .unwrap_or_else(|e| panic!("reading {person}: {e}"));
-            EvidenceBody::Signature {
-                certificate: r.certificate.der.into(),
-                signature: r.signature,
-            }
-        }
-    };
+    let body = mynaid_device::read(
+        InProcessTransport::new(copy.open()),
+        &p.credentials(route),
+        &tbs,
+        &mut |_| {},
+    )
+    .unwrap_or_else(|e| panic!("reading {person}: {e}"))
+    .body;
     Evidence {
         reader: Some(ReaderApp {
             name: "mynaid-reader".into(),
@@ -795,7 +778,7 @@ pub async fn phone_reads(s: &Server, page: &PhonePage, person: &str) -> (Value, 
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let answer = r.json();
     let token = answer["submission_token"].as_str().unwrap().to_string();
-    let evidence = read_card(person, Route::InputSupport, &answer);
+    let evidence = read_card(person, Route::UserAuthentication, &answer);
     let submitted = s.submit(&page.handle, &token, evidence).await;
     (answer, submitted)
 }

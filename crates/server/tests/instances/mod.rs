@@ -96,7 +96,7 @@ name_en = "Registration portal (test)"
 origin = "{PORTAL_ORIGIN}"
 api_key = "{API_KEY}"
 return_urls = ["{PORTAL_ORIGIN}/return"]
-accepted_routes = ["input_support", "signature"]
+accepted_routes = ["user_authentication", "signature"]
 
 # Off: these runs measure the store and the verifier, not the limiter (one client address
 # sends everything, and 100 devices race for one handle).

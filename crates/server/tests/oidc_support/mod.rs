@@ -326,7 +326,7 @@ pub(crate) async fn choose_pc(op: &Op, b: &reqwest::Client, id: &str) -> String 
 /// The reader app on somebody's PC redeems `handle` and sends the evidence of `person`'s card:
 /// the accepted answer (confirmation code, the way back to the browser).
 pub(crate) async fn reader_app_reads(op: &Op, handle: &str, person: &str) -> Value {
-    let (status, answer) = reader_app_reads_with(op, handle, person, Route::InputSupport).await;
+    let (status, answer) = reader_app_reads_with(op, handle, person, Route::UserAuthentication).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     answer
 }
