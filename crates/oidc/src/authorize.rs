@@ -164,35 +164,50 @@ async fn authorize(o: &Oidc, query: &[u8]) -> Response {
     if !scopes.iter().any(|s| s == "openid") {
         return fail("invalid_scope", "the openid scope is required");
     }
+    // Scopes this provider does not know (`profile`, `email`, `offline_access`…) are ignored,
+    // as OpenID Connect Core §3.1.2.1 asks: they release nothing here (nor are they granted
+    // in the token response's `scope`). The scope itself is the client's text: not logged.
     if scopes
         .iter()
         .any(|s| *s != "openid" && !CLAIM_SCOPES.contains(&s.as_str()))
     {
-        // The scope itself is the client's text: not logged.
-        tracing::info!(client = %client.config.client_id, "unknown scope refused");
-        return fail("invalid_scope", "unknown scope");
+        tracing::info!(client = %client.config.client_id, "unknown scopes ignored");
     }
+    let scopes: Vec<String> = scopes
+        .into_iter()
+        .filter(|s| s == "openid" || CLAIM_SCOPES.contains(&s.as_str()))
+        .collect();
     if scopes
         .iter()
         .any(|s| *s != "openid" && !client.config.scopes.contains(s))
     {
         return fail("invalid_scope", "a scope is not allowed for this client");
     }
-    let Some(nonce) = params.get("nonce").filter(|n| printable(n, 255)) else {
-        return fail("invalid_request", "nonce is required");
+    let nonce = match params.get("nonce") {
+        Some(n) if printable(n, 255) => Some(n.to_string()),
+        Some(_) => return fail("invalid_request", "nonce must be 1-255 printable ASCII characters"),
+        None if client.config.require_nonce => return fail("invalid_request", "nonce is required"),
+        None => None,
     };
-    match params.get("code_challenge_method") {
-        Some("S256") => {}
-        Some("plain") | None => {
+    // Only the query response mode exists here; any other is refused, not ignored (OAuth 2.0
+    // Multiple Response Types §2.1), so a client never waits for a form post or fragment.
+    if params.get("response_mode").is_some_and(|m| m != "query") {
+        return fail("invalid_request", "response_mode: only query is supported");
+    }
+    let challenge = match (params.get("code_challenge_method"), params.get("code_challenge")) {
+        (None, None) if !client.config.require_pkce => None,
+        (Some("S256"), Some(c)) if c.len() == 43 && unreserved(c) => Some(c.to_string()),
+        (Some("S256"), _) => return fail("invalid_request", "code_challenge must be 43 characters (S256)"),
+        (Some("plain"), _) => {
             return fail(
                 "invalid_request",
-                "PKCE with code_challenge_method=S256 is required (plain is refused)",
+                "PKCE plain is refused: use code_challenge_method=S256",
             );
         }
-        Some(_) => return fail("invalid_request", "unsupported code_challenge_method"),
-    }
-    let Some(challenge) = params.get("code_challenge").filter(|c| c.len() == 43 && unreserved(c)) else {
-        return fail("invalid_request", "code_challenge is required (43 characters, S256)");
+        (Some(_), _) => return fail("invalid_request", "unsupported code_challenge_method"),
+        (None, _) => {
+            return fail("invalid_request", "PKCE with code_challenge_method=S256 is required");
+        }
     };
     let purpose = match params.get("purpose") {
         None => client.config.purposes[0],
@@ -238,8 +253,8 @@ async fn authorize(o: &Oidc, query: &[u8]) -> Response {
         redirect_uri: redirect_uri.to_string(),
         scopes: granted,
         state: state.to_string(),
-        nonce: nonce.to_string(),
-        code_challenge: challenge.to_string(),
+        nonce,
+        code_challenge: challenge,
         purpose,
         en,
         routes,

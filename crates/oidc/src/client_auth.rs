@@ -1,7 +1,9 @@
-//! Client authentication at the token endpoint: `client_secret_basic` (RFC 6749 §2.3.1) and
-//! `private_key_jwt` (RFC 7523 / OIDC Core §9): a JWT signed with a key from the client's
-//! JWKS, `iss` = `sub` = client_id, `aud` the token endpoint URL or the issuer, a short
-//! `exp`, and a `jti` that is accepted once.
+//! Client authentication at the token endpoint: `client_secret_basic` and
+//! `client_secret_post` (RFC 6749 §2.3.1), and `private_key_jwt` (RFC 7523 / OIDC Core §9):
+//! a JWT signed with a key from the client's JWKS, `iss` = `sub` = client_id, `aud` the
+//! issuer (or the token endpoint URL, which many libraries send), an `exp` at most
+//! `max_assertion_lifetime_secs` ahead, and a `jti` that is accepted once (remembered until
+//! its `exp`). A client uses exactly the method it is registered with.
 
 use axum::http::{HeaderMap, header};
 use base64::Engine;
@@ -20,8 +22,6 @@ use super::{OAuthError, Provider};
 pub(super) const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 /// Signature algorithms accepted for client assertions.
 pub(super) const ASSERTION_ALGS: [Algorithm; 3] = [Algorithm::RS256, Algorithm::PS256, Algorithm::ES256];
-/// The longest an assertion may live (`exp` − now).
-const MAX_ASSERTION_LIFETIME: i64 = 600;
 /// Clock skew allowed.
 const LEEWAY: i64 = 30;
 
@@ -66,11 +66,29 @@ pub(super) async fn authenticate<'a>(
     now: i64,
 ) -> Result<&'a Client, OAuthError> {
     let assertion = params.get("client_assertion");
+    let posted = params.get("client_secret");
     match (basic(headers), assertion) {
         (Some(_), Some(_)) => Err(OAuthError::new(
             "invalid_request",
             "use exactly one client authentication method",
         )),
+        (Some(_), None) | (None, Some(_)) if posted.is_some() => Err(OAuthError::new(
+            "invalid_request",
+            "use exactly one client authentication method",
+        )),
+        (None, None) if posted.is_some() => {
+            let secret = posted.unwrap_or_default();
+            let id = params
+                .get("client_id")
+                .ok_or_else(|| OAuthError::invalid_client("client_id is required with client_secret", false))?;
+            let client = be
+                .client(id)
+                .filter(|c| c.config.auth_method == AuthMethod::ClientSecretPost)
+                .ok_or_else(|| OAuthError::invalid_client("client authentication failed", false))?;
+            secret_matches(client, secret)
+                .then_some(client)
+                .ok_or_else(|| OAuthError::invalid_client("client authentication failed", false))
+        }
         (Some(Err(())), None) => Err(OAuthError::invalid_client("malformed Basic credentials", true)),
         (Some(Ok((id, secret))), None) => {
             let client = be
@@ -80,8 +98,7 @@ pub(super) async fn authenticate<'a>(
             if params.get("client_id").is_some_and(|p| p != id) {
                 return Err(OAuthError::invalid_client("client authentication failed", true));
             }
-            let expected = client.config.client_secret.as_deref().unwrap_or_default();
-            if expected.is_empty() || !same(&hash(expected), &hash(&secret)) {
+            if !secret_matches(client, &secret) {
                 return Err(OAuthError::invalid_client("client authentication failed", true));
             }
             Ok(client)
@@ -97,6 +114,12 @@ pub(super) async fn authenticate<'a>(
         }
         (None, None) => Err(OAuthError::invalid_client("client authentication is required", false)),
     }
+}
+
+/// The client's registered secret, compared in constant time (as hashes: equal length).
+fn secret_matches(client: &Client, secret: &str) -> bool {
+    let expected = client.config.client_secret.as_deref().unwrap_or_default();
+    !expected.is_empty() && same(&hash(expected), &hash(secret))
 }
 
 async fn private_key_jwt<'a>(
@@ -170,9 +193,9 @@ async fn private_key_jwt<'a>(
     if exp + LEEWAY < now {
         return Err(refused("the client assertion has expired"));
     }
-    if exp > now + MAX_ASSERTION_LIFETIME {
+    if exp > now + be.settings.max_assertion_lifetime_secs as i64 {
         return Err(refused(
-            "the client assertion lives too long (exp at most 10 minutes ahead)",
+            "the client assertion lives too long (its exp is further ahead than max_assertion_lifetime_secs)",
         ));
     }
     if a.nbf.is_some_and(|n| n > now + LEEWAY) || a.iat.is_some_and(|i| i > now + LEEWAY) {

@@ -48,6 +48,11 @@ pub struct OidcConfig {
     /// The `trust_framework` of `verified_claims` (default `jp_aml`: Japan's Act on Prevention
     /// of Transfer of Criminal Proceeds; set what your deployment's legal basis is).
     pub trust_framework: String,
+    /// The longest a client assertion (`private_key_jwt`) may live, `exp` − now, in seconds
+    /// (default 3600: what common relying-party libraries send). RFC 7523 sets no limit; the
+    /// provider remembers each `jti` until its `exp`, so a longer limit costs storage, not
+    /// safety.
+    pub max_assertion_lifetime_secs: u64,
     /// The registered clients.
     pub clients: Vec<OidcClientConfig>,
 }
@@ -59,6 +64,7 @@ impl Default for OidcConfig {
             code_ttl_secs: 60,
             request_ttl_secs: 1800,
             trust_framework: "jp_aml".into(),
+            max_assertion_lifetime_secs: 3600,
             clients: Vec::new(),
         }
     }
@@ -73,6 +79,8 @@ mynaid_protocol::named_enum! {
         PrivateKeyJwt = "private_key_jwt",
         /// HTTP Basic with the client secret.
         ClientSecretBasic = "client_secret_basic",
+        /// The client secret in the form body (`client_id`, `client_secret`).
+        ClientSecretPost = "client_secret_post",
     }
 }
 
@@ -101,10 +109,18 @@ pub struct OidcClientConfig {
     /// request chooses with `purpose`; the first is the default.
     #[serde(default = "default_purposes")]
     pub purposes: Vec<Purpose>,
-    /// `private_key_jwt` (default) or `client_secret_basic`.
+    /// `private_key_jwt` (default), `client_secret_basic` or `client_secret_post`.
     #[serde(default)]
     pub auth_method: AuthMethod,
-    /// The secret of `client_secret_basic` (at least 32 characters).
+    /// Whether authorization requests must carry `nonce` (default false: OpenID Connect Core
+    /// makes it optional in the code flow; PKCE binds the code to the client's session).
+    #[serde(default)]
+    pub require_nonce: bool,
+    /// Whether authorization requests must carry PKCE (`code_challenge`, S256; default true).
+    /// Only for a confidential client whose library cannot do PKCE: `plain` is never accepted.
+    #[serde(default = "yes")]
+    pub require_pkce: bool,
+    /// The secret of `client_secret_basic` / `client_secret_post` (at least 32 characters).
     #[serde(default)]
     pub client_secret: Option<String>,
     /// The public keys of `private_key_jwt`, as JWKS JSON text.
@@ -136,6 +152,10 @@ fn default_purposes() -> Vec<Purpose> {
 
 fn default_ttl() -> u64 {
     300
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// A client ready to use: its configuration and its parsed JWKS.
@@ -231,10 +251,11 @@ pub fn load_clients(config: &OidcConfig, relying_parties: &[&str], https: bool) 
             None => origin_of(&c.redirect_uris[0]).ok_or_else(|| format!("oidc client {id}: no origin"))?,
         };
         let jwks = match c.auth_method {
-            AuthMethod::ClientSecretBasic => {
+            AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost => {
                 if c.client_secret.as_deref().is_none_or(|s| s.len() < 32) {
                     return Err(format!(
-                        "oidc client {id}: client_secret_basic needs a client_secret of at least 32 characters"
+                        "oidc client {id}: {} needs a client_secret of at least 32 characters",
+                        c.auth_method
                     ));
                 }
                 None

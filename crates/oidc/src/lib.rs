@@ -84,6 +84,9 @@ impl Provider {
         if settings.code_ttl_secs == 0 || settings.code_ttl_secs > 600 {
             return Err("oidc.code_ttl_secs must be 1-600".into());
         }
+        if settings.max_assertion_lifetime_secs < 60 || settings.max_assertion_lifetime_secs > 86_400 {
+            return Err("oidc.max_assertion_lifetime_secs must be 60-86400".into());
+        }
         Ok(Provider {
             sessions,
             store,
@@ -154,8 +157,12 @@ struct AuthParams {
     redirect_uri: String,
     scopes: Vec<String>,
     state: String,
-    nonce: String,
-    code_challenge: String,
+    /// OpenID Connect Core makes `nonce` optional in the code flow (a client may require it).
+    #[serde(default)]
+    nonce: Option<String>,
+    /// PKCE (S256), required unless the client is registered without it.
+    #[serde(default)]
+    code_challenge: Option<String>,
     purpose: Purpose,
     en: bool,
     /// The routes the request's assurance (`acr_values`, an essential `acr` claim) allows,
@@ -170,8 +177,10 @@ struct AuthParams {
 struct Grant {
     client_id: String,
     redirect_uri: String,
-    code_challenge: String,
-    nonce: String,
+    #[serde(default)]
+    code_challenge: Option<String>,
+    #[serde(default)]
+    nonce: Option<String>,
     scopes: Vec<String>,
     sub: String,
     auth_time: i64,

@@ -275,6 +275,17 @@ impl OidcStore {
         }))
     }
 
+    /// Empties a taken code's sealed grant: the row stays (to detect a replay) without the
+    /// personal data.
+    pub async fn clear_code_grant(&self, code_hash: &[u8]) -> Result<(), StoreError> {
+        sqlx::query("UPDATE oidc_codes SET grant_data = $1 WHERE code_hash = $2")
+            .bind(Vec::<u8>::new())
+            .bind(code_hash)
+            .execute(self.db.pool())
+            .await?;
+        Ok(())
+    }
+
     /// Marks a code replayed (its access tokens stop working); true if the code exists.
     pub async fn mark_replayed(&self, code_hash: &[u8]) -> Result<bool, StoreError> {
         let done = sqlx::query("UPDATE oidc_codes SET replayed = 1 WHERE code_hash = $1")

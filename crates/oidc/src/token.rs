@@ -34,7 +34,7 @@ pub(super) async fn discovery(State(o): State<Oidc>) -> Response {
         "grant_types_supported": ["authorization_code"],
         "subject_types_supported": ["pairwise"],
         "id_token_signing_alg_values_supported": [ALG],
-        "token_endpoint_auth_methods_supported": ["private_key_jwt", "client_secret_basic"],
+        "token_endpoint_auth_methods_supported": ["private_key_jwt", "client_secret_basic", "client_secret_post"],
         "token_endpoint_auth_signing_alg_values_supported": algs,
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "acr", "amr", "nonce", "name", "address", "birthdate", "gender", "verified_claims"],
@@ -99,9 +99,7 @@ async fn exchange(o: &Oidc, headers: &HeaderMap, body: &[u8]) -> Result<Response
     let (Some(code), Some(redirect_uri)) = (params.get("code"), params.get("redirect_uri")) else {
         return Err(OAuthError::new("invalid_request", "code and redirect_uri are required"));
     };
-    let Some(verifier) = params.get("code_verifier") else {
-        return Err(OAuthError::new("invalid_request", "code_verifier is required (PKCE)"));
-    };
+    let verifier = params.get("code_verifier");
     let code_hash = hash(code);
     let invalid = || OAuthError::new("invalid_grant", "the code is invalid, expired or used");
     let Some(taken) = o.store.take_code(&code_hash, now).await? else {
@@ -111,6 +109,8 @@ async fn exchange(o: &Oidc, headers: &HeaderMap, body: &[u8]) -> Result<Response
         }
         return Err(invalid());
     };
+    // The sealed grant leaves the code's row now: a used code keeps no personal data.
+    o.store.clear_code_grant(&code_hash).await?;
     let grant = o.open_grant("code", &code_hash, &taken.grant).ok_or_else(invalid)?;
     if taken.client_id != client.config.client_id || grant.client_id != client.config.client_id {
         return Err(invalid());
@@ -124,11 +124,18 @@ async fn exchange(o: &Oidc, headers: &HeaderMap, body: &[u8]) -> Result<Response
             "redirect_uri differs from the authorization request",
         ));
     }
-    if !pkce_ok(verifier, &grant.code_challenge) {
-        return Err(OAuthError::new(
-            "invalid_grant",
-            "the PKCE code_verifier does not match",
-        ));
+    // With a challenge the verifier must match; without one, a verifier means the client
+    // and this server disagree about the request: refused too (OAuth 2.1 §4.1.3).
+    match (&grant.code_challenge, verifier) {
+        (Some(challenge), Some(v)) if pkce_ok(v, challenge) => {}
+        (None, None) => {}
+        (Some(_), None) => return Err(OAuthError::new("invalid_grant", "code_verifier is required (PKCE)")),
+        _ => {
+            return Err(OAuthError::new(
+                "invalid_grant",
+                "the PKCE code_verifier does not match",
+            ));
+        }
     }
     let access_token = random_token::<32>();
     let token_hash = hash(&access_token);
@@ -162,7 +169,7 @@ async fn exchange(o: &Oidc, headers: &HeaderMap, body: &[u8]) -> Result<Response
 /// The ID token: who (pairwise `sub`), for whom, when, what the result proves (`acr`, `amr`),
 /// the nonce. No card-face claims: they are in UserInfo, for the granted scopes only.
 fn id_token_claims(o: &Oidc, g: &Grant, now: i64, ttl: i64, at_hash: &str) -> serde_json::Value {
-    json!({
+    let mut claims = json!({
         "iss": o.issuer(),
         "sub": g.sub,
         "aud": g.client_id,
@@ -171,9 +178,13 @@ fn id_token_claims(o: &Oidc, g: &Grant, now: i64, ttl: i64, at_hash: &str) -> se
         "auth_time": g.auth_time,
         "acr": g.acr,
         "amr": g.amr,
-        "nonce": g.nonce,
         "at_hash": at_hash,
-    })
+    });
+    // Only a request's own nonce goes back (Core §2: absent when the request had none).
+    if let (Some(nonce), Some(map)) = (&g.nonce, claims.as_object_mut()) {
+        map.insert("nonce".into(), nonce.clone().into());
+    }
+    claims
 }
 
 fn bearer_error(status: StatusCode, error: &'static str, description: &'static str) -> Response {
@@ -190,15 +201,40 @@ fn bearer_error(status: StatusCode, error: &'static str, description: &'static s
     resp
 }
 
-pub(super) async fn userinfo(State(o): State<Oidc>, headers: HeaderMap) -> Response {
-    let token = headers
+/// UserInfo by GET or POST, the access token in the `Authorization` header (RFC 6750 §2.1) or,
+/// for a POST, in the form body (§2.2) — one of them, never both (§2).
+pub(super) async fn userinfo(State(o): State<Oidc>, headers: HeaderMap, body: Bytes) -> Response {
+    let in_header = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, t)| t.trim())
-        .filter(|t| !t.is_empty() && t.len() <= 256);
-    let Some(token) = token else {
+        .map(|(_, t)| t.trim().to_string());
+    let form_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let in_body = if form_type && !body.is_empty() {
+        match Form::parse(&body) {
+            Ok(f) => f.get("access_token").map(str::to_string),
+            Err(_) => return bearer_error(StatusCode::BAD_REQUEST, "invalid_request", "a parameter is given twice"),
+        }
+    } else {
+        None
+    };
+    let token = match (in_header, in_body) {
+        (Some(_), Some(_)) => {
+            return bearer_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "send the access token in one place only",
+            );
+        }
+        (Some(t), None) | (None, Some(t)) => Some(t),
+        (None, None) => None,
+    }
+    .filter(|t| !t.is_empty() && t.len() <= 256);
+    let Some(token) = token.as_deref() else {
         let mut resp = (StatusCode::UNAUTHORIZED, no_store()).into_response();
         resp.headers_mut().insert(
             header::WWW_AUTHENTICATE,

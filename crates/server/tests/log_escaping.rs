@@ -53,6 +53,8 @@ async fn server() -> Server {
             scopes: vec!["name".into()],
             purposes: vec![mynaid_protocol::Purpose::LinkCard],
             auth_method: AuthMethod::ClientSecretBasic,
+            require_nonce: false,
+            require_pkce: true,
             client_secret: Some("basic-client-secret-0123456789abcdef".into()),
             jwks: None,
             jwks_file: None,

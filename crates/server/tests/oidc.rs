@@ -37,7 +37,7 @@ async fn the_openidconnect_library_runs_the_whole_code_flow() {
     assert_eq!(meta["subject_types_supported"], json!(["pairwise"]));
     assert_eq!(
         meta["token_endpoint_auth_methods_supported"],
-        json!(["private_key_jwt", "client_secret_basic"])
+        json!(["private_key_jwt", "client_secret_basic", "client_secret_post"])
     );
 
     let mut rp = new_rp(&op, JWT_CLIENT, &["name", "address", "birthdate", "gender"], &[]).await;

@@ -62,6 +62,8 @@ pub(crate) fn portal_client(base: &str, client_secret: &str) -> OidcClientConfig
         scopes: ["name", "address", "birthdate", "gender"].map(String::from).to_vec(),
         purposes: vec![Purpose::VerifyIdentity, Purpose::LinkCard],
         auth_method: AuthMethod::ClientSecretBasic,
+        require_nonce: false,
+        require_pkce: true,
         client_secret: Some(client_secret.into()),
         jwks: None,
         jwks_file: None,

@@ -65,6 +65,8 @@ pub(crate) fn config(base: &str, addr: std::net::SocketAddr, db: &Path, session_
                 scopes: ["name", "address", "birthdate", "gender"].map(String::from).to_vec(),
                 purposes: vec![Purpose::VerifyIdentity, Purpose::LinkCard],
                 auth_method: AuthMethod::ClientSecretBasic,
+                require_nonce: false,
+                require_pkce: true,
                 client_secret: Some(CLIENT_SECRET.into()),
                 jwks: None,
                 jwks_file: None,

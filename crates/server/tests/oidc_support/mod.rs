@@ -30,6 +30,9 @@ pub(crate) const JWT_REDIRECT: &str = "https://rp.example.jp/callback";
 pub(crate) const BASIC_CLIENT: &str = "rp-basic";
 pub(crate) const BASIC_REDIRECT: &str = "https://basic.example.jp/cb";
 pub(crate) const BASIC_SECRET: &str = "basic-client-secret-0123456789abcdef";
+pub(crate) const POST_CLIENT: &str = "rp-post";
+pub(crate) const POST_REDIRECT: &str = "https://post.example.jp/cb";
+pub(crate) const POST_SECRET: &str = "post-client-secret-0123456789abcdef";
 pub(crate) const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// A P-256 key of a client (ES256), with its public JWK.
@@ -64,6 +67,27 @@ impl ClientKey {
     }
 }
 
+/// A provider's server as the browser and the reader app reach it.
+pub(crate) trait Site {
+    /// `http://127.0.0.1:<port>`.
+    fn base(&self) -> &str;
+}
+
+impl Site for Op {
+    fn base(&self) -> &str {
+        &self.base
+    }
+}
+
+/// A server in another process (`mynaid-server serve`).
+pub(crate) struct Remote(pub(crate) String);
+
+impl Site for Remote {
+    fn base(&self) -> &str {
+        &self.0
+    }
+}
+
 /// The server on a random loopback port, with its test clock.
 pub(crate) struct Op {
     pub(crate) base: String,
@@ -84,6 +108,8 @@ pub(crate) fn clients(key: &ClientKey) -> Vec<OidcClientConfig> {
             scopes: vec!["name".into(), "address".into(), "birthdate".into(), "gender".into()],
             purposes: vec![Purpose::VerifyIdentity, Purpose::LinkCard],
             auth_method: AuthMethod::PrivateKeyJwt,
+            require_nonce: false,
+            require_pkce: true,
             client_secret: None,
             jwks: Some(json!({ "keys": [key.jwk] }).to_string()),
             jwks_file: None,
@@ -100,7 +126,29 @@ pub(crate) fn clients(key: &ClientKey) -> Vec<OidcClientConfig> {
             scopes: vec!["name".into()],
             purposes: vec![Purpose::LinkCard],
             auth_method: AuthMethod::ClientSecretBasic,
+            require_nonce: false,
+            require_pkce: true,
             client_secret: Some(BASIC_SECRET.into()),
+            jwks: None,
+            jwks_file: None,
+            id_token_ttl_secs: 300,
+            access_token_ttl_secs: 300,
+            accepted_routes: Route::ALL.to_vec(),
+        },
+        // A confidential client of an older library: the secret in the form body, no PKCE,
+        // and (its own choice) nonce required.
+        OidcClientConfig {
+            client_id: POST_CLIENT.into(),
+            name: "三つ目のサービス（OIDCテスト）".into(),
+            name_en: "A third service (OIDC test)".into(),
+            origin: Some("https://post.example.jp".into()),
+            redirect_uris: vec![POST_REDIRECT.into()],
+            scopes: vec!["name".into(), "birthdate".into()],
+            purposes: vec![Purpose::LinkCard],
+            auth_method: AuthMethod::ClientSecretPost,
+            require_nonce: true,
+            require_pkce: false,
+            client_secret: Some(POST_SECRET.into()),
             jwks: None,
             jwks_file: None,
             id_token_ttl_secs: 300,
@@ -258,10 +306,10 @@ pub(crate) async fn new_rp(op: &Op, client_id: &str, scopes: &[&str], extra: &[(
 
 /// The person's browser from the authorization request to the consent page; returns the
 /// consent page's URL and HTML.
-pub(crate) async fn to_consent(op: &Op, b: &reqwest::Client, auth_url: &str) -> (String, String) {
+pub(crate) async fn to_consent(op: &impl Site, b: &reqwest::Client, auth_url: &str) -> (String, String) {
     let r = b.get(auth_url).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", r.text().await.unwrap());
-    let consent = format!("{}{}", op.base, location(&r));
+    let consent = format!("{}{}", op.base(), location(&r));
     assert!(consent.contains("/oidc/consent/"), "{consent}");
     let r = b.get(&consent).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
@@ -299,19 +347,19 @@ pub(crate) async fn agree(b: &reqwest::Client, consent_url: &str) -> String {
 }
 
 /// What browser `b` sees at `path` of the provider's server (asserting it is there).
-pub(crate) async fn page_of(op: &Op, b: &reqwest::Client, path: &str) -> String {
-    let r = b.get(format!("{}{path}", op.base)).send().await.unwrap();
+pub(crate) async fn page_of(op: &impl Site, b: &reqwest::Client, path: &str) -> String {
+    let r = b.get(format!("{}{path}", op.base())).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK, "{path}");
     r.text().await.unwrap()
 }
 
 /// Browser `b` opens the procedure page of session `id` and chooses "PC and IC card
 /// reader": the handle of the `mynaid://` link.
-pub(crate) async fn choose_pc(op: &Op, b: &reqwest::Client, id: &str) -> String {
+pub(crate) async fn choose_pc(op: &impl Site, b: &reqwest::Client, id: &str) -> String {
     let html = page_of(op, b, &format!("/s/{id}")).await;
     assert!(html.contains("method-pc"), "{html}");
     let page = b
-        .post(format!("{}/s/{id}/pc", op.base))
+        .post(format!("{}/s/{id}/pc", op.base()))
         .form(&[("csrf", crate::common::form_token_of(&html))])
         .send()
         .await
@@ -325,17 +373,22 @@ pub(crate) async fn choose_pc(op: &Op, b: &reqwest::Client, id: &str) -> String 
 
 /// The reader app on somebody's PC redeems `handle` and sends the evidence of `person`'s card:
 /// the accepted answer (confirmation code, the way back to the browser).
-pub(crate) async fn reader_app_reads(op: &Op, handle: &str, person: &str) -> Value {
+pub(crate) async fn reader_app_reads(op: &impl Site, handle: &str, person: &str) -> Value {
     let (status, answer) = reader_app_reads_with(op, handle, person, Route::UserAuthentication).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     answer
 }
 
 /// [`reader_app_reads`] through `route`: the evidence's answer, whatever it is.
-pub(crate) async fn reader_app_reads_with(op: &Op, handle: &str, person: &str, route: Route) -> (StatusCode, Value) {
+pub(crate) async fn reader_app_reads_with(
+    op: &impl Site,
+    handle: &str,
+    person: &str,
+    route: Route,
+) -> (StatusCode, Value) {
     let http = reqwest::Client::new();
     let answer: Value = http
-        .post(format!("{}/api/v1/handles/{handle}/redeem", op.base))
+        .post(format!("{}/api/v1/handles/{handle}/redeem", op.base()))
         .json(&json!({ "reader": { "name": "mynaid-reader", "version": crate::common::READER_VERSION }, "device": "pc_reader_app" }))
         .send()
         .await
@@ -345,7 +398,7 @@ pub(crate) async fn reader_app_reads_with(op: &Op, handle: &str, person: &str, r
         .unwrap();
     let evidence = read_card(person, route, &answer);
     let r = http
-        .post(format!("{}/api/v1/handles/{handle}/evidence", op.base))
+        .post(format!("{}/api/v1/handles/{handle}/evidence", op.base()))
         .bearer_auth(answer["submission_token"].as_str().unwrap())
         .header(header::CONTENT_TYPE, "application/json")
         .body(evidence)
@@ -356,14 +409,14 @@ pub(crate) async fn reader_app_reads_with(op: &Op, handle: &str, person: &str, r
 }
 
 /// The reader app opens its way back in browser `b` (what the return page's script posts).
-pub(crate) async fn come_back(op: &Op, b: &reqwest::Client, submitted: &Value) -> reqwest::Response {
+pub(crate) async fn come_back(op: &impl Site, b: &reqwest::Client, submitted: &Value) -> reqwest::Response {
     let handle = submitted["return_url"]
         .as_str()
         .unwrap()
         .split_once("/return#")
         .unwrap()
         .1;
-    b.post(format!("{}/return", op.base))
+    b.post(format!("{}/return", op.base()))
         .json(&json!({ "result_handle": handle }))
         .send()
         .await
@@ -372,11 +425,11 @@ pub(crate) async fn come_back(op: &Op, b: &reqwest::Client, submitted: &Value) -
 
 /// Browser `b` follows session `id`'s result page back to the provider's callback: the
 /// callback's answer.
-pub(crate) async fn back_to_callback(op: &Op, b: &reqwest::Client, id: &str) -> reqwest::Response {
+pub(crate) async fn back_to_callback(op: &impl Site, b: &reqwest::Client, id: &str) -> reqwest::Response {
     let done = page_of(op, b, &format!("/s/{id}/done")).await;
     let back = html_unescape(&between(&done, "class=\"button", "href=\"", "\""));
     assert!(
-        back.starts_with(&format!("{}/oidc/callback?session=", op.base)),
+        back.starts_with(&format!("{}/oidc/callback?session=", op.base())),
         "{back}"
     );
     b.get(&back).send().await.unwrap()
@@ -385,7 +438,7 @@ pub(crate) async fn back_to_callback(op: &Op, b: &reqwest::Client, id: &str) -> 
 /// Agrees on the consent page, goes through the procedure page (pattern 1), reads `person`'s
 /// card in process, comes back to the same browser, and on to the callback: returns the
 /// final redirect to the client.
-pub(crate) async fn consent_and_read(op: &Op, b: &reqwest::Client, consent_url: &str, person: &str) -> String {
+pub(crate) async fn consent_and_read(op: &impl Site, b: &reqwest::Client, consent_url: &str, person: &str) -> String {
     let id = agree(b, consent_url).await;
     let handle = choose_pc(op, b, &id).await;
     let submitted = reader_app_reads(op, &handle, person).await;
@@ -397,13 +450,13 @@ pub(crate) async fn consent_and_read(op: &Op, b: &reqwest::Client, consent_url: 
 }
 
 /// The whole way from the authorization request to the code; checks `state` and `iss`.
-pub(crate) async fn code_for(op: &Op, rp: &Rp, person: &str) -> String {
+pub(crate) async fn code_for(op: &impl Site, rp: &Rp, person: &str) -> String {
     let b = browser();
     let (consent, _) = to_consent(op, &b, &rp.auth_url).await;
     let back = consent_and_read(op, &b, &consent, person).await;
     let q = query_of(&back);
     assert_eq!(q.get("state"), Some(rp.csrf.secret()), "{back}");
-    assert_eq!(q.get("iss"), Some(&op.base), "{back}");
+    assert_eq!(q.get("iss").map(String::as_str), Some(op.base()), "{back}");
     assert!(!back.contains("error"), "{back}");
     q["code"].clone()
 }
