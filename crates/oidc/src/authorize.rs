@@ -14,7 +14,7 @@ use mynaid_sessions::{Presence, SessionError};
 use mynaid_web::hardening::{CSRF_FIELD, csrf_token, csrf_valid};
 use mynaid_web::{Answer, Form, LangQuery, PageError, cookies};
 
-use super::config::CLAIM_SCOPES;
+use super::config::{CLAIM_SCOPES, Client, ClientProfile};
 use super::consent;
 use super::store::{RequestRow, RequestStatus};
 use super::{AuthParams, Grant, Oidc, claims};
@@ -115,10 +115,7 @@ async fn authorize(o: &Oidc, query: &[u8]) -> Response {
             "A parameter is given twice.",
         );
     }
-    let en = params
-        .get("ui_locales")
-        .and_then(|l| l.split(' ').next())
-        .is_some_and(|l| l.starts_with("en"));
+    let en = english(&params);
     let lang = lang_of(en);
     let bad = |ja: &str, en_text: &str| refused(lang, StatusCode::BAD_REQUEST, ja, en_text);
     let Some(client) = params.get("client_id").and_then(|id| o.client(id)) else {
@@ -127,6 +124,9 @@ async fn authorize(o: &Oidc, query: &[u8]) -> Response {
             "This service is not registered (client_id).",
         );
     };
+    if params.has("request_uri") && repeated.is_none() {
+        return pushed(o, client, &params, lang).await;
+    }
     let Some(redirect_uri) = params
         .get("redirect_uri")
         .filter(|r| client.config.redirect_uris.iter().any(|u| u == r))
@@ -139,126 +139,78 @@ async fn authorize(o: &Oidc, query: &[u8]) -> Response {
     let issuer = o.issuer();
     let state_ok = params.get("state").filter(|s| printable(s, 255));
     let fail = |error: &str, description: &str| error_back(redirect_uri, issuer, error, description, state_ok);
-    if repeated.is_some() {
+    if params.has("request_uri") {
+        // Given twice: refused here rather than looked up.
         return fail("invalid_request", "a parameter is given twice");
     }
-    if params.has("request") {
-        return fail("request_not_supported", "request objects are not supported");
-    }
-    if params.has("request_uri") {
-        return fail("request_uri_not_supported", "request_uri is not supported");
-    }
-    if params.get("response_type") != Some("code") {
-        return fail("unsupported_response_type", "only response_type=code is supported");
-    }
-    let Some(state) = state_ok else {
+    // A FAPI 2.0 client's parameters come only by PAR, authenticated and out of the browser.
+    if client.config.profile == ClientProfile::Fapi2 {
         return fail(
             "invalid_request",
-            "state is required (1-255 printable ASCII characters)",
+            "this client must push its authorization requests (PAR, RFC 9126)",
         );
-    };
-    let scopes: Vec<String> = params
-        .get("scope")
-        .map(|s| s.split(' ').filter(|s| !s.is_empty()).map(str::to_string).collect())
-        .unwrap_or_default();
-    if !scopes.iter().any(|s| s == "openid") {
-        return fail("invalid_scope", "the openid scope is required");
     }
-    // Scopes this provider does not know (`profile`, `email`, `offline_access`…) are ignored,
-    // as OpenID Connect Core §3.1.2.1 asks: they release nothing here (nor are they granted
-    // in the token response's `scope`). The scope itself is the client's text: not logged.
-    if scopes
-        .iter()
-        .any(|s| *s != "openid" && !CLAIM_SCOPES.contains(&s.as_str()))
-    {
-        tracing::info!(client = %client.config.client_id, "unknown scopes ignored");
-    }
-    let scopes: Vec<String> = scopes
-        .into_iter()
-        .filter(|s| s == "openid" || CLAIM_SCOPES.contains(&s.as_str()))
-        .collect();
-    if scopes
-        .iter()
-        .any(|s| *s != "openid" && !client.config.scopes.contains(s))
-    {
-        return fail("invalid_scope", "a scope is not allowed for this client");
-    }
-    let nonce = match params.get("nonce") {
-        Some(n) if printable(n, 255) => Some(n.to_string()),
-        Some(_) => return fail("invalid_request", "nonce must be 1-255 printable ASCII characters"),
-        None if client.config.require_nonce => return fail("invalid_request", "nonce is required"),
-        None => None,
-    };
-    // Only the query response mode exists here; any other is refused, not ignored (OAuth 2.0
-    // Multiple Response Types §2.1), so a client never waits for a form post or fragment.
-    if params.get("response_mode").is_some_and(|m| m != "query") {
-        return fail("invalid_request", "response_mode: only query is supported");
-    }
-    let challenge = match (params.get("code_challenge_method"), params.get("code_challenge")) {
-        (None, None) if !client.config.require_pkce => None,
-        (Some("S256"), Some(c)) if c.len() == 43 && unreserved(c) => Some(c.to_string()),
-        (Some("S256"), _) => return fail("invalid_request", "code_challenge must be 43 characters (S256)"),
-        (Some("plain"), _) => {
-            return fail(
-                "invalid_request",
-                "PKCE plain is refused: use code_challenge_method=S256",
-            );
-        }
-        (Some(_), _) => return fail("invalid_request", "unsupported code_challenge_method"),
-        (None, _) => {
-            return fail("invalid_request", "PKCE with code_challenge_method=S256 is required");
-        }
-    };
-    let purpose = match params.get("purpose") {
-        None => client.config.purposes[0],
-        Some(p) => match p.parse::<Purpose>().ok().filter(|p| client.config.purposes.contains(p)) {
-            Some(p) => p,
-            None => return fail("invalid_request", "purpose is not allowed for this client"),
-        },
-    };
-    // The assurance the client asks for (`acr_values`, or `acr` in `claims`: OpenID Connect
-    // Core §3.1.2.1, §5.5.1.1) is honoured as a restriction: only the routes that give one of
-    // the asked values are offered, and the result must come from one of them.
-    let asked = match asked_acrs(&params) {
+    let auth = match validate(client, &params, repeated.is_some(), redirect_uri, en) {
         Ok(a) => a,
-        Err(why) => return fail("invalid_request", why),
+        Err(r) => return fail(r.error, r.description),
     };
-    let routes: Vec<Route> = match &asked {
-        None => Vec::new(),
-        Some(acrs) => client
-            .routes_for(purpose)
-            .into_iter()
-            .filter(|r| acrs.iter().any(|a| a == r.acr()))
-            .collect(),
+    start(o, client, auth, lang)
+}
+
+/// A request whose parameters were pushed (RFC 9126): `client_id` and `request_uri` only; the
+/// rest was validated when it was pushed. Each `request_uri` works once, before it expires.
+async fn pushed(o: &Oidc, client: &Client, params: &Form, lang: Lang) -> Response {
+    let bad = |ja: &str, en_text: &str| refused(lang, StatusCode::BAD_REQUEST, ja, en_text);
+    let gone = || {
+        bad(
+            "この要求は期限切れか、すでに使われています。サービスに戻って、最初からやり直してください。",
+            "This request has expired or was used already. Go back to the service and start again.",
+        )
     };
-    if asked.is_some() && routes.is_empty() {
-        return fail(
-            "unmet_authentication_requirements",
-            "no route this client accepts gives the requested acr",
-        );
-    }
-    if params.get("prompt").is_some_and(|p| p.split(' ').any(|p| p == "none")) {
-        return fail(
-            "login_required",
-            "the card must be read: prompt=none cannot be satisfied",
-        );
-    }
-    let mut granted: Vec<String> = vec!["openid".into()];
-    for s in CLAIM_SCOPES {
-        if scopes.iter().any(|x| x == s) {
-            granted.push(s.into());
-        }
-    }
-    let auth = AuthParams {
-        redirect_uri: redirect_uri.to_string(),
-        scopes: granted,
-        state: state.to_string(),
-        nonce,
-        code_challenge: challenge,
-        purpose,
-        en,
-        routes,
+    let Some(pushed) = params
+        .get("request_uri")
+        .and_then(|u| u.strip_prefix(PAR_URN))
+        .and_then(|b| URL_SAFE_NO_PAD.decode(b).ok())
+        .and_then(|sealed| o.open::<Pushed>(PAR_CONTEXT, &sealed))
+    else {
+        return gone();
     };
+    let now = o.now();
+    if pushed.client_id != client.config.client_id || pushed.expires_at < now {
+        return gone();
+    }
+    match o
+        .store
+        .use_jti(&format!("par:{}", pushed.client_id), &pushed.id, pushed.expires_at, now)
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => return gone(),
+        Err(e) => return refused_by(lang, SessionError::from(e)),
+    }
+    let lang = lang_of(pushed.params.en);
+    start(o, client, pushed.params, lang)
+}
+
+/// The prefix of this provider's `request_uri`s.
+pub(super) const PAR_URN: &str = "urn:ietf:params:oauth:request_uri:";
+/// What a pushed request is sealed for.
+pub(super) const PAR_CONTEXT: &str = "mynaid-oidc-par";
+
+/// A pushed authorization request: validated, sealed into its own `request_uri` (no row
+/// until it is used: its id is recorded then, once).
+#[derive(serde::Serialize, serde::Deserialize)]
+pub(super) struct Pushed {
+    pub(super) id: String,
+    pub(super) client_id: String,
+    pub(super) params: AuthParams,
+    pub(super) expires_at: i64,
+}
+
+/// After validation: the request travels sealed in the browser's cookie to the consent page.
+fn start(o: &Oidc, client: &Client, auth: AuthParams, lang: Lang) -> Response {
+    let (redirect_uri, state) = (auth.redirect_uri.clone(), auth.state.clone());
+    let fail = |error: &str, description: &str| error_back(&redirect_uri, o.issuer(), error, description, Some(&state));
     // Nothing is stored before the person decides: the validated request travels sealed in
     // this browser's cookie (a stranger's flood of authorization requests writes nothing).
     let now = o.now();
@@ -287,6 +239,183 @@ async fn authorize(o: &Oidc, query: &[u8]) -> Response {
     resp.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp
+}
+
+/// Why an authorization request's parameters are refused, once client and redirect URI are
+/// known good (it goes back to the client, or as the pushed request's answer).
+pub(super) struct Refusal {
+    pub(super) error: &'static str,
+    pub(super) description: &'static str,
+}
+
+impl Refusal {
+    fn new(error: &'static str, description: &'static str) -> Refusal {
+        Refusal { error, description }
+    }
+}
+
+/// Whether `ui_locales` asks for English first.
+pub(super) fn english(params: &Form) -> bool {
+    params
+        .get("ui_locales")
+        .and_then(|l| l.split(' ').next())
+        .is_some_and(|l| l.starts_with("en"))
+}
+
+/// Validates the parameters of an authorization request of `client` to `redirect_uri` (known
+/// good): at the authorization endpoint, or pushed (RFC 9126).
+pub(super) fn validate(
+    client: &Client,
+    params: &Form,
+    repeated: bool,
+    redirect_uri: &str,
+    en: bool,
+) -> Result<AuthParams, Refusal> {
+    if repeated {
+        return Err(Refusal::new("invalid_request", "a parameter is given twice"));
+    }
+    if params.has("request") {
+        return Err(Refusal::new(
+            "request_not_supported",
+            "request objects are not supported",
+        ));
+    }
+    if params.get("response_type") != Some("code") {
+        return Err(Refusal::new(
+            "unsupported_response_type",
+            "only response_type=code is supported",
+        ));
+    }
+    let Some(state) = params.get("state").filter(|s| printable(s, 255)) else {
+        return Err(Refusal::new(
+            "invalid_request",
+            "state is required (1-255 printable ASCII characters)",
+        ));
+    };
+    let scopes: Vec<String> = params
+        .get("scope")
+        .map(|s| s.split(' ').filter(|s| !s.is_empty()).map(str::to_string).collect())
+        .unwrap_or_default();
+    if !scopes.iter().any(|s| s == "openid") {
+        return Err(Refusal::new("invalid_scope", "the openid scope is required"));
+    }
+    // Scopes this provider does not know (`profile`, `email`, `offline_access`…) are ignored,
+    // as OpenID Connect Core §3.1.2.1 asks: they release nothing here (nor are they granted
+    // in the token response's `scope`). The scope itself is the client's text: not logged.
+    if scopes
+        .iter()
+        .any(|s| *s != "openid" && !CLAIM_SCOPES.contains(&s.as_str()))
+    {
+        tracing::info!(client = %client.config.client_id, "unknown scopes ignored");
+    }
+    let scopes: Vec<String> = scopes
+        .into_iter()
+        .filter(|s| s == "openid" || CLAIM_SCOPES.contains(&s.as_str()))
+        .collect();
+    if scopes
+        .iter()
+        .any(|s| *s != "openid" && !client.config.scopes.contains(s))
+    {
+        return Err(Refusal::new("invalid_scope", "a scope is not allowed for this client"));
+    }
+    let nonce = match params.get("nonce") {
+        Some(n) if printable(n, 255) => Some(n.to_string()),
+        Some(_) => {
+            return Err(Refusal::new(
+                "invalid_request",
+                "nonce must be 1-255 printable ASCII characters",
+            ));
+        }
+        None if client.config.require_nonce => return Err(Refusal::new("invalid_request", "nonce is required")),
+        None => None,
+    };
+    // Only the query response mode exists here; any other is refused, not ignored (OAuth 2.0
+    // Multiple Response Types §2.1), so a client never waits for a form post or fragment.
+    if params.get("response_mode").is_some_and(|m| m != "query") {
+        return Err(Refusal::new(
+            "invalid_request",
+            "response_mode: only query is supported",
+        ));
+    }
+    let challenge = match (params.get("code_challenge_method"), params.get("code_challenge")) {
+        (None, None) if !client.config.require_pkce => None,
+        (Some("S256"), Some(c)) if c.len() == 43 && unreserved(c) => Some(c.to_string()),
+        (Some("S256"), _) => {
+            return Err(Refusal::new(
+                "invalid_request",
+                "code_challenge must be 43 characters (S256)",
+            ));
+        }
+        (Some("plain"), _) => {
+            return Err(Refusal::new(
+                "invalid_request",
+                "PKCE plain is refused: use code_challenge_method=S256",
+            ));
+        }
+        (Some(_), _) => return Err(Refusal::new("invalid_request", "unsupported code_challenge_method")),
+        (None, _) => {
+            return Err(Refusal::new(
+                "invalid_request",
+                "PKCE with code_challenge_method=S256 is required",
+            ));
+        }
+    };
+    let purpose = match params.get("purpose") {
+        None => client.config.purposes[0],
+        Some(p) => match p.parse::<Purpose>().ok().filter(|p| client.config.purposes.contains(p)) {
+            Some(p) => p,
+            None => {
+                return Err(Refusal::new(
+                    "invalid_request",
+                    "purpose is not allowed for this client",
+                ));
+            }
+        },
+    };
+    // The assurance the client asks for (`acr_values`, or `acr` in `claims`: OpenID Connect
+    // Core §3.1.2.1, §5.5.1.1) is honoured as a restriction: only the routes that give one of
+    // the asked values are offered, and the result must come from one of them.
+    let asked = match asked_acrs(params) {
+        Ok(a) => a,
+        Err(why) => return Err(Refusal::new("invalid_request", why)),
+    };
+    let routes: Vec<Route> = match &asked {
+        None => Vec::new(),
+        Some(acrs) => client
+            .routes_for(purpose)
+            .into_iter()
+            .filter(|r| acrs.iter().any(|a| a == r.acr()))
+            .collect(),
+    };
+    if asked.is_some() && routes.is_empty() {
+        return Err(Refusal::new(
+            "unmet_authentication_requirements",
+            "no route this client accepts gives the requested acr",
+        ));
+    }
+    if params.get("prompt").is_some_and(|p| p.split(' ').any(|p| p == "none")) {
+        return Err(Refusal::new(
+            "login_required",
+            "the card must be read: prompt=none cannot be satisfied",
+        ));
+    }
+    let mut granted: Vec<String> = vec!["openid".into()];
+    for s in CLAIM_SCOPES {
+        if scopes.iter().any(|x| x == s) {
+            granted.push(s.into());
+        }
+    }
+    let auth = AuthParams {
+        redirect_uri: redirect_uri.to_string(),
+        scopes: granted,
+        state: state.to_string(),
+        nonce,
+        code_challenge: challenge,
+        purpose,
+        en,
+        routes,
+    };
+    Ok(auth)
 }
 
 /// The `acr` values a request asks for, from `acr_values` and from `claims`
@@ -604,6 +733,7 @@ pub(super) async fn callback(State(o): State<Oidc>, jar: CookieJar, Query(b): Qu
         userinfo: claims::userinfo(&result, &params.scopes, &o.settings.trust_framework),
         scopes: params.scopes.clone(),
         sub: result.card_link_id.clone(),
+        dpop_jkt: None,
     };
     drop(result);
     let code = token::<32>();

@@ -15,7 +15,7 @@ use serde_json::Value;
 use mynaid_sessions::secrets::{hash, same};
 use mynaid_web::Form;
 
-use super::config::{AuthMethod, Client};
+use super::config::{AuthMethod, Client, ClientProfile};
 use super::{OAuthError, Provider};
 
 /// The assertion type of RFC 7523.
@@ -148,6 +148,10 @@ async fn private_key_jwt<'a>(
     if client_id.is_some_and(|c| c != iss) {
         return Err(refused("client_id and the assertion's iss differ"));
     }
+    // FAPI 2.0: PS256, ES256 (or EdDSA) only.
+    if client.config.profile == ClientProfile::Fapi2 && header.alg == Algorithm::RS256 {
+        return Err(refused("this client's assertions must be signed PS256 or ES256"));
+    }
     let jwks = client
         .jwks
         .as_ref()
@@ -176,12 +180,14 @@ async fn private_key_jwt<'a>(
     if a.iss.as_deref() != Some(iss.as_str()) || a.sub.as_deref() != Some(iss.as_str()) {
         return Err(refused("the client assertion's iss and sub must be the client_id"));
     }
+    // The issuer (RFC 7523bis, FAPI 2.0), or the endpoint it is sent to (token or PAR), as
+    // many libraries still send.
     let token_url = be.endpoint("/oidc/token");
+    let par_url = be.endpoint("/oidc/par");
+    let ok = |s: &str| s == token_url || s == par_url || s == be.issuer();
     let aud_ok = match &a.aud {
-        Some(Value::String(s)) => *s == token_url || s == be.issuer(),
-        Some(Value::Array(v)) => v
-            .iter()
-            .any(|s| s.as_str().is_some_and(|s| s == token_url || s == be.issuer())),
+        Some(Value::String(s)) => ok(s),
+        Some(Value::Array(v)) => v.iter().any(|s| s.as_str().is_some_and(ok)),
         _ => false,
     };
     if !aud_ok {

@@ -84,6 +84,20 @@ mynaid_protocol::named_enum! {
     }
 }
 
+mynaid_protocol::named_enum! {
+    /// The security profile a client is registered with.
+    #[derive(Default)]
+    pub enum ClientProfile {
+        /// OpenID Connect Core with this provider's defaults (PKCE, exact redirect URIs).
+        #[default]
+        Oidc = "oidc",
+        /// The FAPI 2.0 Security Profile: pushed authorization requests required (RFC 9126),
+        /// access tokens bound to the client's key with DPoP (RFC 9449), `private_key_jwt`
+        /// with PS256 or ES256, PKCE S256, ID tokens signed PS256.
+        Fapi2 = "fapi2",
+    }
+}
+
 /// One registered client.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -112,6 +126,9 @@ pub struct OidcClientConfig {
     /// `private_key_jwt` (default), `client_secret_basic` or `client_secret_post`.
     #[serde(default)]
     pub auth_method: AuthMethod,
+    /// `oidc` (default) or `fapi2` (docs/oidc.md "FAPI 2.0").
+    #[serde(default)]
+    pub profile: ClientProfile,
     /// Whether authorization requests must carry `nonce` (default false: OpenID Connect Core
     /// makes it optional in the code flow; PKCE binds the code to the client's session).
     #[serde(default)]
@@ -245,6 +262,11 @@ pub fn load_clients(config: &OidcConfig, relying_parties: &[&str], https: bool) 
             || c.access_token_ttl_secs > 86_400
         {
             return Err(format!("oidc client {id}: token lifetimes must be 1-86400 seconds"));
+        }
+        if c.profile == ClientProfile::Fapi2 && (c.auth_method != AuthMethod::PrivateKeyJwt || !c.require_pkce) {
+            return Err(format!(
+                "oidc client {id}: the fapi2 profile needs auth_method = \"private_key_jwt\" and PKCE"
+            ));
         }
         let origin = match &c.origin {
             Some(o) => o.trim_end_matches('/').to_string(),

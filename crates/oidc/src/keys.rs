@@ -46,9 +46,10 @@ impl SigningKey {
         })
     }
 
-    /// Signs a JWT: header `{alg, typ, kid}`, the claims, RS256.
-    pub(crate) fn sign(&self, claims: &Value) -> Result<String, OAuthError> {
-        let mut header = Header::new(Algorithm::RS256);
+    /// Signs a JWT: header `{alg, typ, kid}`, the claims, RS256 (PKCS#1 v1.5) or, for FAPI
+    /// 2.0 clients, PS256 (RSASSA-PSS) with the same key.
+    pub(crate) fn sign(&self, claims: &Value, alg: Algorithm) -> Result<String, OAuthError> {
+        let mut header = Header::new(alg);
         header.kid = Some(self.kid.clone());
         jsonwebtoken::encode(&header, claims, &self.key).map_err(|_| OAuthError::unavailable())
     }
@@ -58,6 +59,9 @@ impl SigningKey {
         let mut jwk = Jwk::from_encoding_key(&self.key, Algorithm::RS256).ok()?;
         jwk.common.key_id = Some(self.kid.clone());
         jwk.common.public_key_use = Some(PublicKeyUse::Signature);
+        // No `alg`: the key signs RS256 for OpenID Connect clients and PS256 for FAPI 2.0
+        // clients (RFC 7517 makes the member optional; the ID token's header names the alg).
+        jwk.common.key_algorithm = None;
         serde_json::to_value(jwk).ok()
     }
 }
@@ -175,7 +179,14 @@ impl Provider {
                 Some(s) => now < self.activates_at(s) + grace,
                 None => true,
             })
-            .filter_map(|k| serde_json::from_str(&k.public_jwk).ok())
+            .filter_map(|k| serde_json::from_str::<Value>(&k.public_jwk).ok())
+            // Keys stored before FAPI 2.0 support named RS256; they sign PS256 too now.
+            .map(|mut jwk| {
+                if let Some(map) = jwk.as_object_mut() {
+                    map.remove("alg");
+                }
+                jwk
+            })
             .collect();
         Ok(json!({ "keys": published }))
     }

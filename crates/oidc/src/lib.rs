@@ -25,6 +25,7 @@ mod authorize;
 mod claims;
 mod client_auth;
 mod consent;
+mod dpop;
 mod keys;
 mod token;
 
@@ -147,6 +148,7 @@ pub fn routes<S: Clone + Send + Sync + 'static>(provider: Arc<Provider>) -> Rout
         )
         .route(config::CALLBACK_PATH, get(authorize::callback))
         .route("/oidc/token", axum::routing::post(token::token))
+        .route("/oidc/par", axum::routing::post(token::par))
         .route("/oidc/userinfo", get(token::userinfo).post(token::userinfo))
         .with_state(provider)
 }
@@ -191,6 +193,9 @@ struct Grant {
     #[serde(default)]
     amr: Vec<String>,
     userinfo: serde_json::Value,
+    /// The RFC 7638 thumbprint of the key the access token is bound to (DPoP, `cnf.jkt`).
+    #[serde(default)]
+    dpop_jkt: Option<String>,
 }
 
 impl std::fmt::Debug for Grant {

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -13,13 +13,16 @@ use mynaid_protocol::{ACR_JPKI_SIGNATURE, ACR_JPKI_USER_AUTHENTICATION};
 use mynaid_sessions::secrets::{hash, same, sha256, token as random_token};
 use mynaid_web::Form;
 
+use super::authorize::{self, PAR_CONTEXT, PAR_URN, Pushed};
 use super::client_auth::{self, ASSERTION_ALGS};
-use super::config::CLAIM_SCOPES;
-use super::{ALG, Grant, OAuthError, Oidc, no_store, s256};
+use super::config::{CLAIM_SCOPES, ClientProfile};
+use super::dpop::{self, DPOP_ALGS};
+use super::{Grant, OAuthError, Oidc, no_store, s256};
 
 pub(super) async fn discovery(State(o): State<Oidc>) -> Response {
     let be = &o;
     let algs: Vec<String> = ASSERTION_ALGS.iter().map(|a| format!("{a:?}")).collect();
+    let dpop_algs: Vec<String> = DPOP_ALGS.iter().map(|a| format!("{a:?}")).collect();
     let mut scopes = vec!["openid"];
     scopes.extend(CLAIM_SCOPES);
     let body = json!({
@@ -33,7 +36,10 @@ pub(super) async fn discovery(State(o): State<Oidc>) -> Response {
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code"],
         "subject_types_supported": ["pairwise"],
-        "id_token_signing_alg_values_supported": [ALG],
+        "id_token_signing_alg_values_supported": ["RS256", "PS256"],
+        "pushed_authorization_request_endpoint": be.endpoint("/oidc/par"),
+        "require_pushed_authorization_requests": false,
+        "dpop_signing_alg_values_supported": dpop_algs,
         "token_endpoint_auth_methods_supported": ["private_key_jwt", "client_secret_basic", "client_secret_post"],
         "token_endpoint_auth_signing_alg_values_supported": algs,
         "code_challenge_methods_supported": ["S256"],
@@ -90,6 +96,23 @@ async fn exchange(o: &Oidc, headers: &HeaderMap, body: &[u8]) -> Result<Response
     let params = Form::parse(body).map_err(|_| OAuthError::new("invalid_request", "a parameter is given twice"))?;
     let now = o.now();
     let client = client_auth::authenticate(o, headers, &params, now).await?;
+    // The key the tokens will be bound to, checked before the code is taken (a bad proof
+    // does not use it up). A FAPI 2.0 client's tokens are always bound.
+    let dpop_jkt = match headers.get("dpop").map(|v| v.to_str()) {
+        Some(Ok(proof)) => Some(
+            dpop::verify(o, proof, "POST", &o.endpoint("/oidc/token"), None, now)
+                .await
+                .map_err(|why| OAuthError::new("invalid_dpop_proof", why))?,
+        ),
+        Some(Err(_)) => return Err(OAuthError::new("invalid_dpop_proof", "the DPoP header is not text")),
+        None if client.config.profile == ClientProfile::Fapi2 => {
+            return Err(OAuthError::new(
+                "invalid_dpop_proof",
+                "this client's tokens must be bound with DPoP",
+            ));
+        }
+        None => None,
+    };
     if params.get("grant_type") != Some("authorization_code") {
         return Err(OAuthError::new(
             "unsupported_grant_type",
@@ -111,7 +134,8 @@ async fn exchange(o: &Oidc, headers: &HeaderMap, body: &[u8]) -> Result<Response
     };
     // The sealed grant leaves the code's row now: a used code keeps no personal data.
     o.store.clear_code_grant(&code_hash).await?;
-    let grant = o.open_grant("code", &code_hash, &taken.grant).ok_or_else(invalid)?;
+    let mut grant = o.open_grant("code", &code_hash, &taken.grant).ok_or_else(invalid)?;
+    grant.dpop_jkt = dpop_jkt;
     if taken.client_id != client.config.client_id || grant.client_id != client.config.client_id {
         return Err(invalid());
     }
@@ -154,16 +178,79 @@ async fn exchange(o: &Oidc, headers: &HeaderMap, body: &[u8]) -> Result<Response
     let at_hash = URL_SAFE_NO_PAD.encode(&sha256(access_token.as_bytes())[..16]);
     let claims = id_token_claims(o, &grant, now, client.config.id_token_ttl_secs as i64, &at_hash);
     let key = o.signing_key(now).await?;
-    let id_token = key.sign(&claims)?;
+    // FAPI 2.0 allows PS256, ES256 and EdDSA only; Core's default is RS256.
+    let alg = match client.config.profile {
+        ClientProfile::Fapi2 => jsonwebtoken::Algorithm::PS256,
+        ClientProfile::Oidc => jsonwebtoken::Algorithm::RS256,
+    };
+    let id_token = key.sign(&claims, alg)?;
     tracing::info!(client = %client.config.client_id, kid = %key.kid, "tokens issued");
     let body = json!({
         "access_token": access_token,
-        "token_type": "Bearer",
+        "token_type": if grant.dpop_jkt.is_some() { "DPoP" } else { "Bearer" },
         "expires_in": access_ttl,
         "id_token": id_token,
         "scope": grant.scopes.join(" "),
     });
     Ok((StatusCode::OK, no_store(), Json(body)).into_response())
+}
+
+/// How long a pushed request's `request_uri` works (FAPI 2.0: under 600 s).
+const PAR_TTL: i64 = 90;
+
+/// `POST /oidc/par` (RFC 9126): the client pushes its authorization request, authenticated,
+/// and gets a single-use `request_uri` for the browser. Validated exactly as at the
+/// authorization endpoint; refusals come back here as JSON.
+pub(super) async fn par(State(o): State<Oidc>, headers: HeaderMap, body: Bytes) -> Response {
+    match push(&o, &headers, &body).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn push(o: &Oidc, headers: &HeaderMap, body: &[u8]) -> Result<Response, OAuthError> {
+    let form_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !form_type {
+        return Err(OAuthError::new(
+            "invalid_request",
+            "the body must be application/x-www-form-urlencoded",
+        ));
+    }
+    let params = Form::parse(body).map_err(|_| OAuthError::new("invalid_request", "a parameter is given twice"))?;
+    let now = o.now();
+    let client = client_auth::authenticate(o, headers, &params, now).await?;
+    if params.has("request_uri") {
+        return Err(OAuthError::new(
+            "invalid_request",
+            "request_uri is not allowed in a pushed request",
+        ));
+    }
+    let Some(redirect_uri) = params
+        .get("redirect_uri")
+        .filter(|r| client.config.redirect_uris.iter().any(|u| u == r))
+    else {
+        return Err(OAuthError::new(
+            "invalid_request",
+            "redirect_uri is missing or not registered for this client",
+        ));
+    };
+    let auth = authorize::validate(client, &params, false, redirect_uri, authorize::english(&params))
+        .map_err(|r| OAuthError::new(r.error, r.description))?;
+    let pushed = Pushed {
+        id: random_token::<16>(),
+        client_id: client.config.client_id.clone(),
+        params: auth,
+        expires_at: now + PAR_TTL,
+    };
+    let sealed = o.seal(PAR_CONTEXT, &pushed).ok_or_else(OAuthError::unavailable)?;
+    let body = json!({
+        "request_uri": format!("{PAR_URN}{}", URL_SAFE_NO_PAD.encode(sealed)),
+        "expires_in": PAR_TTL,
+    });
+    Ok((StatusCode::CREATED, no_store(), Json(body)).into_response())
 }
 
 /// The ID token: who (pairwise `sub`), for whom, when, what the result proves (`acr`, `amr`),
@@ -203,13 +290,16 @@ fn bearer_error(status: StatusCode, error: &'static str, description: &'static s
 
 /// UserInfo by GET or POST, the access token in the `Authorization` header (RFC 6750 §2.1) or,
 /// for a POST, in the form body (§2.2) — one of them, never both (§2).
-pub(super) async fn userinfo(State(o): State<Oidc>, headers: HeaderMap, body: Bytes) -> Response {
-    let in_header = headers
+pub(super) async fn userinfo(State(o): State<Oidc>, method: Method, headers: HeaderMap, body: Bytes) -> Response {
+    // `Authorization: Bearer …`, or `DPoP …` for a token bound to the client's key.
+    let scheme_and_token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, t)| t.trim().to_string());
+        .map(|(scheme, t)| (scheme.to_ascii_lowercase(), t.trim().to_string()))
+        .filter(|(scheme, _)| scheme == "bearer" || scheme == "dpop");
+    let dpop_scheme = scheme_and_token.as_ref().is_some_and(|(s, _)| s == "dpop");
+    let in_header = scheme_and_token.map(|(_, t)| t);
     let form_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -257,6 +347,53 @@ pub(super) async fn userinfo(State(o): State<Oidc>, headers: HeaderMap, body: By
     let Some(grant) = o.open_grant("token", &token_hash, &row.grant) else {
         return bearer_error(StatusCode::UNAUTHORIZED, "invalid_token", "the access token is invalid");
     };
+    // A DPoP-bound token works only with a proof by its key, for this request (RFC 9449 §7).
+    match (&grant.dpop_jkt, dpop_scheme) {
+        (None, false) => {}
+        (Some(jkt), true) => {
+            let Some(proof) = headers.get("dpop").and_then(|v| v.to_str().ok()) else {
+                return bearer_error(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_dpop_proof",
+                    "a DPoP proof is required",
+                );
+            };
+            match dpop::verify(
+                &o,
+                proof,
+                method.as_str(),
+                &o.endpoint("/oidc/userinfo"),
+                Some(token),
+                o.now(),
+            )
+            .await
+            {
+                Ok(k) if same(k.as_bytes(), jkt.as_bytes()) => {}
+                Ok(_) => {
+                    return bearer_error(
+                        StatusCode::UNAUTHORIZED,
+                        "invalid_token",
+                        "the access token is bound to another key",
+                    );
+                }
+                Err(why) => return bearer_error(StatusCode::UNAUTHORIZED, "invalid_dpop_proof", why),
+            }
+        }
+        (Some(_), false) => {
+            return bearer_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+                "the access token is bound with DPoP: send it with a DPoP proof",
+            );
+        }
+        (None, true) => {
+            return bearer_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+                "the access token is not DPoP-bound",
+            );
+        }
+    }
     (StatusCode::OK, no_store(), Json(grant.userinfo)).into_response()
 }
 

@@ -6,7 +6,8 @@
 //! ID token's signature, `iss`, `aud`, `exp`, `iat` and `nonce`, UserInfo's `sub` — so a
 //! provider that strays from the specifications fails here (an assertion lifetime the
 //! library's defaults exceed, say). One run per token endpoint authentication method:
-//! `client_secret_basic`, `client_secret_post`, `private_key_jwt`.
+//! `client_secret_basic`, `client_secret_post`, `private_key_jwt`; and a FAPI 2.0 client
+//! (pushed authorization request, DPoP-bound tokens, PS256 ID token).
 //!
 //! Needs Node.js with npm (the machine has them; the test installs `oauth4webapi` from the
 //! lock file in `tests/certified_rp/` into its own directory).
@@ -65,6 +66,11 @@ auth_method = "{method}"
             &format!("client_secret = \"{POST_SECRET}\""),
         ),
         client("rp-jwt", "private_key_jwt", &format!("jwks = \"{jwks}\"")),
+        client(
+            "rp-fapi",
+            "private_key_jwt",
+            &format!("jwks = \"{jwks}\"\nprofile = \"fapi2\""),
+        ),
     ]
     .concat()
 }
@@ -125,7 +131,7 @@ async fn flow(base: &str, dir: &Path, client_id: &str, method: &str, secret: &st
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn oauth4webapi_runs_the_code_flow_with_each_client_authentication() {
+async fn oauth4webapi_runs_the_code_flow_with_each_client_authentication_and_fapi2() {
     let dir = rp_dir();
     let tmp = tempfile::tempdir().unwrap();
     let key = ClientKey::new("rp-key-1");
@@ -142,6 +148,7 @@ async fn oauth4webapi_runs_the_code_flow_with_each_client_authentication() {
         ("rp-basic", "client_secret_basic", BASIC_SECRET),
         ("rp-post", "client_secret_post", POST_SECRET),
         ("rp-jwt", "private_key_jwt", pkcs8.as_str()),
+        ("rp-fapi", "fapi2", pkcs8.as_str()),
     ] {
         let v = flow(&base, &dir, client_id, method, secret).await;
         let id = &v["id_token"];
@@ -155,11 +162,19 @@ async fn oauth4webapi_runs_the_code_flow_with_each_client_authentication() {
         assert_eq!(v["userinfo"]["name"], p.name.as_str(), "{method}: {v}");
         assert_eq!(v["userinfo"]["birthdate"], p.birthdate.as_str(), "{method}: {v}");
         assert!(v["userinfo"].get("address").is_none(), "not asked for: {v}");
+        // The FAPI 2.0 client's tokens are bound to its DPoP key (the library checked the
+        // PS256 ID token and sent proofs; a Bearer use is refused: oidc_fapi.rs).
+        let bound = if method == "fapi2" { "dpop" } else { "bearer" };
+        assert_eq!(
+            v["token_type"].as_str().map(str::to_ascii_lowercase).as_deref(),
+            Some(bound),
+            "{v}"
+        );
         subs.push(id["sub"].as_str().unwrap().to_string());
     }
     // Pairwise: the same card has a different sub at each client.
     subs.sort();
     subs.dedup();
-    assert_eq!(subs.len(), 3, "{subs:?}");
+    assert_eq!(subs.len(), 4, "{subs:?}");
     server.kill();
 }

@@ -55,6 +55,7 @@ async fn server() -> Server {
             auth_method: AuthMethod::ClientSecretBasic,
             require_nonce: false,
             require_pkce: true,
+            profile: mynaid_oidc::config::ClientProfile::Oidc,
             client_secret: Some("basic-client-secret-0123456789abcdef".into()),
             jwks: None,
             jwks_file: None,
@@ -188,7 +189,7 @@ async fn captured(json: bool) -> String {
 fn assert_one_line_each(logs: &str, c1: bool) {
     assert!(logs.lines().count() > 20, "the capture works:\n{logs}");
     // The OpenID Connect provider's own lines are captured too.
-    assert!(logs.contains("unknown scope refused"), "{logs}");
+    assert!(logs.contains("unknown scopes ignored"), "{logs}");
     for (i, line) in logs.split('\n').enumerate() {
         if let Some(c) = line
             .chars()

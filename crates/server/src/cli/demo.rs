@@ -64,6 +64,7 @@ pub(crate) fn portal_client(base: &str, client_secret: &str) -> OidcClientConfig
         auth_method: AuthMethod::ClientSecretBasic,
         require_nonce: false,
         require_pkce: true,
+        profile: mynaid_oidc::config::ClientProfile::Oidc,
         client_secret: Some(client_secret.into()),
         jwks: None,
         jwks_file: None,

@@ -67,6 +67,7 @@ pub(crate) fn config(base: &str, addr: std::net::SocketAddr, db: &Path, session_
                 auth_method: AuthMethod::ClientSecretBasic,
                 require_nonce: false,
                 require_pkce: true,
+                profile: mynaid_oidc::config::ClientProfile::Oidc,
                 client_secret: Some(CLIENT_SECRET.into()),
                 jwks: None,
                 jwks_file: None,

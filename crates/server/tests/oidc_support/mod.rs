@@ -30,6 +30,8 @@ pub(crate) const JWT_REDIRECT: &str = "https://rp.example.jp/callback";
 pub(crate) const BASIC_CLIENT: &str = "rp-basic";
 pub(crate) const BASIC_REDIRECT: &str = "https://basic.example.jp/cb";
 pub(crate) const BASIC_SECRET: &str = "basic-client-secret-0123456789abcdef";
+pub(crate) const FAPI_CLIENT: &str = "rp-fapi";
+pub(crate) const FAPI_REDIRECT: &str = "https://fapi.example.jp/cb";
 pub(crate) const POST_CLIENT: &str = "rp-post";
 pub(crate) const POST_REDIRECT: &str = "https://post.example.jp/cb";
 pub(crate) const POST_SECRET: &str = "post-client-secret-0123456789abcdef";
@@ -110,6 +112,7 @@ pub(crate) fn clients(key: &ClientKey) -> Vec<OidcClientConfig> {
             auth_method: AuthMethod::PrivateKeyJwt,
             require_nonce: false,
             require_pkce: true,
+            profile: mynaid_oidc::config::ClientProfile::Oidc,
             client_secret: None,
             jwks: Some(json!({ "keys": [key.jwk] }).to_string()),
             jwks_file: None,
@@ -128,6 +131,7 @@ pub(crate) fn clients(key: &ClientKey) -> Vec<OidcClientConfig> {
             auth_method: AuthMethod::ClientSecretBasic,
             require_nonce: false,
             require_pkce: true,
+            profile: mynaid_oidc::config::ClientProfile::Oidc,
             client_secret: Some(BASIC_SECRET.into()),
             jwks: None,
             jwks_file: None,
@@ -148,8 +152,29 @@ pub(crate) fn clients(key: &ClientKey) -> Vec<OidcClientConfig> {
             auth_method: AuthMethod::ClientSecretPost,
             require_nonce: true,
             require_pkce: false,
+            profile: mynaid_oidc::config::ClientProfile::Oidc,
             client_secret: Some(POST_SECRET.into()),
             jwks: None,
+            jwks_file: None,
+            id_token_ttl_secs: 300,
+            access_token_ttl_secs: 300,
+            accepted_routes: Route::ALL.to_vec(),
+        },
+        // A FAPI 2.0 client: PAR, DPoP, private_key_jwt (the same test key), PS256 ID tokens.
+        OidcClientConfig {
+            client_id: FAPI_CLIENT.into(),
+            name: "FAPIのサービス（OIDCテスト）".into(),
+            name_en: "A FAPI service (OIDC test)".into(),
+            origin: Some("https://fapi.example.jp".into()),
+            redirect_uris: vec![FAPI_REDIRECT.into()],
+            scopes: vec!["name".into(), "birthdate".into()],
+            purposes: vec![Purpose::LinkCard],
+            auth_method: AuthMethod::PrivateKeyJwt,
+            require_nonce: false,
+            require_pkce: true,
+            profile: mynaid_oidc::config::ClientProfile::Fapi2,
+            client_secret: None,
+            jwks: Some(json!({ "keys": [key.jwk] }).to_string()),
             jwks_file: None,
             id_token_ttl_secs: 300,
             access_token_ttl_secs: 300,
