@@ -17,6 +17,8 @@ if [ -f scripts/lib/postgres.sh ]; then
   . scripts/lib/postgres.sh
   ensure_postgres
 fi
+. scripts/lib/node.sh
+ensure_node
 
 filter="${1:-}"
 # package:bench, in the order of BENCHMARKS.md.
@@ -28,6 +30,7 @@ benches=(
   mynaid-server:soak
   mynaid-server:notify
   mynaid-server:sse_memory
+  mynaid-server:oidc
 )
 
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/Mem:/ {print $2}') GiB; $(rustc --version)"

@@ -124,7 +124,7 @@ async fn authorize(o: &Oidc, query: &[u8]) -> Response {
             "This service is not registered (client_id).",
         );
     };
-    if params.has("request_uri") && repeated.is_none() {
+    if repeated.is_none() && params.get("request_uri").is_some_and(|u| u.starts_with(PAR_URN)) {
         return pushed(o, client, &params, lang).await;
     }
     let Some(redirect_uri) = params
@@ -140,8 +140,12 @@ async fn authorize(o: &Oidc, query: &[u8]) -> Response {
     let state_ok = params.get("state").filter(|s| printable(s, 255));
     let fail = |error: &str, description: &str| error_back(redirect_uri, issuer, error, description, state_ok);
     if params.has("request_uri") {
-        // Given twice: refused here rather than looked up.
-        return fail("invalid_request", "a parameter is given twice");
+        // Only this provider's own, from its PAR endpoint (request objects by reference are
+        // not fetched).
+        return fail(
+            "request_uri_not_supported",
+            "only request_uri values from this provider's pushed authorization request endpoint are accepted",
+        );
     }
     // A FAPI 2.0 client's parameters come only by PAR, authenticated and out of the browser.
     if client.config.profile == ClientProfile::Fapi2 {

@@ -6,14 +6,18 @@
 //! offer and every relying-party library accepts by default; ES256 would give shorter tokens,
 //! but some certified client libraries accept only RS256 unless configured otherwise.
 //!
-//! Keys are made with aws-lc-rs; JWS signing and the public JWK are `jsonwebtoken`'s, the
-//! library that also verifies the clients' assertions ([`crate::client_auth`]).
+//! Keys are made and used with aws-lc-rs; the public JWK is `jsonwebtoken`'s, the library that
+//! also verifies the clients' assertions ([`crate::client_auth`]). A key is opened and parsed
+//! once per process (parsing an RSA private key checks it, which costs more than signing)
+//! and kept, by key id, in [`KeyCache`].
 
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::RsaKeyPair;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::jwk::{Jwk, PublicKeyUse};
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use jsonwebtoken::{Algorithm, EncodingKey};
 use mynaid_sessions::secrets::token;
 use serde_json::{Value, json};
 use zeroize::Zeroizing;
@@ -28,35 +32,60 @@ fn aad(kid: &str) -> String {
     format!("mynaid-oidc-signing-key\0{kid}")
 }
 
-/// A key ready to sign.
+/// A key ready to sign. Cheap to clone.
+#[derive(Clone)]
 pub(crate) struct SigningKey {
     pub(crate) kid: String,
-    key: EncodingKey,
+    pair: std::sync::Arc<RsaKeyPair>,
 }
+
+/// The keys this process has opened, by key id.
+#[derive(Default)]
+pub(crate) struct KeyCache(std::sync::Mutex<std::collections::HashMap<String, SigningKey>>);
 
 impl SigningKey {
     /// From the PKCS#8 DER that is stored (sealed): `jsonwebtoken` takes the PKCS#1
     /// `RSAPrivateKey` inside it.
     fn from_pkcs8(kid: String, pkcs8: &[u8]) -> Option<SigningKey> {
-        let info = pkcs8::PrivateKeyInfoRef::try_from(pkcs8).ok()?;
-        let pkcs1 = Zeroizing::new(info.private_key.as_bytes().to_vec());
         Some(SigningKey {
             kid,
-            key: EncodingKey::from_rsa_der(&pkcs1),
+            pair: std::sync::Arc::new(RsaKeyPair::from_pkcs8(pkcs8).ok()?),
         })
     }
 
     /// Signs a JWT: header `{alg, typ, kid}`, the claims, RS256 (PKCS#1 v1.5) or, for FAPI
     /// 2.0 clients, PS256 (RSASSA-PSS) with the same key.
     pub(crate) fn sign(&self, claims: &Value, alg: Algorithm) -> Result<String, OAuthError> {
-        let mut header = Header::new(alg);
-        header.kid = Some(self.kid.clone());
-        jsonwebtoken::encode(&header, claims, &self.key).map_err(|_| OAuthError::unavailable())
+        let (name, padding): (&str, &'static dyn aws_lc_rs::signature::RsaEncoding) = match alg {
+            Algorithm::RS256 => ("RS256", &aws_lc_rs::signature::RSA_PKCS1_SHA256),
+            Algorithm::PS256 => ("PS256", &aws_lc_rs::signature::RSA_PSS_SHA256),
+            _ => return Err(OAuthError::unavailable()),
+        };
+        let b64 = |v: &Value| URL_SAFE_NO_PAD.encode(v.to_string());
+        let input = format!(
+            "{}.{}",
+            b64(&json!({ "alg": name, "typ": "JWT", "kid": self.kid })),
+            b64(claims)
+        );
+        let mut signature = vec![0; self.pair.public_modulus_len()];
+        self.pair
+            .sign(
+                padding,
+                &aws_lc_rs::rand::SystemRandom::new(),
+                input.as_bytes(),
+                &mut signature,
+            )
+            .map_err(|_| OAuthError::unavailable())?;
+        Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature)))
     }
 
     /// The public half, for the JWKS.
     fn public_jwk(&self) -> Option<Value> {
-        let mut jwk = Jwk::from_encoding_key(&self.key, Algorithm::RS256).ok()?;
+        let pkcs8 = Zeroizing::new(self.pair.as_der().ok()?.as_ref().to_vec());
+        // `jsonwebtoken` takes the PKCS#1 `RSAPrivateKey` inside the PKCS#8.
+        let info = pkcs8::PrivateKeyInfoRef::try_from(pkcs8.as_slice()).ok()?;
+        let key = EncodingKey::from_rsa_der(info.private_key.as_bytes());
+        let mut jwk = Jwk::from_encoding_key(&key, Algorithm::RS256).ok()?;
         jwk.common.key_id = Some(self.kid.clone());
         jwk.common.public_key_use = Some(PublicKeyUse::Signature);
         // No `alg`: the key signs RS256 for OpenID Connect clients and PS256 for FAPI 2.0
@@ -68,8 +97,19 @@ impl SigningKey {
 
 impl Provider {
     fn open_key(&self, row: &KeyRow) -> Option<SigningKey> {
-        let pkcs8 = self.key.open(&aad(&row.kid), &row.private_key)?;
-        SigningKey::from_pkcs8(row.kid.clone(), &pkcs8)
+        if let Some(k) = self.key_cache.0.lock().ok()?.get(&row.kid) {
+            return Some(k.clone());
+        }
+        let pkcs8 = Zeroizing::new(self.key.open(&aad(&row.kid), &row.private_key)?);
+        let key = SigningKey::from_pkcs8(row.kid.clone(), &pkcs8)?;
+        if let Ok(mut cache) = self.key_cache.0.lock() {
+            // Only the keys still in the table are kept (a pruned key goes with the next one).
+            if cache.len() > 8 {
+                cache.clear();
+            }
+            cache.insert(row.kid.clone(), key.clone());
+        }
+        Some(key)
     }
 
     /// How long before it starts signing a new key is published (a quarter of the rotation
@@ -207,4 +247,28 @@ fn new_key(predecessor: String, now: i64) -> Option<(KeyRow, SigningKey)> {
         created_at: now,
     };
     Some((row, key))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_key_signs_rs256_and_ps256_and_publishes_its_public_half() {
+        let (row, key) = new_key(String::new(), 0).expect("a key");
+        let claims = json!({ "sub": "x" });
+        for alg in [Algorithm::RS256, Algorithm::PS256] {
+            let jwt = key.sign(&claims, alg).expect("signed");
+            let jwk: Jwk = serde_json::from_str(&row.public_jwk).unwrap();
+            let mut v = jsonwebtoken::Validation::new(alg);
+            v.required_spec_claims.clear();
+            v.validate_exp = false;
+            let decoded = jsonwebtoken::decode::<Value>(&jwt, &jsonwebtoken::DecodingKey::from_jwk(&jwk).unwrap(), &v);
+            assert_eq!(decoded.expect("verifies").claims, claims);
+        }
+        assert!(
+            SigningKey::from_pkcs8("k".into(), &row.private_key).is_some(),
+            "the stored form opens"
+        );
+    }
 }

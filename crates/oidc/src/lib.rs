@@ -59,6 +59,8 @@ pub struct Provider {
     max_id_token_ttl: u64,
     issuer: String,
     https: bool,
+    /// The signing keys opened so far (keys.rs).
+    key_cache: keys::KeyCache,
 }
 
 impl std::fmt::Debug for Provider {
@@ -97,6 +99,7 @@ impl Provider {
             clients: clients.into_iter().map(|c| (c.config.client_id.clone(), c)).collect(),
             https: issuer.starts_with("https://"),
             issuer,
+            key_cache: keys::KeyCache::default(),
         })
     }
 

@@ -106,12 +106,17 @@ fn request_row(r: &AnyRow) -> Result<RequestRow, StoreError> {
 #[derive(Debug, Clone)]
 pub struct OidcStore {
     db: Db,
+    /// When this process last deleted expired replay ids (see [`OidcStore::use_jti`]).
+    jtis_swept_at: std::sync::Arc<std::sync::atomic::AtomicI64>,
 }
 
 impl OidcStore {
     /// The provider's tables of an open database.
     pub fn new(db: Db) -> OidcStore {
-        OidcStore { db }
+        OidcStore {
+            db,
+            jtis_swept_at: std::sync::Arc::new(std::sync::atomic::AtomicI64::new(0)),
+        }
     }
 
     /// All signing keys, oldest first.
@@ -344,11 +349,26 @@ impl OidcStore {
 
     /// Records a client assertion's `jti` until `expires_at`; false if it was seen before.
     pub async fn use_jti(&self, client_id: &str, jti: &str, expires_at: i64, now: i64) -> Result<bool, StoreError> {
-        // An expired record may go first, so that the table does not grow forever.
-        sqlx::query("DELETE FROM oidc_jtis WHERE expires_at < $1")
-            .bind(now - 60)
-            .execute(self.db.pool())
-            .await?;
+        // Expired records go at most once a minute per process (and with the periodic purge),
+        // so that the table does not grow forever without a write on every request: each
+        // write takes SQLite's one write lock.
+        let swept = self.jtis_swept_at.load(std::sync::atomic::Ordering::Relaxed);
+        if now - swept >= 60
+            && self
+                .jtis_swept_at
+                .compare_exchange(
+                    swept,
+                    now,
+                    std::sync::atomic::Ordering::Relaxed,
+                    std::sync::atomic::Ordering::Relaxed,
+                )
+                .is_ok()
+        {
+            sqlx::query("DELETE FROM oidc_jtis WHERE expires_at < $1")
+                .bind(now - 60)
+                .execute(self.db.pool())
+                .await?;
+        }
         let done = sqlx::query(
             "INSERT INTO oidc_jtis (client_id, jti, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
         )

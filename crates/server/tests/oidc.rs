@@ -33,7 +33,7 @@ async fn the_openidconnect_library_runs_the_whole_code_flow() {
     assert_eq!(meta["issuer"], op.base);
     assert_eq!(meta["response_types_supported"], json!(["code"]));
     assert_eq!(meta["code_challenge_methods_supported"], json!(["S256"]));
-    assert_eq!(meta["id_token_signing_alg_values_supported"], json!(["RS256"]));
+    assert_eq!(meta["id_token_signing_alg_values_supported"], json!(["RS256", "PS256"]));
     assert_eq!(meta["subject_types_supported"], json!(["pairwise"]));
     assert_eq!(
         meta["token_endpoint_auth_methods_supported"],

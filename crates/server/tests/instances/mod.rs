@@ -103,6 +103,7 @@ accepted_routes = ["user_authentication", "signature"]
 [limits]
 per_handle_burst = 0
 per_address_burst = 0
+per_client_burst = 0
 "#
     )
 }
