@@ -27,6 +27,7 @@ pub enum RevocationPolicy {
     AllowUnchecked,
 }
 
+#[derive(Clone)]
 pub(crate) struct LoadedCrl {
     pub(crate) issuer_key_id: Vec<u8>,
     pub(crate) this_update: u64,
@@ -49,7 +50,7 @@ fn normalize(serial: &[u8]) -> &[u8] {
 }
 
 /// The CRLs a verifier knows, at most one (the newest) per issuer.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct CrlSet {
     crls: Vec<LoadedCrl>,
 }
@@ -95,7 +96,9 @@ impl CrlSet {
         CrlSet::default()
     }
 
-    /// Checks and loads a DER CRL; replaces an older CRL of the same issuer.
+    /// Checks and loads a DER CRL; replaces the CRL of the same issuer when it is not older.
+    /// Refused: a CRL without `nextUpdate`, or older than the one in use (the set is
+    /// unchanged then).
     pub fn load(&mut self, der: &[u8], trust: &TrustStore) -> Result<CrlInfo, CrlError> {
         let crl = CertificateList::<x509_cert::certificate::Rfc5280>::from_der(der).map_err(|_| CrlError::Malformed)?;
         let tbs = signed_part(der).ok_or(CrlError::Malformed)?;
@@ -136,10 +139,15 @@ impl CrlSet {
             .flatten()
             .map(|r| normalize(r.serial_number.as_bytes()).to_vec())
             .collect();
+        let next_update = crl
+            .tbs_cert_list
+            .next_update
+            .map(|t| t.to_unix_duration().as_secs())
+            .ok_or(CrlError::NoNextUpdate)?;
         let loaded = LoadedCrl {
             issuer_key_id: anchor.key_id.clone(),
             this_update: crl.tbs_cert_list.this_update.to_unix_duration().as_secs(),
-            next_update: crl.tbs_cert_list.next_update.map(|t| t.to_unix_duration().as_secs()),
+            next_update: Some(next_update),
             revoked,
         };
         let info = CrlInfo {
@@ -148,7 +156,12 @@ impl CrlSet {
             next_update: loaded.next_update,
         };
         match self.crls.iter_mut().find(|c| c.issuer_key_id == loaded.issuer_key_id) {
-            Some(existing) if existing.this_update > loaded.this_update => {}
+            Some(existing) if existing.this_update > loaded.this_update => {
+                return Err(CrlError::Older {
+                    this_update: loaded.this_update,
+                    in_use: existing.this_update,
+                });
+            }
             Some(existing) => *existing = loaded,
             None => self.crls.push(loaded),
         }

@@ -130,6 +130,18 @@ pub enum CrlError {
     /// A critical CRL extension this verifier does not understand.
     #[error("unknown critical CRL extension {0}")]
     UnknownCriticalExtension(String),
+    /// No `nextUpdate`: a CRL that never goes out of date would be trusted for ever.
+    #[error("the CRL has no nextUpdate")]
+    NoNextUpdate,
+    /// Older (`thisUpdate`) than the CRL of the same issuer already in use: a replayed or
+    /// rolled-back CRL could hide a revocation.
+    #[error("the CRL is older than the one in use (thisUpdate {this_update}, in use {in_use})")]
+    Older {
+        /// Its `thisUpdate`.
+        this_update: u64,
+        /// The `thisUpdate` of the one in use.
+        in_use: u64,
+    },
 }
 
 /// Why a trust anchor was not accepted.

@@ -6,8 +6,9 @@ use zeroize::Zeroizing;
 
 use mynaid_protocol::{Binding, Body, Evidence, Route};
 
-use crate::crl::{CrlSet, RevocationPolicy};
+use crate::crl::{CrlInfo, CrlSet, RevocationPolicy};
 use crate::crypto::{sha256, verify_rsa_sha256};
+use crate::error::CrlError;
 use crate::error::{CertRole, EvidenceError};
 use crate::face::{Revocation, Verification, VerifiedCardFace};
 use crate::trust::{CvCaKey, TrustStore};
@@ -17,8 +18,11 @@ use crate::x509::{JpkiKind, parse_certificate};
 #[derive(Debug)]
 pub struct Verifier {
     trust: TrustStore,
-    crls: CrlSet,
+    /// Replaced whole when fresh CRLs arrive; a verification holds the set it started with.
+    crls: std::sync::RwLock<std::sync::Arc<CrlSet>>,
     revocation: RevocationPolicy,
+    /// How long past its `nextUpdate` a CRL still answers (0: not at all, fail closed).
+    crl_grace_secs: u64,
     cv_cas: Vec<CvCaKey>,
 }
 
@@ -27,8 +31,9 @@ impl Verifier {
     pub fn new(trust: TrustStore, crls: CrlSet, revocation: RevocationPolicy, cv_cas: Vec<CvCaKey>) -> Verifier {
         Verifier {
             trust,
-            crls,
+            crls: std::sync::RwLock::new(std::sync::Arc::new(crls)),
             revocation,
+            crl_grace_secs: 0,
             cv_cas,
         }
     }
@@ -39,8 +44,11 @@ impl Verifier {
     }
 
     /// The loaded CRLs (read only: readiness checks and metrics look at their dates).
-    pub fn crls(&self) -> &CrlSet {
-        &self.crls
+    pub fn crls(&self) -> std::sync::Arc<CrlSet> {
+        match self.crls.read() {
+            Ok(c) => c.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
     }
 
     /// What is done when no CRL covers a certificate.
@@ -49,8 +57,31 @@ impl Verifier {
     }
 
     /// Replaces the CRLs (e.g. after the daily download), keeping the rest.
-    pub fn set_crls(&mut self, crls: CrlSet) {
-        self.crls = crls;
+    pub fn set_crls(&self, crls: CrlSet) {
+        let fresh = std::sync::Arc::new(crls);
+        match self.crls.write() {
+            Ok(mut c) => *c = fresh,
+            Err(poisoned) => *poisoned.into_inner() = fresh,
+        }
+    }
+
+    /// Loads fresh CRLs (DER) over the ones in use: each replaces its issuer's CRL only when
+    /// it verifies, has a `nextUpdate` and is not older; the others' refusals are returned,
+    /// and the set in use stays the last good one for their issuers.
+    pub fn refresh_crls(&self, ders: &[Vec<u8>]) -> Vec<Result<CrlInfo, CrlError>> {
+        let mut next = (*self.crls()).clone();
+        let results: Vec<_> = ders.iter().map(|der| next.load(der, &self.trust)).collect();
+        if results.iter().any(Result::is_ok) {
+            self.set_crls(next);
+        }
+        results
+    }
+
+    /// Lets a CRL answer for `secs` after its `nextUpdate` (default 0: a stale CRL fails
+    /// every reading of its issuer until a fresh one is loaded).
+    pub fn with_crl_grace(mut self, secs: u64) -> Verifier {
+        self.crl_grace_secs = secs;
+        self
     }
 
     /// Verifies `evidence` for the session described by `binding` at time `now` (seconds
@@ -151,7 +182,8 @@ impl Verifier {
         if let Some(oid) = &ee.unknown_critical {
             return Err(EvidenceError::UnknownCriticalExtension(oid.clone()));
         }
-        let revocation = match self.crls.for_issuer(&anchor.key_id) {
+        let crls = self.crls();
+        let revocation = match crls.for_issuer(&anchor.key_id) {
             Some(crl) => {
                 if now < crl.this_update {
                     return Err(EvidenceError::CrlOutOfDate {
@@ -160,7 +192,7 @@ impl Verifier {
                     });
                 }
                 if let Some(next) = crl.next_update
-                    && now > next
+                    && now > next.saturating_add(self.crl_grace_secs)
                 {
                     return Err(EvidenceError::CrlOutOfDate { next_update: next, now });
                 }

@@ -276,17 +276,15 @@ fn newer_crl_replaces_the_older_one() {
         ),
         EvidenceError::Revoked
     );
-    // Loaded before it: the older CRL does not replace the newer one.
-    let mut crls = vec![newer];
-    crls.extend(crl_ders());
-    assert_eq!(
-        refusal(
-            &verifier_with_crls(&crls, RevocationPolicy::RequireCrl),
-            &evidence,
-            &binding()
-        ),
-        EvidenceError::Revoked
-    );
+    // Loaded before it: the older CRL is refused (a rollback would hide the revocation)
+    // and the newer one stays.
+    let trust = trust(&root_ders());
+    let mut set = CrlSet::new();
+    set.load(&newer, &trust).unwrap();
+    let older = &crl_ders()[1];
+    assert!(matches!(set.load(older, &trust), Err(CrlError::Older { .. })));
+    let verifier = Verifier::new(trust, set, RevocationPolicy::RequireCrl, vec![cv_ca()]);
+    assert_eq!(refusal(&verifier, &evidence, &binding()), EvidenceError::Revoked);
 }
 
 #[test]
@@ -611,4 +609,37 @@ fn authentication_certificate_is_refused_on_the_signature_route() {
         refusal(&verifier(), &evidence, &binding()),
         EvidenceError::WrongKeyUsage
     );
+}
+
+/// A CRL must say when it goes out of date; past that, it answers only within the configured
+/// grace (default none: fail closed).
+#[test]
+fn a_crl_without_next_update_is_refused_and_a_stale_one_answers_only_within_the_grace() {
+    let mut spec = pki().crl_spec(RootKind::Sign, Generation::G2);
+    spec.next_update = None;
+    let endless = build_crl(&spec).unwrap();
+    assert_eq!(
+        CrlSet::new().load(&endless, &trust(&root_ders())).unwrap_err(),
+        CrlError::NoNextUpdate
+    );
+    let mut spec = pki().crl_spec(RootKind::Sign, Generation::G2);
+    spec.this_update = date(2026, 1, 1);
+    spec.next_update = Some(date(2027, 1, 1));
+    let mut crls = crl_ders();
+    crls[1] = build_crl(&spec).unwrap();
+    let evidence = read_signature("p01", &binding()).unwrap();
+    let strict = verifier_with(&root_ders(), &crls, RevocationPolicy::RequireCrl, vec![cv_ca()]);
+    let after = unix(2027, 1, 2);
+    assert!(strict.verify(&evidence, &binding(), NOW).is_ok(), "within its dates");
+    assert!(matches!(
+        strict.verify(&evidence, &binding(), after),
+        Err(EvidenceError::CrlOutOfDate { .. })
+    ));
+    let lenient =
+        verifier_with(&root_ders(), &crls, RevocationPolicy::RequireCrl, vec![cv_ca()]).with_crl_grace(2 * 86_400);
+    assert!(lenient.verify(&evidence, &binding(), after).is_ok(), "within the grace");
+    assert!(matches!(
+        lenient.verify(&evidence, &binding(), unix(2027, 1, 4)),
+        Err(EvidenceError::CrlOutOfDate { .. })
+    ));
 }

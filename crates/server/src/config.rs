@@ -161,8 +161,18 @@ pub struct TrustConfig {
     pub mode: TrustModeConfig,
     /// JPKI root certificates (DER files).
     pub roots: Vec<PathBuf>,
-    /// CRL files (DER), checked against the roots at load.
+    /// CRL files (DER), checked against the roots at load and read again every
+    /// `crl_refresh_secs` (whatever puts fresh CRLs there — the platform operator's download,
+    /// `mynaid-server pki revoke` — need not restart the server).
     pub crls: Vec<PathBuf>,
+    /// How often the CRL files are read again, in seconds (default 3600; 0: only at start).
+    /// A fresh CRL replaces its issuer's only when it verifies, has a `nextUpdate` and is not
+    /// older than the one in use; otherwise the last good one stays, and the failure is
+    /// logged and counted (`mynaid_crl_refresh_failures_total`).
+    pub crl_refresh_secs: u64,
+    /// How long past its `nextUpdate` a CRL still answers, in seconds (default 0: fail
+    /// closed — every reading of that issuer is refused until a fresh CRL is loaded).
+    pub crl_grace_secs: u64,
     /// CV CA keys of the input-support AP (`cv-ca.json` files).
     pub cv_ca: Vec<PathBuf>,
     /// `require_crl` (fail closed) or `allow_unchecked`.
@@ -254,6 +264,8 @@ impl TrustConfig {
                 .collect(),
             cv_ca: vec![dir.join("trust/cv-ca.json")],
             revocation: RevocationConfig::RequireCrl,
+            crl_refresh_secs: 3600,
+            crl_grace_secs: 0,
         }
     }
 }
@@ -266,6 +278,8 @@ impl Default for TrustConfig {
             crls: Vec::new(),
             cv_ca: Vec::new(),
             revocation: RevocationConfig::RequireCrl,
+            crl_refresh_secs: 3600,
+            crl_grace_secs: 0,
         }
     }
 }

@@ -112,7 +112,7 @@ pub fn verifier(config: &Config) -> Result<Verifier, StartError> {
         RevocationConfig::RequireCrl => RevocationPolicy::RequireCrl,
         RevocationConfig::AllowUnchecked => RevocationPolicy::AllowUnchecked,
     };
-    Ok(Verifier::new(trust, crls, policy, cv))
+    Ok(Verifier::new(trust, crls, policy, cv).with_crl_grace(config.trust.crl_grace_secs))
 }
 
 /// The configured `result_key`, or one that lives as long as this process (with a warning).
@@ -160,6 +160,10 @@ pub struct Server {
     pub limits: LimitsConfig,
     /// How often [`serve`] purges, in seconds (0: never).
     pub purge_interval_secs: u64,
+    /// The CRL files [`Server::refresh_crls`] reads.
+    pub crl_sources: Vec<std::path::PathBuf>,
+    /// How often [`serve`] refreshes the CRLs, in seconds (0: never).
+    pub crl_refresh_secs: u64,
     /// The HTTP server's timeouts and caps ([`serve`]).
     pub http: HttpConfig,
 }
@@ -171,6 +175,47 @@ impl std::fmt::Debug for Server {
 }
 
 impl Server {
+    /// Reads the CRL files again and takes each fresh one that verifies, has a `nextUpdate`
+    /// and is not older than its issuer's in use (`Verifier::refresh_crls`); the others are
+    /// logged and counted, and the last good CRL stays. Answers how many files were refused
+    /// or unreadable (0: all good).
+    pub fn refresh_crls(&self) -> usize {
+        let mut failures = 0;
+        let mut read = Vec::new();
+        for path in &self.crl_sources {
+            match std::fs::read(path) {
+                Ok(der) => read.push((path, der)),
+                Err(e) => {
+                    failures += 1;
+                    metrics::counter!("mynaid_crl_refresh_failures_total", "reason" => "unreadable").increment(1);
+                    tracing::warn!(crl = %path.display(), error = %e, "CRL refresh: file unreadable; the last good CRL stays");
+                }
+            }
+        }
+        let ders: Vec<Vec<u8>> = read.iter().map(|(_, d)| d.clone()).collect();
+        for ((path, _), result) in read.iter().zip(self.sessions.verifier().refresh_crls(&ders)) {
+            match result {
+                Ok(info) => {
+                    tracing::debug!(crl = %path.display(), entries = info.entries, this_update = info.this_update, "CRL in use")
+                }
+                Err(e) => {
+                    failures += 1;
+                    let reason = match e {
+                        mynaid_evidence::CrlError::Older { .. } => "older",
+                        mynaid_evidence::CrlError::NoNextUpdate => "no_next_update",
+                        mynaid_evidence::CrlError::SignatureInvalid | mynaid_evidence::CrlError::UnknownIssuer => {
+                            "not_trusted"
+                        }
+                        _ => "malformed",
+                    };
+                    metrics::counter!("mynaid_crl_refresh_failures_total", "reason" => reason).increment(1);
+                    tracing::warn!(crl = %path.display(), error = %e, "CRL refresh: refused; the last good CRL stays");
+                }
+            }
+        }
+        failures
+    }
+
     /// Deletes what is past the retention: ended sessions with their results, and the expired
     /// OpenID Connect rows; answers how many sessions.
     pub async fn purge(&self) -> Result<u64, mynaid_sessions::SessionError> {
@@ -233,6 +278,8 @@ pub async fn start(config: Config, clock: Clock) -> Result<Arc<Server>, StartErr
         demo: config.demo,
         limits: config.limits,
         purge_interval_secs: config.purge_interval_secs,
+        crl_sources: config.trust.crls.clone(),
+        crl_refresh_secs: config.trust.crl_refresh_secs,
         http: config.http,
     }))
 }
@@ -312,6 +359,7 @@ pub async fn serve_router(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let http = server.http.clone();
+    let refreshing = (server.crl_refresh_secs > 0).then(|| tokio::spawn(crl_task(server.clone())));
     let purging = (server.purge_interval_secs > 0).then(|| tokio::spawn(purge_task(server)));
     let router = router.layer(TimeoutLayer::with_status_code(
         StatusCode::REQUEST_TIMEOUT,
@@ -377,7 +425,23 @@ pub async fn serve_router(
     if let Some(p) = purging {
         p.abort();
     }
+    if let Some(r) = refreshing {
+        r.abort();
+    }
     Ok(())
+}
+
+/// Every `crl_refresh_secs`: [`Server::refresh_crls`] (off the async threads: it reads files
+/// and checks signatures).
+async fn crl_task(server: Arc<Server>) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(server.crl_refresh_secs));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    every.tick().await;
+    loop {
+        every.tick().await;
+        let s = server.clone();
+        let _ = tokio::task::spawn_blocking(move || s.refresh_crls()).await;
+    }
 }
 
 /// Every `purge_interval_secs`: [`Server::purge`].

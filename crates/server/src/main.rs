@@ -59,6 +59,24 @@ enum PkiCommand {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Revoke a test person's certificates: write the test PKI's CRLs again with them on it
+    /// (a server reading those files takes them at its next CRL refresh).
+    Revoke {
+        /// The test PKI's directory (from `pki generate`).
+        #[arg(long)]
+        out: PathBuf,
+        /// The test person (`p01` …).
+        #[arg(long)]
+        person: String,
+        /// RFC 5280 reason: `affiliationChanged` (a move), `keyCompromise` (a lost card),
+        /// `superseded` (a new card), `cessationOfOperation`, `privilegeWithdrawn`,
+        /// `certificateHold`, `unspecified`.
+        #[arg(long)]
+        reason: String,
+        /// Which certificates: `sign`, `auth` or `sign,auth` (default: both).
+        #[arg(long, default_value = "sign,auth")]
+        certificates: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -75,5 +93,14 @@ fn main() -> ExitCode {
         Command::Pki {
             command: PkiCommand::Generate { out, seed },
         } => cli::pki::generate(&out, seed),
+        Command::Pki {
+            command:
+                PkiCommand::Revoke {
+                    out,
+                    person,
+                    reason,
+                    certificates,
+                },
+        } => cli::pki::revoke(&out, &person, &reason, &certificates),
     }
 }

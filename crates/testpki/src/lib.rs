@@ -9,6 +9,7 @@ pub mod keys;
 mod output;
 pub mod persons;
 pub mod pki;
+pub mod revoke;
 pub mod x509;
 
 use std::path::{Path, PathBuf};
@@ -58,6 +59,9 @@ pub enum PkiError {
     /// JSON serialisation failed.
     #[error("JSON: {0}")]
     Json(#[from] serde_json::Error),
+    /// A revocation cannot be made (`revoke`): unknown person, no such certificate.
+    #[error("{0}")]
+    Revoke(String),
     /// Writing a file failed.
     #[error("writing {path}: {source}")]
     Io {
