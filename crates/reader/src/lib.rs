@@ -103,6 +103,27 @@ where
     }
 }
 
+/// The language of the person's environment when `--lang` is not given: the first of
+/// `LC_ALL`, `LC_MESSAGES`, `LANG` that is set; English when it names English (`en_US.UTF-8`),
+/// Japanese otherwise (Japanese first, also for `C`/`POSIX` or nothing set).
+pub fn lang_from_env() -> i18n::Lang {
+    lang_of_locale(
+        ["LC_ALL", "LC_MESSAGES", "LANG"]
+            .iter()
+            .filter_map(|v| std::env::var(v).ok())
+            .find(|v| !v.is_empty())
+            .as_deref(),
+    )
+}
+
+/// [`lang_from_env`] for a given locale value.
+pub fn lang_of_locale(locale: Option<&str>) -> i18n::Lang {
+    match locale {
+        Some(l) if l.starts_with("en") => i18n::Lang::En,
+        _ => i18n::Lang::Ja,
+    }
+}
+
 /// `--lang ja|en`, for clap.
 pub fn parse_lang(text: &str) -> Result<i18n::Lang, String> {
     text.parse().map_err(|_| "ja or en".to_string())

@@ -365,6 +365,13 @@ fn in_english_another_default_browser_gets_nothing_and_the_code_moves_the_page_o
     b.wait_for_text("status", "Waiting for the reader app", WAIT);
     demo.wait_for_listening_page();
     let link = b.attr("launch", "href").expect("#launch has a link");
+    // The page's commands make the app speak the page's language.
+    assert!(b.text("command").ends_with("--lang en"), "{}", b.text("command"));
+    assert!(
+        b.text("demo-command").ends_with("--lang en"),
+        "{}",
+        b.text("demo-command")
+    );
 
     let default = DefaultBrowser::new();
     let out = read_in(&link, "pin", &four_digit(&p), &default, "en");

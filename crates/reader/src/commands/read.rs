@@ -48,9 +48,10 @@ pub(crate) struct ReadArgs {
     /// and a `y` for each last try asked about.
     #[arg(long)]
     pin_stdin: bool,
-    /// Language of the messages (`ja` or `en`).
-    #[arg(long, value_parser = parse_lang, default_value = "ja")]
-    lang: Lang,
+    /// Language of the messages (`ja` or `en`; default: from `LC_ALL`/`LC_MESSAGES`/`LANG`,
+    /// Japanese unless they name English).
+    #[arg(long, value_parser = parse_lang)]
+    lang: Option<Lang>,
     /// Use extended-length APDUs (one READ per file) when the reader supports them.
     #[arg(long)]
     extended_length: bool,
@@ -69,7 +70,7 @@ pub(crate) struct ReadArgs {
 }
 
 pub(crate) fn run(args: ReadArgs) -> ExitCode {
-    let lang = args.lang;
+    let lang = args.lang.unwrap_or_else(mynaid_reader::lang_from_env);
     let answers = if args.pin_stdin {
         Answers::Stdin
     } else {
@@ -112,7 +113,7 @@ pub(crate) fn run(args: ReadArgs) -> ExitCode {
 }
 
 fn read(args: &ReadArgs, offer: Option<&Offer>, answers: &Answers) -> Result<Reading, Failure> {
-    let lang = args.lang;
+    let lang = args.lang.unwrap_or_else(mynaid_reader::lang_from_env);
     let route = reading::choose_route(args.route, offer, lang, answers)?;
     let tbs = reading::to_be_signed(offer)?;
     let on_reading = || reading::reading_started(offer);
@@ -140,7 +141,7 @@ fn read(args: &ReadArgs, offer: Option<&Offer>, answers: &Answers) -> Result<Rea
 
 /// Finds the My Number Card among the PC/SC readers, saying what it waits for.
 fn connect_pcsc(args: &ReadArgs, caps: Capabilities) -> Result<PcscCard, Failure> {
-    let lang = args.lang;
+    let lang = args.lang.unwrap_or_else(mynaid_reader::lang_from_env);
     let readers = Readers::establish().map_err(|e| Failure::from_reader(lang, &e))?;
     let list = readers.list().map_err(|e| Failure::from_reader(lang, &e))?;
     if list.is_empty() {

@@ -55,9 +55,10 @@ pub(crate) struct PhoneArgs {
     /// Print one JSON object (confirmation code, return URL) instead of text.
     #[arg(long)]
     json: bool,
-    /// Language of the messages (`ja` or `en`).
-    #[arg(long, value_parser = parse_lang, default_value = "ja")]
-    lang: Lang,
+    /// Language of the messages (`ja` or `en`; default: from `LC_ALL`/`LC_MESSAGES`/`LANG`,
+    /// Japanese unless they name English).
+    #[arg(long, value_parser = parse_lang)]
+    lang: Option<Lang>,
     /// Simulated delay per APDU on the NFC link, in milliseconds.
     #[arg(long, default_value_t = 25)]
     nfc_delay_ms: u64,
@@ -81,7 +82,7 @@ pub(crate) fn decode_qr(path: &Path) -> Result<String, String> {
 }
 
 pub(crate) fn run(args: PhoneArgs) -> ExitCode {
-    let lang = args.lang;
+    let lang = args.lang.unwrap_or_else(mynaid_reader::lang_from_env);
     let answers = if args.pin_stdin {
         Answers::Stdin
     } else {

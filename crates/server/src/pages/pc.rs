@@ -41,10 +41,12 @@ pub(super) async fn pc_reader(State(svc): State<Arc<Server>>, post: BrowserForm)
         Err(e) => return Answer::from(e).page(lang).into_response(),
     };
     let link = reader_link(&svc, &issued.handle);
-    let command = format!("mynaid read --link '{link}'");
+    // The app speaks the page's language (it would follow the PC's locale otherwise).
+    let lang_arg = lang.pick("", " --lang en");
+    let command = format!("mynaid read --link '{link}'{lang_arg}");
     let demo = svc.demo.as_ref().map(|d| {
         format!(
-            "{} read --link '{link}' --emulator {}/p01.json",
+            "{} read --link '{link}' --emulator {}/p01.json{lang_arg}",
             d.command("mynaid"),
             d.cards_dir.display()
         )

@@ -140,7 +140,7 @@ pub(super) async fn cross_device(State(svc): State<Arc<Server>>, post: BrowserFo
                 pre id="app-link" { (link) }
                 @if let Some(d) = &svc.demo {
                     p class="muted" { (lang.pick("デモ: スマートフォンアプリの代わりに次のコマンドを使えます:", "Demo: instead of the phone app you can run:")) }
-                    pre id="demo-command" { (format!("{} phone --link '{link}' --emulator {}/p01.json", d.command("mynaid-server"), d.cards_dir.display())) }
+                    pre id="demo-command" { (format!("{} phone --link '{link}' --emulator {}/p01.json{}", d.command("mynaid-server"), d.cards_dir.display(), lang.pick("", " --lang en"))) }
                 }
             }
             script src="/static/session.js" defer {}
@@ -184,7 +184,7 @@ pub(super) async fn same_device(State(svc): State<Arc<Server>>, post: BrowserFor
             (confirm_form(id, token, lang, Pattern::SameDevice, true))
             @if let Some(d) = &svc.demo {
                 p class="muted" { (lang.pick("デモ: スマートフォンアプリの代わりに次のコマンドを使えます:", "Demo: instead of the phone app you can run:")) }
-                pre id="demo-command" { (format!("{} phone --link '{link}' --emulator {}/p01.json", d.command("mynaid-server"), d.cards_dir.display())) }
+                pre id="demo-command" { (format!("{} phone --link '{link}' --emulator {}/p01.json{}", d.command("mynaid-server"), d.cards_dir.display(), lang.pick("", " --lang en"))) }
             }
             script src="/static/session.js" defer {}
         },
@@ -274,7 +274,7 @@ pub(super) async fn app_missing(State(svc): State<Arc<Server>>, Query(q): Query<
                                           "Demo: instead of the phone app, run this on a computer (it uses this page's address):")) }
                 // The script puts the address in: its fragment (the handle) never reaches the
                 // server, so only the page knows it.
-                pre id="demo-command" data-cards=(cards) { (server) " phone --link '" span id="this-address" { (lang.pick("このページのアドレス", "this page's address")) } "' --emulator " (cards) "/p01.json" }
+                pre id="demo-command" data-cards=(cards) { (server) " phone --link '" span id="this-address" { (lang.pick("このページのアドレス", "this page's address")) } "' --emulator " (cards) "/p01.json" (lang.pick("", " --lang en")) }
             }
             script src="/static/app.js" defer {}
         },
