@@ -79,8 +79,8 @@ fn form_type(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
 }
 
-pub(super) async fn authorize_get(State(o): State<Oidc>, RawQuery(q): RawQuery) -> Response {
-    authorize(&o, q.as_deref().unwrap_or("").as_bytes()).await
+pub(super) async fn authorize_get(State(o): State<Oidc>, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    authorize(&o, &headers, q.as_deref().unwrap_or("").as_bytes()).await
 }
 
 pub(super) async fn authorize_post(State(o): State<Oidc>, headers: HeaderMap, body: Bytes) -> Response {
@@ -92,12 +92,12 @@ pub(super) async fn authorize_post(State(o): State<Oidc>, headers: HeaderMap, bo
             "The request is not in the right form.",
         );
     }
-    authorize(&o, &body).await
+    authorize(&o, &headers, &body).await
 }
 
 /// Validates an authorization request. Until client and redirect URI are known good, errors
 /// are shown here; after that, they go back to the client.
-async fn authorize(o: &Oidc, query: &[u8]) -> Response {
+async fn authorize(o: &Oidc, headers: &HeaderMap, query: &[u8]) -> Response {
     // A repeated parameter is refused; where the refusal goes depends on whether client and
     // redirect URI (their first values) are known good.
     let (params, repeated) = match Form::parse(query) {
@@ -115,7 +115,8 @@ async fn authorize(o: &Oidc, query: &[u8]) -> Response {
             "A parameter is given twice.",
         );
     }
-    let en = english(&params);
+    // `ui_locales` first; without it, the browser's Accept-Language.
+    let en = english(&params) || (!params.has("ui_locales") && mynaid_web::accepted_lang(headers) == Some(Lang::En));
     let lang = lang_of(en);
     let bad = |ja: &str, en_text: &str| refused(lang, StatusCode::BAD_REQUEST, ja, en_text);
     let Some(client) = params.get("client_id").and_then(|id| o.client(id)) else {

@@ -329,6 +329,7 @@ pub fn app(server: &Arc<Server>) -> Router {
             }),
         )
         .layer(middleware::from_fn(ops::http_metrics))
+        .layer(middleware::from_fn(mynaid_web::remember_lang))
 }
 
 /// Serves until `shutdown` resolves; meanwhile deletes what is past `retention_secs` every

@@ -426,3 +426,28 @@ async fn request_objects_are_refused_as_unsupported_and_the_request_may_be_poste
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert!(location(&r).contains("/oidc/consent/"), "{}", location(&r));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_consent_page_follows_ui_locales_then_accept_language() {
+    let op = Op::start().await;
+    let pkce = [("code_challenge", CHALLENGE), ("code_challenge_method", "S256")];
+    let consent_lang = |accept: &'static str, extra: Option<(&'static str, &'static str)>| {
+        let op = &op;
+        async move {
+            let mut params = vec![pkce[0], pkce[1]];
+            params.extend(extra);
+            let url = auth_url(op, BASIC_CLIENT, BASIC_REDIRECT, &params);
+            let b = browser();
+            let r = b.get(&url).header("accept-language", accept).send().await.unwrap();
+            let consent = format!("{}{}", op.base, location(&r));
+            let html = b.get(&consent).send().await.unwrap().text().await.unwrap();
+            html.contains("<html lang=\"en\"")
+        }
+    };
+    assert!(consent_lang("en-US,en;q=0.9", None).await, "an English browser");
+    assert!(!consent_lang("ja", None).await);
+    assert!(
+        !consent_lang("en-US", Some(("ui_locales", "ja"))).await,
+        "ui_locales wins"
+    );
+}

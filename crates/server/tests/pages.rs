@@ -532,3 +532,49 @@ async fn a_whole_session_against_a_real_server_over_http() {
         .unwrap()
         .unwrap();
 }
+
+/// The page language follows the browser's Accept-Language; the switch (`?lang=`) wins and
+/// is remembered, so the next pages stay in the chosen language.
+#[tokio::test]
+async fn pages_follow_accept_language_and_remember_the_switch() {
+    let s = Server::start().await;
+    let b = s.browser("verify_identity").await;
+    let page = |accept: Option<&str>, query: &str, extra_cookie: Option<&str>| {
+        let mut req = axum::http::Request::builder()
+            .method(Method::GET)
+            .uri(format!("/s/{}{query}", b.id));
+        let cookie = match extra_cookie {
+            Some(c) => format!("{}; {c}", b.cookie),
+            None => b.cookie.clone(),
+        };
+        req = req.header(header::COOKIE, cookie);
+        if let Some(a) = accept {
+            req = req.header(header::ACCEPT_LANGUAGE, a);
+        }
+        s.send(req.body(Body::empty()).unwrap())
+    };
+    let lang_of = |r: &Resp| {
+        let html = r.text();
+        let at = html.find("<html lang=\"").expect("an html element") + 12;
+        html[at..at + 2].to_string()
+    };
+    assert_eq!(lang_of(&page(None, "", None).await), "ja", "nothing said: Japanese");
+    assert_eq!(lang_of(&page(Some("en-US,en;q=0.9,ja;q=0.5"), "", None).await), "en");
+    assert_eq!(lang_of(&page(Some("ja,en;q=0.8"), "", None).await), "ja");
+    assert_eq!(
+        lang_of(&page(Some("fr-FR,fr;q=0.9"), "", None).await),
+        "ja",
+        "neither: Japanese"
+    );
+    // An English browser switches to Japanese: the choice wins, and is remembered.
+    let r = page(Some("en-US"), "?lang=ja", None).await;
+    assert_eq!(lang_of(&r), "ja");
+    let remembered = r.header(header::SET_COOKIE).expect("the choice is remembered");
+    assert!(remembered.starts_with("mynaid-lang=ja;"), "{remembered}");
+    let pair = remembered.split(';').next().unwrap();
+    assert_eq!(
+        lang_of(&page(Some("en-US"), "", Some(pair)).await),
+        "ja",
+        "the next page stays"
+    );
+}

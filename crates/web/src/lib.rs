@@ -18,4 +18,7 @@ mod page;
 pub use answer::Answer;
 pub use form::{Form, Repeated};
 pub use mynaid_protocol::Lang;
-pub use page::{ErrorKind, LangQuery, PageError, page, page_with, query, style};
+pub use page::{
+    ErrorKind, LANG_COOKIE, LangQuery, PageError, PageLang, accepted_lang, page, page_lang, page_with, query,
+    remember_lang, style,
+};

@@ -26,6 +26,88 @@ impl LangQuery {
     }
 }
 
+/// The cookie that keeps the language a person chose with the switch (`?lang=`), so that
+/// the next pages stay in it whatever their browser prefers. Not a secret.
+pub const LANG_COOKIE: &str = "mynaid-lang";
+
+/// The language a browser prefers among the two, by `Accept-Language` (RFC 9110 §12.5.4:
+/// the highest `q`; a tie goes to the first listed), if it names either.
+pub fn accepted_lang(headers: &axum::http::HeaderMap) -> Option<Lang> {
+    let value = headers.get(header::ACCEPT_LANGUAGE)?.to_str().ok()?;
+    let mut best: Option<(Lang, f32)> = None;
+    for item in value.split(',') {
+        let mut parts = item.split(';');
+        let tag = parts.next()?.trim().to_ascii_lowercase();
+        let q = parts
+            .find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()))
+            .unwrap_or(1.0);
+        let lang = if tag == "ja" || tag.starts_with("ja-") {
+            Lang::Ja
+        } else if tag == "en" || tag.starts_with("en-") {
+            Lang::En
+        } else {
+            continue;
+        };
+        if q > 0.0 && best.is_none_or(|(_, b)| q > b) {
+            best = Some((lang, q));
+        }
+    }
+    best.map(|(l, _)| l)
+}
+
+/// The language of a page: the person's choice (`?lang=`, else the [`LANG_COOKIE`] that
+/// choice left), else their browser's (`Accept-Language`), else Japanese.
+pub fn page_lang(uri: &axum::http::Uri, headers: &axum::http::HeaderMap) -> Lang {
+    let chosen = uri.query().and_then(|q| {
+        q.split('&')
+            .find_map(|kv| kv.strip_prefix("lang="))
+            .and_then(|l| l.parse::<Lang>().ok())
+    });
+    let remembered = || {
+        headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .find_map(|c| c.trim().strip_prefix(LANG_COOKIE).and_then(|r| r.strip_prefix('=')))
+            .and_then(|l| l.parse::<Lang>().ok())
+    };
+    chosen
+        .or_else(remembered)
+        .or_else(|| accepted_lang(headers))
+        .unwrap_or_default()
+}
+
+/// The page language as an extractor ([`page_lang`]).
+#[derive(Debug, Clone, Copy)]
+pub struct PageLang(pub Lang);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PageLang {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(PageLang(page_lang(&parts.uri, &parts.headers)))
+    }
+}
+
+/// Middleware: a page asked for with `?lang=` remembers the choice ([`LANG_COOKIE`]).
+pub async fn remember_lang(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let chosen = req.uri().query().and_then(|q| {
+        q.split('&')
+            .find_map(|kv| kv.strip_prefix("lang="))
+            .and_then(|l| l.parse::<Lang>().ok())
+    });
+    let mut resp = next.run(req).await;
+    if let Some(lang) = chosen
+        && let Ok(v) = axum::http::HeaderValue::from_str(&format!(
+            "{LANG_COOKIE}={lang}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly"
+        ))
+    {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    resp
+}
+
 /// The query that keeps a page's language on the next page (`?lang=en`; nothing for the
 /// default).
 pub fn query(lang: Lang) -> &'static str {

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
@@ -15,7 +15,7 @@ use mynaid_protocol::Lang;
 use mynaid_sessions::SessionError;
 use mynaid_sessions::store::SessionRow;
 use mynaid_web::hardening::{CSRF_FIELD, csrf_valid};
-use mynaid_web::{Answer, Form, LangQuery, cookies};
+use mynaid_web::{Answer, Form, cookies};
 
 use super::CSRF_SCOPE;
 use crate::Server;
@@ -92,9 +92,7 @@ impl FromRequestParts<Arc<Server>> for Browser {
     type Rejection = Refusal;
 
     async fn from_request_parts(parts: &mut Parts, s: &Arc<Server>) -> Result<Browser, Refusal> {
-        let lang = Query::<LangQuery>::try_from_uri(&parts.uri)
-            .map(|q| q.0.lang())
-            .unwrap_or_default();
+        let lang = mynaid_web::page_lang(&parts.uri, &parts.headers);
         let refused = |e: SessionError, parts: &Parts| Refusal::new(e, lang, &parts.headers);
         let Ok(Path(id)) = Path::<String>::from_request_parts(parts, s).await else {
             return Err(refused(SessionError::NotFound, parts));

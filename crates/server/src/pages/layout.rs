@@ -1,18 +1,16 @@
 //! What the session pages share beyond `mynaid-web`'s frame: the home page, the scripts, and
 //! who is asking.
 
-use axum::extract::Query;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use mynaid_protocol::Lang;
 use mynaid_sessions::store::SessionRow;
-use mynaid_web::{LangQuery, page};
+use mynaid_web::{PageLang, page};
 
 use crate::Server;
 
-pub(super) async fn home(Query(q): Query<LangQuery>) -> Markup {
-    let lang = q.lang();
+pub(super) async fn home(PageLang(lang): PageLang) -> Markup {
     page(
         lang,
         "mynaid",

@@ -16,7 +16,7 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
@@ -24,7 +24,7 @@ use maud::{PreEscaped, html};
 use mynaid_protocol::{Lang, Pattern};
 use mynaid_sessions::SessionError;
 use mynaid_web::hardening::csrf_input;
-use mynaid_web::{Answer, LangQuery, cookies, page, query};
+use mynaid_web::{Answer, PageLang, cookies, page, query};
 use qrcode::QrCode;
 use qrcode::render::svg;
 use serde::Deserialize;
@@ -209,8 +209,7 @@ pub(super) async fn confirm(State(svc): State<Arc<Server>>, post: BrowserForm) -
 
 /// The return page of patterns 1 and 3: a script reads the result handle from the fragment (which no
 /// server sees) and posts it back with this browser's cookie.
-pub(super) async fn return_page(Query(q): Query<LangQuery>) -> Response {
-    let lang = q.lang();
+pub(super) async fn return_page(PageLang(lang): PageLang) -> Response {
     let body = page(
         lang,
         lang.pick("手続きに戻る", "Back to the procedure"),
@@ -233,11 +232,10 @@ pub(super) struct ReturnBody {
 /// Releases the result if this browser holds the session's cookie.
 pub(super) async fn return_complete(
     State(svc): State<Arc<Server>>,
-    Query(q): Query<LangQuery>,
+    PageLang(lang): PageLang,
     jar: CookieJar,
     Json(body): Json<ReturnBody>,
 ) -> Response {
-    let lang = q.lang();
     let handle = body.result_handle.trim();
     if !well_formed_token(handle) {
         return Answer::from(SessionError::HandleUnknown).into_response();
@@ -254,8 +252,7 @@ pub(super) async fn return_complete(
 }
 
 /// An app link opened in a browser: no app claimed it.
-pub(super) async fn app_missing(State(svc): State<Arc<Server>>, Query(q): Query<LangQuery>) -> Response {
-    let lang = q.lang();
+pub(super) async fn app_missing(State(svc): State<Arc<Server>>, PageLang(lang): PageLang) -> Response {
     let demo = svc
         .demo
         .as_ref()

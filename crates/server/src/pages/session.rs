@@ -21,7 +21,7 @@ use mynaid_sessions::events::Event;
 use mynaid_sessions::store::State as SessionState;
 use mynaid_sessions::{SessionError, Started};
 use mynaid_web::hardening::csrf_input;
-use mynaid_web::{Answer, LangQuery, cookies, page, page_with, query};
+use mynaid_web::{Answer, PageLang, cookies, page, page_with, query};
 use serde::Deserialize;
 use tokio_stream::wrappers::BroadcastStream;
 
@@ -45,11 +45,10 @@ pub(super) struct StartQuery {
 pub(super) async fn start(
     State(s): State<Arc<Server>>,
     Path(id): Path<String>,
-    Query(q): Query<LangQuery>,
+    PageLang(lang): PageLang,
     Query(start): Query<StartQuery>,
     jar: CookieJar,
 ) -> Response {
-    let lang = q.lang();
     let Some(token) = start.t else {
         return Answer::from(SessionError::Unauthorized).page(lang).into_response();
     };
