@@ -82,7 +82,13 @@ pub(super) async fn token(State(o): State<Oidc>, headers: HeaderMap, body: Bytes
     }
 }
 
-async fn exchange(o: &Oidc, headers: &HeaderMap, body: &[u8]) -> Result<Response, OAuthError> {
+/// The form of a client's request to the token or PAR endpoint, and the client it
+/// authenticated (RFC 6749 §2.3: one method, the registered one); with the time.
+async fn authenticated_form<'a>(
+    o: &'a Oidc,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(Form, &'a super::config::Client, i64), OAuthError> {
     let form_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -96,6 +102,11 @@ async fn exchange(o: &Oidc, headers: &HeaderMap, body: &[u8]) -> Result<Response
     let params = Form::parse(body).map_err(|_| OAuthError::new("invalid_request", "a parameter is given twice"))?;
     let now = o.now();
     let client = client_auth::authenticate(o, headers, &params, now).await?;
+    Ok((params, client, now))
+}
+
+async fn exchange(o: &Oidc, headers: &HeaderMap, body: &[u8]) -> Result<Response, OAuthError> {
+    let (params, client, now) = authenticated_form(o, headers, body).await?;
     // The key the tokens will be bound to, checked before the code is taken (a bad proof
     // does not use it up). A FAPI 2.0 client's tokens are always bound.
     let dpop_jkt = match headers.get("dpop").map(|v| v.to_str()) {
@@ -209,19 +220,7 @@ pub(super) async fn par(State(o): State<Oidc>, headers: HeaderMap, body: Bytes) 
 }
 
 async fn push(o: &Oidc, headers: &HeaderMap, body: &[u8]) -> Result<Response, OAuthError> {
-    let form_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if !form_type {
-        return Err(OAuthError::new(
-            "invalid_request",
-            "the body must be application/x-www-form-urlencoded",
-        ));
-    }
-    let params = Form::parse(body).map_err(|_| OAuthError::new("invalid_request", "a parameter is given twice"))?;
-    let now = o.now();
-    let client = client_auth::authenticate(o, headers, &params, now).await?;
+    let (params, client, now) = authenticated_form(o, headers, body).await?;
     if params.has("request_uri") {
         return Err(OAuthError::new(
             "invalid_request",

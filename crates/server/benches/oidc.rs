@@ -24,7 +24,6 @@ mod load;
 mod support;
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Instant;
@@ -32,7 +31,7 @@ use std::time::Instant;
 use instances::{Instance, free_addr, http_client};
 use load::{Figures, knob, quick};
 use serde_json::{Value, json};
-use support::{ClientKey, Remote, browser, consent_and_read, query_of, to_consent};
+use support::{ClientKey, Remote, browser, consent_and_read, npm_project, query_of, to_consent};
 use tokio::sync::Semaphore;
 
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
@@ -81,20 +80,7 @@ async fn mynaid_codes(base: &str, n: usize) -> Vec<String> {
 
 /// oidc-provider, installed in the bench's own directory; its issuer and codes.
 fn start_oidc_provider(key: &ClientKey, n: usize) -> (Child, String, Vec<String>) {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/oidc_provider");
-    let dir: PathBuf = Path::new(env!("CARGO_TARGET_TMPDIR")).join("oidc-provider");
-    std::fs::create_dir_all(&dir).unwrap();
-    for f in ["provider.mjs", "package.json", "package-lock.json"] {
-        std::fs::copy(src.join(f), dir.join(f)).unwrap();
-    }
-    if !dir.join("node_modules/oidc-provider/package.json").exists() {
-        let out = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund", "--ignore-scripts"])
-            .current_dir(&dir)
-            .output()
-            .expect("npm (Node.js) is installed");
-        assert!(out.status.success(), "npm ci: {}", String::from_utf8_lossy(&out.stderr));
-    }
+    let dir = npm_project("benches/oidc_provider", "provider.mjs", "oidc-provider");
     let port = free_addr().port();
     let jwks = json!({ "keys": [key.jwk] }).to_string();
     let mut child = Command::new("node")

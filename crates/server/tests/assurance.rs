@@ -90,12 +90,7 @@ async fn each_route_says_what_it_proves() {
     );
 
     // The discovery document lists both values.
-    let d: Value = reqwest::get(format!("{}/.well-known/openid-configuration", op.base))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let d = discovery_json(&op).await;
     assert_eq!(
         d["acr_values_supported"],
         serde_json::json!([ACR_JPKI_SIGNATURE, ACR_JPKI_USER_AUTHENTICATION])

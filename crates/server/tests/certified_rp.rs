@@ -28,7 +28,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use instances::{Instance, free_addr, http_client};
 use serde_json::Value;
-use support::{ClientKey, Remote, browser, consent_and_read, to_consent};
+use support::{ClientKey, Remote, browser, consent_and_read, npm_project, to_consent};
 
 const BASIC_SECRET: &str = "certified-rp-basic-secret-0123456789abcdef";
 const POST_SECRET: &str = "certified-rp-post-secret-0123456789abcdef";
@@ -77,21 +77,7 @@ auth_method = "{method}"
 
 /// The directory holding the RP script with `oauth4webapi` installed from the lock file.
 fn rp_dir() -> PathBuf {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/certified_rp");
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("certified-rp");
-    std::fs::create_dir_all(&dir).unwrap();
-    for f in ["rp.mjs", "package.json", "package-lock.json"] {
-        std::fs::copy(src.join(f), dir.join(f)).unwrap();
-    }
-    if !dir.join("node_modules/oauth4webapi/package.json").exists() {
-        let out = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund", "--ignore-scripts"])
-            .current_dir(&dir)
-            .output()
-            .expect("npm (Node.js) is installed");
-        assert!(out.status.success(), "npm ci: {}", String::from_utf8_lossy(&out.stderr));
-    }
-    dir
+    npm_project("tests/certified_rp", "rp.mjs", "oauth4webapi")
 }
 
 /// One whole flow: the library's authorization URL, the person through the pages with p01's

@@ -185,12 +185,7 @@ async fn client_secret_post_authenticates_its_client_only() {
     assert_eq!(status, StatusCode::OK, "{tokens}");
     assert_eq!(payload(tokens["id_token"].as_str().unwrap())["nonce"], "n-2");
     // Discovery says so.
-    let d: Value = reqwest::get(format!("{}/.well-known/openid-configuration", op.base))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let d = discovery_json(&op).await;
     assert_eq!(
         d["token_endpoint_auth_methods_supported"],
         json!(["private_key_jwt", "client_secret_basic", "client_secret_post"])

@@ -266,12 +266,7 @@ async fn a_pushed_request_is_validated_like_one_at_the_authorization_endpoint() 
     // The legitimate push beside them.
     assert_eq!(push(&op, &[]).await.0, StatusCode::CREATED);
     // Discovery says where to push and which proofs are taken.
-    let d: Value = reqwest::get(format!("{}/.well-known/openid-configuration", op.base))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let d = discovery_json(&op).await;
     assert_eq!(
         d["pushed_authorization_request_endpoint"],
         format!("{}/oidc/par", op.base)

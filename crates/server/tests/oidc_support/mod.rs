@@ -548,3 +548,36 @@ pub(crate) fn payload(jwt: &str) -> Value {
 pub(crate) fn jwt_header(jwt: &str) -> Value {
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(jwt.split('.').next().unwrap()).unwrap()).unwrap()
 }
+
+/// A Node project of this crate (`src`: a script, `package.json` and its lock file, under the
+/// crate's directory) installed with `npm ci` from the lock file into the target's temporary
+/// directory, once: the directory to run `script` in. `package` is the dependency whose
+/// presence says it is installed.
+pub(crate) fn npm_project(src: &str, script: &str, package: &str) -> std::path::PathBuf {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(src);
+    let name = src.file_name().unwrap().to_string_lossy().into_owned();
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    for f in [script, "package.json", "package-lock.json"] {
+        std::fs::copy(src.join(f), dir.join(f)).unwrap();
+    }
+    if !dir.join("node_modules").join(package).join("package.json").exists() {
+        let out = std::process::Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--ignore-scripts"])
+            .current_dir(&dir)
+            .output()
+            .expect("npm (Node.js) is installed");
+        assert!(out.status.success(), "npm ci: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    dir
+}
+
+/// The discovery document as JSON.
+pub(crate) async fn discovery_json(op: &impl Site) -> Value {
+    reqwest::get(format!("{}/.well-known/openid-configuration", op.base()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
