@@ -143,7 +143,9 @@ fn chromium_args(profile: &Path, mobile: bool) -> Vec<String> {
         // proxy port where nothing listens (loopback bypasses proxies by default).
         "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1, EXCLUDE [::1]",
         "--proxy-server=http://127.0.0.1:9",
+        // A Japanese person's browser: the pages follow Accept-Language.
         "--lang=ja",
+        "--accept-lang=ja,en",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -218,6 +220,7 @@ impl Browser {
         let mut chrome = json!({
             "binary": chromium.display().to_string(),
             "args": chromium_args(browser.profile.path(), options.mobile),
+            "prefs": { "intl": { "accept_languages": "ja,en" } },
         });
         if options.mobile {
             // A desktop window is at least 500 px wide; the phone's viewport is emulated.
