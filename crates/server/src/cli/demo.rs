@@ -148,13 +148,24 @@ fn print_welcome(dir: &Path, listen: SocketAddr, demo: &DemoConfig) {
         "4. ページが自動で進み、確認された氏名などが表示されます。/ The page moves on by itself and shows the verified name."
     );
     println!();
-    println!("テスト用の人物 / Test persons ({}/persons.json):", dir.display());
+    println!(
+        "テスト用の人物 / Test persons ({}/persons.json; PIN: 利用者証明用/券面事項入力補助用 when they differ / user-authentication/input-support):",
+        dir.display()
+    );
     for p in &persons {
+        let (auth, input) = (p["auth_pin"].as_str().unwrap_or(""), p["pin"].as_str().unwrap_or(""));
+        // The 4-digit route asks the user-authentication PIN first: show it, and the second
+        // one too where a person's two PINs differ.
+        let pins = if auth == input {
+            input.to_string()
+        } else {
+            format!("{auth}/{input}")
+        };
         println!(
-            "  {:<4} {:<10} PIN {:<5} password {:<12} {}",
+            "  {:<4} {:<10} PIN {:<9} password {:<12} {}",
             p["id"].as_str().unwrap_or(""),
             p["name"].as_str().unwrap_or(""),
-            p["pin"].as_str().unwrap_or(""),
+            pins,
             p["sign_password"].as_str().unwrap_or("-"),
             p["note"].as_str().unwrap_or("")
         );
