@@ -20,7 +20,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root/fuzz"
 
 # FUZZ_TARGETS="san tlv" runs only those.
-read -r -a targets <<<"${FUZZ_TARGETS:-evidence_document cv_certificate integrity_record basic_info san apdu_command tlv link card_responses server_answers}"
+read -r -a targets <<<"${FUZZ_TARGETS:-evidence_document cv_certificate integrity_record basic_info san apdu_command tlv link card_responses server_answers crl}"
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "== installing cargo-fuzz"

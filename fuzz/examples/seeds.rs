@@ -341,6 +341,9 @@ fn main() -> Result<()> {
     for (i, apdu) in apdus().iter().enumerate() {
         put("apdu_command", &format!("apdu-{i:02}"), apdu)?;
     }
+    for name in ["sign-g1", "sign-g2", "auth-g1", "auth-g2"] {
+        put("crl", name, &fs::read(fixtures().join(format!("crl/jpki-{name}.crl")))?)?;
+    }
     println!("wrote {written} seeds under {}", out.display());
     Ok(())
 }

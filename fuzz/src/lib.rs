@@ -28,18 +28,28 @@ macro_rules! fixture {
     };
 }
 
+fn test_roots() -> TrustStore {
+    let roots = [
+        fixture!("trust/jpki-sign-root-g1.der"),
+        fixture!("trust/jpki-sign-root-g2.der"),
+        fixture!("trust/jpki-auth-root-g1.der"),
+        fixture!("trust/jpki-auth-root-g2.der"),
+    ]
+    .map(<[u8]>::to_vec);
+    TrustStore::test_roots(&roots).expect("test roots")
+}
+
+/// The 4 test roots, for the CRLs a refresh would fetch.
+pub fn trust() -> &'static TrustStore {
+    static TRUST: OnceLock<TrustStore> = OnceLock::new();
+    TRUST.get_or_init(test_roots)
+}
+
 /// The verifier of the test suite: the 4 test roots, their CRLs, `RequireCrl`, the test CV CA.
 pub fn verifier() -> &'static Verifier {
     static VERIFIER: OnceLock<Verifier> = OnceLock::new();
     VERIFIER.get_or_init(|| {
-        let roots = [
-            fixture!("trust/jpki-sign-root-g1.der"),
-            fixture!("trust/jpki-sign-root-g2.der"),
-            fixture!("trust/jpki-auth-root-g1.der"),
-            fixture!("trust/jpki-auth-root-g2.der"),
-        ]
-        .map(<[u8]>::to_vec);
-        let trust = TrustStore::test_roots(&roots).expect("test roots");
+        let trust = test_roots();
         let mut crls = CrlSet::new();
         for crl in [
             fixture!("crl/jpki-sign-g1.crl"),

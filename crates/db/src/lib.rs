@@ -1,6 +1,7 @@
 //! The database of the mynaid server: one file of embedded SQLite (the default) or a
 //! PostgreSQL server shared by several instances, holding one schema (`migrations/`: the
-//! verification sessions and the OpenID Connect provider's tables).
+//! verification sessions, the OpenID Connect provider's tables, the CRLs fetched for all
+//! instances).
 //!
 //! Both engines run the same statements through sqlx's `Any` driver, so every store is one
 //! implementation a reader follows from the call to its SQL. Statements use `$1, $2, …`

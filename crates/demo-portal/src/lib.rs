@@ -11,6 +11,11 @@
 //! * verify my identity: scopes `name address birthdate gender`, purpose `verify_identity`;
 //!   the account shows the verified claims and how they were verified.
 //!
+//! * events: it registers a push stream (OpenID Shared Signals Framework) at mynaid when it
+//!   first links a card, receives Security Event Tokens at `/portal/events` (checked against
+//!   mynaid's JWKS, duplicates dropped by `jti`), and shows an account whose card's
+//!   certificate was revoked as "verify again"; 'unlink my card' ends the link at mynaid too.
+//!
 //! It keeps its accounts in memory: it exists to show the flows, not to be a product.
 
 use std::collections::HashMap;
@@ -30,7 +35,7 @@ use openidconnect::{
     PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse, UserInfoClaims,
 };
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
 /// How the portal reaches mynaid.
@@ -82,6 +87,9 @@ struct Verified {
 #[derive(Debug, Default)]
 struct Account {
     linked_card: Option<String>,
+    /// The linked card's certificate was revoked (the reason's RFC 5280 name): the person
+    /// must verify again.
+    revoked: Option<String>,
     verified: Option<Verified>,
     pending: HashMap<String, Pending>,
     message: Option<String>,
@@ -93,6 +101,18 @@ struct Portal {
     http: reqwest::Client,
     // One demo account per browser (cookie), created on first visit.
     accounts: Arc<Mutex<HashMap<String, Account>>>,
+    events: Arc<Mutex<Events>>,
+}
+
+/// The portal's side of its event stream.
+#[derive(Debug, Default)]
+struct Events {
+    /// The `Authorization` value mynaid sends with each push (registered with the stream).
+    secret: String,
+    /// Whether the stream is registered.
+    registered: bool,
+    /// The events taken so far (a push may come twice).
+    seen: std::collections::HashSet<String>,
 }
 
 /// The card's sex in words (OpenID Connect's `gender` values as mynaid sends them).
@@ -141,11 +161,17 @@ pub fn router(config: PortalConfig) -> Router {
         config,
         http,
         accounts: Arc::default(),
+        events: Arc::new(Mutex::new(Events {
+            secret: format!("Bearer {:032x}{:032x}", rand_u128(), rand_u128()),
+            ..Events::default()
+        })),
     };
     Router::new()
         .route("/portal", get(account))
         .route("/portal/start", post(start))
         .route("/portal/callback", get(callback))
+        .route("/portal/unlink", post(unlink))
+        .route("/portal/events", post(receive_event))
         .with_state(portal)
 }
 
@@ -203,6 +229,15 @@ async fn account(State(p): State<Portal>, headers: HeaderMap) -> Response {
                 dt { "マイナンバーカードの連携 / Linked My Number Card" }
                 dd id="linked" { @match &a.linked_card { Some(c) => { "連携済み / linked (" (c.chars().take(8).collect::<String>()) "…)" }, None => { "未連携 / not linked" } } }
             }
+            @if let Some(reason) = &a.revoked {
+                p class="status error" id="revoked" {
+                    "カードの電子証明書が失効しました（" (reason_words(reason)) "）。もう一度「マイナンバーカードを連携する」でカードを確認してください。"
+                    " / Your card's certificate was revoked (" (reason_words_en(reason)) "). Verify again with 'Link my card'."
+                }
+            }
+            @if a.linked_card.is_some() {
+                form method="post" action="/portal/unlink" { button id="unlink" type="submit" class="secondary" { "カードの連携を解除する / Unlink my card" } }
+            }
             @if let Some(v) = &a.verified {
                 h2 { "確認された本人情報 / Verified identity" }
                 table class="face" id="verified" {
@@ -225,6 +260,27 @@ async fn account(State(p): State<Portal>, headers: HeaderMap) -> Response {
         set_account_cookie(&mut resp, &id);
     }
     resp
+}
+
+/// An RFC 5280 revocation reason in words a person understands.
+fn reason_words(reason: &str) -> &'static str {
+    match reason {
+        "affiliationChanged" => "引っ越しや氏名の変更など",
+        "keyCompromise" => "カードの紛失など",
+        "superseded" => "カードの更新など",
+        "cessationOfOperation" => "カードの返納など",
+        _ => "理由は示されていません",
+    }
+}
+
+fn reason_words_en(reason: &str) -> &'static str {
+    match reason {
+        "affiliationChanged" => "a move or a new name, for example",
+        "keyCompromise" => "a lost card, for example",
+        "superseded" => "a renewed card, for example",
+        "cessationOfOperation" => "a returned card, for example",
+        _ => "no reason given",
+    }
 }
 
 fn rand_u128() -> u128 {
@@ -388,7 +444,11 @@ async fn callback(State(p): State<Portal>, headers: HeaderMap, Query(q): Query<B
             }
             let a = accounts.entry(id).or_default();
             a.linked_card = Some(sub);
+            a.revoked = None;
             a.message = Some("マイナンバーカードを連携しました / Your card is linked".into());
+            drop(accounts);
+            // From now on mynaid tells the portal if this card's certificate is revoked.
+            register_stream(&p).await;
             Redirect::to("/portal").into_response()
         }
         Action::SignIn => {
@@ -461,6 +521,174 @@ async fn callback(State(p): State<Portal>, headers: HeaderMap, Query(q): Query<B
             Redirect::to("/portal").into_response()
         }
     }
+}
+
+const CREDENTIAL_CHANGE: &str = "https://schemas.openid.net/secevent/caep/event-type/credential-change";
+
+/// A client-credentials token for the event stream (scope `ssf`).
+async fn stream_token(p: &Portal) -> Option<String> {
+    let r = p
+        .http
+        .post(format!("{}/oidc/token", p.config.mynaid_url))
+        .basic_auth(&p.config.client_id, Some(&p.config.client_secret))
+        .form(&[("grant_type", "client_credentials"), ("scope", "ssf")])
+        .send()
+        .await
+        .ok()?;
+    let v: Value = r.json().await.ok()?;
+    v["access_token"].as_str().map(str::to_string)
+}
+
+/// Registers the portal's push stream at mynaid (once per process; an existing stream is
+/// pointed here again, with this process's secret).
+async fn register_stream(p: &Portal) {
+    let mut events = p.events.lock().await;
+    if events.registered {
+        return;
+    }
+    let Some(token) = stream_token(p).await else {
+        tracing::warn!("no event-stream token from mynaid; revocations will not reach the portal");
+        return;
+    };
+    let url = format!("{}/ssf/stream", p.config.mynaid_url);
+    let config = json!({
+        "delivery": {
+            "method": "urn:ietf:rfc:8935",
+            "endpoint_url": format!("{}/portal/events", p.config.portal_url),
+            "authorization_header": events.secret,
+        },
+        "events_requested": [CREDENTIAL_CHANGE],
+        "description": "demo portal",
+    });
+    let created = p.http.post(&url).bearer_auth(&token).json(&config).send().await;
+    let ok = match created {
+        Ok(r) if r.status().as_u16() == 201 => true,
+        Ok(r) if r.status().as_u16() == 409 => {
+            let current: Value = match p.http.get(&url).bearer_auth(&token).send().await {
+                Ok(r) => r.json().await.unwrap_or_default(),
+                Err(_) => Value::Null,
+            };
+            let mut update = config.clone();
+            update["stream_id"] = current["stream_id"].clone();
+            p.http
+                .put(&url)
+                .bearer_auth(&token)
+                .json(&update)
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+        }
+        _ => false,
+    };
+    if ok {
+        events.registered = true;
+    } else {
+        tracing::warn!("registering the event stream at mynaid failed; trying again with the next link");
+    }
+}
+
+/// "Unlink my card": forgets the card here and ends the link at mynaid (which deletes what
+/// it kept for the status check).
+async fn unlink(State(p): State<Portal>, headers: HeaderMap) -> Response {
+    let Some(id) = account_id(&headers) else {
+        return Redirect::to("/portal").into_response();
+    };
+    let sub = {
+        let mut accounts = p.accounts.lock().await;
+        let a = accounts.entry(id.clone()).or_default();
+        a.revoked = None;
+        a.linked_card.take()
+    };
+    if let (Some(sub), Some(token)) = (sub, stream_token(&p).await) {
+        let _ = p
+            .http
+            .post(format!("{}/ssf/subjects/remove", p.config.mynaid_url))
+            .bearer_auth(token)
+            .json(&json!({ "subject": { "format": "iss_sub", "iss": p.config.mynaid_url, "sub": sub } }))
+            .send()
+            .await;
+    }
+    back_with(&p, &id, "カードの連携を解除しました / Your card is unlinked").await
+}
+
+fn refused(status: u16, err: &str, description: &str) -> Response {
+    let status = axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::BAD_REQUEST);
+    (status, axum::Json(json!({ "err": err, "description": description }))).into_response()
+}
+
+/// RFC 8935: a Security Event Token pushed by mynaid. Taken only with the registered
+/// secret and a signature by a key of mynaid's JWKS, for this portal; each `jti` once.
+async fn receive_event(State(p): State<Portal>, headers: HeaderMap, body: String) -> Response {
+    let secret_ok = {
+        let events = p.events.lock().await;
+        headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v == events.secret)
+    };
+    if !secret_ok {
+        return refused(401, "authentication_failed", "unknown sender");
+    }
+    let Ok(head) = jsonwebtoken::decode_header(body.trim()) else {
+        return refused(400, "invalid_request", "not a JWT");
+    };
+    if head.typ.as_deref() != Some("secevent+jwt")
+        || !matches!(
+            head.alg,
+            jsonwebtoken::Algorithm::RS256 | jsonwebtoken::Algorithm::PS256
+        )
+    {
+        return refused(400, "invalid_request", "not a Security Event Token");
+    }
+    let jwks: Option<jsonwebtoken::jwk::JwkSet> =
+        match p.http.get(format!("{}/oidc/jwks", p.config.mynaid_url)).send().await {
+            Ok(r) => r.json().await.ok(),
+            Err(_) => None,
+        };
+    let Some(key) = jwks
+        .as_ref()
+        .and_then(|set| set.find(head.kid.as_deref().unwrap_or_default()))
+        .and_then(|jwk| jsonwebtoken::DecodingKey::from_jwk(jwk).ok())
+    else {
+        return refused(400, "invalid_key", "the signing key is not in the issuer's JWKS");
+    };
+    let mut validation = jsonwebtoken::Validation::new(head.alg);
+    validation.set_issuer(&[p.config.mynaid_url.as_str()]);
+    validation.set_audience(&[p.config.client_id.as_str()]);
+    // A SET has no `exp` (RFC 8417 §2.2): its `jti` keeps it from being taken twice.
+    validation.validate_exp = false;
+    validation.required_spec_claims = ["iss", "aud"].into_iter().map(String::from).collect();
+    let claims = match jsonwebtoken::decode::<Value>(body.trim(), &key, &validation) {
+        Ok(t) => t.claims,
+        Err(e) => {
+            tracing::warn!(error = %e, "an event did not verify");
+            return refused(400, "invalid_key", "the signature or the claims do not verify");
+        }
+    };
+    let Some(jti) = claims["jti"].as_str() else {
+        return refused(400, "invalid_request", "no jti");
+    };
+    if !p.events.lock().await.seen.insert(jti.to_string()) {
+        // Delivered before: already taken.
+        return axum::http::StatusCode::ACCEPTED.into_response();
+    }
+    if let Some(change) = claims["events"].get(CREDENTIAL_CHANGE)
+        && change["change_type"] == "revoke"
+        && let Some(sub) = claims["sub_id"]["sub"].as_str()
+    {
+        let reason = change["revocation_reason"]
+            .as_str()
+            .unwrap_or("unspecified")
+            .to_string();
+        let mut accounts = p.accounts.lock().await;
+        for a in accounts.values_mut() {
+            if a.linked_card.as_deref() == Some(sub) {
+                a.revoked = Some(reason.clone());
+            }
+        }
+        tracing::info!("a linked card's certificate was revoked; the account asks to verify again");
+    }
+    axum::http::StatusCode::ACCEPTED.into_response()
 }
 
 #[cfg(test)]

@@ -82,8 +82,9 @@ pub enum EvidenceError {
     /// The serial is on the issuer's CRL.
     #[error("the certificate has been revoked")]
     Revoked,
-    /// No loaded CRL covers the certificate and the policy fails closed.
-    #[error("the revocation status is unknown: no CRL of the issuer is loaded")]
+    /// No loaded CRL covers the certificate and the policy fails closed: none of its issuer,
+    /// or, when the certificate names CRL distribution points, none of those points.
+    #[error("the revocation status is unknown: no CRL covering the certificate is loaded")]
     RevocationUnknown,
     /// The issuer's CRL is past its `nextUpdate` (or not yet valid).
     #[error("the issuer's CRL is out of date (next update {next_update}, now {now})")]
@@ -130,10 +131,15 @@ pub enum CrlError {
     /// A critical CRL extension this verifier does not understand.
     #[error("unknown critical CRL extension {0}")]
     UnknownCriticalExtension(String),
+    /// Its issuingDistributionPoint limits it to CA or attribute certificates or to some
+    /// reasons, makes it indirect, or names its point relative to the issuer: not supported.
+    #[error("the CRL's issuing distribution point is of a kind not supported")]
+    UnsupportedDistributionPoint,
     /// No `nextUpdate`: a CRL that never goes out of date would be trusted for ever.
     #[error("the CRL has no nextUpdate")]
     NoNextUpdate,
-    /// Older (`thisUpdate`) than the CRL of the same issuer already in use: a replayed or
+    /// Older (`thisUpdate`) than the CRL of the same issuer and distribution point already in
+    /// use: a replayed or
     /// rolled-back CRL could hide a revocation.
     #[error("the CRL is older than the one in use (thisUpdate {this_update}, in use {in_use})")]
     Older {

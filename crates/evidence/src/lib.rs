@@ -10,7 +10,8 @@
 //! Two routes (`docs/evidence.md`, `shared/design/architecture.md`):
 //! * **signature**: the JPKI signature certificate, chained by key identifier to a trusted
 //!   root, checked against RFC 5280 essentials (validity, KeyUsage, BasicConstraints,
-//!   sha256WithRSAEncryption only) and the issuer's CRL; the card's signature over the
+//!   sha256WithRSAEncryption only) and the issuer's CRL (the CRL of the certificate's
+//!   distribution point, where it names one); the card's signature over the
 //!   session's to-be-signed value; the four attributes from the SubjectAltName;
 //! * **user-authentication** (the 4-digit PINs): the JPKI user-authentication
 //!   certificate, checked as the signature certificate is but under a user-authentication
@@ -32,7 +33,7 @@ mod trust;
 mod verify;
 mod x509;
 
-pub use crl::{CrlInfo, CrlSet, CrlWindow, RevocationPolicy};
+pub use crl::{CrlInfo, CrlSet, CrlWindow, RevocationPolicy, RevocationReason, RevokedEntry};
 pub use crypto::bench_verify;
 pub use error::{CertRole, CrlError, EvidenceError, TrustError};
 pub use face::{CardFaceClaims, Revocation, Verification, VerifiedCardFace};

@@ -20,6 +20,9 @@ pub struct Verifier {
     trust: TrustStore,
     /// Replaced whole when fresh CRLs arrive; a verification holds the set it started with.
     crls: std::sync::RwLock<std::sync::Arc<CrlSet>>,
+    /// Held by [`Verifier::refresh_crls`] from the copy of the set to its replacement: two
+    /// refreshes at once would otherwise each drop the other's CRLs.
+    refreshing: std::sync::Mutex<()>,
     revocation: RevocationPolicy,
     /// How long past its `nextUpdate` a CRL still answers (0: not at all, fail closed).
     crl_grace_secs: u64,
@@ -32,6 +35,7 @@ impl Verifier {
         Verifier {
             trust,
             crls: std::sync::RwLock::new(std::sync::Arc::new(crls)),
+            refreshing: std::sync::Mutex::new(()),
             revocation,
             crl_grace_secs: 0,
             cv_cas,
@@ -65,13 +69,17 @@ impl Verifier {
         }
     }
 
-    /// Loads fresh CRLs (DER) over the ones in use: each replaces its issuer's CRL only when
-    /// it verifies, has a `nextUpdate` and is not older; the others' refusals are returned,
-    /// and the set in use stays the last good one for their issuers.
+    /// Loads fresh CRLs (DER) over the ones in use: each replaces the CRL of its issuer and
+    /// distribution point only when it verifies, has a `nextUpdate` and is not older; the
+    /// others' refusals are returned, and the set in use stays the last good one for them.
     pub fn refresh_crls(&self, ders: &[Vec<u8>]) -> Vec<Result<CrlInfo, CrlError>> {
+        let _one_at_a_time = self
+            .refreshing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut next = (*self.crls()).clone();
         let results: Vec<_> = ders.iter().map(|der| next.load(der, &self.trust)).collect();
-        if results.iter().any(Result::is_ok) {
+        if results.iter().any(|r| r.as_ref().is_ok_and(|info| info.changed)) {
             self.set_crls(next);
         }
         results
@@ -136,8 +144,9 @@ impl Verifier {
     }
 
     /// A JPKI certificate of `kind`: chained by key identifier to a root of that kind,
-    /// RFC 5280 essentials, the kind's KeyUsage, the issuer's CRL, and the live signature
-    /// of its key over `tbs`.
+    /// RFC 5280 essentials, the kind's KeyUsage, the issuer's CRL (of the certificate's
+    /// distribution points, where it names any), and the live signature of its key over
+    /// `tbs`.
     fn check_certificate(
         &self,
         certificate: &[u8],
@@ -183,8 +192,16 @@ impl Verifier {
             return Err(EvidenceError::UnknownCriticalExtension(oid.clone()));
         }
         let crls = self.crls();
-        let revocation = match crls.for_issuer(&anchor.key_id) {
-            Some(crl) => {
+        let deciding: Vec<_> = crls.deciding(&anchor.key_id, ee.crl_points.as_deref()).collect();
+        let revocation = if deciding.is_empty() {
+            match self.revocation {
+                RevocationPolicy::AllowUnchecked => Revocation::NotChecked,
+                RevocationPolicy::RequireCrl => return Err(EvidenceError::RevocationUnknown),
+            }
+        } else {
+            // Every CRL that speaks for the certificate must be in date: a stale one of a
+            // second point could be the one that lists it.
+            for crl in &deciding {
                 if now < crl.this_update {
                     return Err(EvidenceError::CrlOutOfDate {
                         next_update: crl.this_update,
@@ -196,13 +213,11 @@ impl Verifier {
                 {
                     return Err(EvidenceError::CrlOutOfDate { next_update: next, now });
                 }
-                if crl.is_revoked(&ee.serial) {
-                    return Err(EvidenceError::Revoked);
-                }
-                Revocation::CheckedCrl
             }
-            None if self.revocation == RevocationPolicy::AllowUnchecked => Revocation::NotChecked,
-            None => return Err(EvidenceError::RevocationUnknown),
+            if deciding.iter().any(|crl| crl.is_revoked(&ee.serial)) {
+                return Err(EvidenceError::Revoked);
+            }
+            Revocation::CheckedCrl
         };
         if !verify_rsa_sha256(&ee.public_key, tbs, signature) {
             return Err(EvidenceError::CardSignatureInvalid);

@@ -8,6 +8,8 @@ use der::asn1::ObjectIdentifier;
 use der::{Decode, Encode};
 use mynaid_apdu::tlv::{self, Tag};
 use x509_cert::Certificate;
+use x509_cert::ext::pkix::crl::CrlDistributionPoints;
+use x509_cert::ext::pkix::name::{DistributionPointName, GeneralNames};
 use x509_cert::ext::pkix::{AuthorityKeyIdentifier, BasicConstraints, KeyUsage, SubjectKeyIdentifier};
 
 use crate::error::{CertRole, EvidenceError};
@@ -18,6 +20,7 @@ const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.1
 
 const KEY_USAGE: &str = "2.5.29.15";
 const BASIC_CONSTRAINTS: &str = "2.5.29.19";
+const CRL_DISTRIBUTION_POINTS: &str = "2.5.29.31";
 /// Extensions a JPKI certificate may carry, critical or not, that this verifier handles or
 /// may safely ignore.
 const UNDERSTOOD: [&str; 10] = [
@@ -28,7 +31,7 @@ const UNDERSTOOD: [&str; 10] = [
     "2.5.29.17",         // subjectAltName (the card-face attributes)
     "2.5.29.18",         // issuerAltName
     "2.5.29.32",         // certificatePolicies
-    "2.5.29.31",         // cRLDistributionPoints
+    "2.5.29.31",         // cRLDistributionPoints (matched to the CRLs' issuing points)
     "2.5.29.37",         // extKeyUsage
     "1.3.6.1.5.5.7.1.1", // authorityInfoAccess
 ];
@@ -79,7 +82,47 @@ pub(crate) struct CertFacts {
     /// (critical, value)
     pub(crate) key_usage: Option<(bool, KeyUsage)>,
     pub(crate) ca: Option<bool>,
+    /// The distribution points of cRLDistributionPoints that a CRL of the issuer can speak
+    /// for (`None`: no such extension, the issuer's full CRL decides). A point with
+    /// `reasons` or a `cRLIssuer` (partial or indirect CRLs) or a name relative to the
+    /// issuer is left out: no CRL loaded here can cover it, so a certificate with only such
+    /// points fails closed.
+    pub(crate) crl_points: Option<Vec<PointNames>>,
     pub(crate) unknown_critical: Option<String>,
+}
+
+/// The `fullName` of a distribution point: each GeneralName as DER, sorted, so that one set
+/// of names compares equal however the issuer ordered it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PointNames(Vec<Vec<u8>>);
+
+impl PointNames {
+    pub(crate) fn of(names: &GeneralNames) -> Result<PointNames, der::Error> {
+        let mut ders = names.iter().map(Encode::to_der).collect::<Result<Vec<_>, _>>()?;
+        ders.sort();
+        ders.dedup();
+        Ok(PointNames(ders))
+    }
+
+    /// RFC 5280 §6.3.3 (b)(2)(i): a CRL's issuing distribution point is a certificate's
+    /// distribution point when one of the names of the one is a name of the other.
+    pub(crate) fn meets(&self, other: &PointNames) -> bool {
+        self.0.iter().any(|n| other.0.contains(n))
+    }
+}
+
+/// The points of a cRLDistributionPoints value a CRL can be matched to.
+fn crl_points(value: &[u8]) -> Result<Vec<PointNames>, der::Error> {
+    let mut points = Vec::new();
+    for dp in CrlDistributionPoints::from_der(value)?.0 {
+        if dp.reasons.is_some() || dp.crl_issuer.is_some() {
+            continue;
+        }
+        if let Some(DistributionPointName::FullName(names)) = &dp.distribution_point {
+            points.push(PointNames::of(names)?);
+        }
+    }
+    Ok(points)
 }
 
 /// The first element of a DER SEQUENCE, raw: the signed part of a certificate or CRL.
@@ -143,6 +186,7 @@ pub(crate) fn parse_certificate(der: &[u8], role: CertRole) -> Result<CertFacts,
         authority_key_id: None,
         key_usage: None,
         ca: None,
+        crl_points: None,
         unknown_critical: None,
     };
     for ext in t.extensions().into_iter().flatten() {
@@ -164,6 +208,7 @@ pub(crate) fn parse_certificate(der: &[u8], role: CertRole) -> Result<CertFacts,
             }
             KEY_USAGE => facts.key_usage = Some((ext.critical, KeyUsage::from_der(value).map_err(|_| malformed())?)),
             BASIC_CONSTRAINTS => facts.ca = Some(BasicConstraints::from_der(value).map_err(|_| malformed())?.ca),
+            CRL_DISTRIBUTION_POINTS => facts.crl_points = Some(crl_points(value).map_err(|_| malformed())?),
             other if ext.critical && !UNDERSTOOD.contains(&other) => {
                 facts.unknown_critical.get_or_insert(oid);
             }

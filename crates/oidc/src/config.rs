@@ -324,6 +324,7 @@ pub fn relying_parties(clients: &[Client], public_origin: &str) -> Vec<RelyingPa
             api_key: token::<32>(),
             return_urls: vec![callback.clone()],
             accepted_routes: c.config.accepted_routes.clone(),
+            link_status: true,
         })
         .collect()
 }

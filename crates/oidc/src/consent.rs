@@ -66,6 +66,13 @@ pub(super) fn consent(lang: Lang, p: &ConsentPage<'_>) -> Response {
                     li { (t(lang, "これらがマイナンバーカードで確認されたことと、その確認方法", "That these were verified with your My Number Card, and how")) }
                 }
             }
+            @if purpose == Purpose::LinkCard {
+                p id="consent-status" {
+                    (t(lang,
+                       "連携のあと、カードの電子証明書が失効したとき（引っ越し、氏名の変更、カードの紛失や更新など）は、その事実と理由だけがこのサービスに知らされます。そのために、この連携が終わるまで、証明書の発行者と番号を暗号化して保管します（氏名・住所などは保管しません）。連携はこのサービスでいつでも解除でき、解除するとすぐに削除されます。",
+                       "After linking, if your card's certificate is revoked (a move, a new name, a lost or renewed card), only that fact and its reason are told to this service. For this, the certificate's issuer and number are kept encrypted until the link ends (not your name, address or other details). You can end the link at the service at any time; it is then deleted at once."))
+                }
+            }
             p {
                 (t(lang, "同意すると、次の画面でマイナンバーカードを読み取ります。カードで確認できた情報だけが、上のサービスに渡されます。",
                    "If you agree, your My Number Card is read on the next page. Only the information the card confirms goes to the service above."))

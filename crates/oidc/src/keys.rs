@@ -56,6 +56,12 @@ impl SigningKey {
     /// Signs a JWT: header `{alg, typ, kid}`, the claims, RS256 (PKCS#1 v1.5) or, for FAPI
     /// 2.0 clients, PS256 (RSASSA-PSS) with the same key.
     pub(crate) fn sign(&self, claims: &Value, alg: Algorithm) -> Result<String, OAuthError> {
+        self.sign_typed(claims, alg, "JWT")
+    }
+
+    /// [`Self::sign`] with another `typ` (a Security Event Token's is `secevent+jwt`, RFC
+    /// 8417 §2.3, so that it is never taken for an ID token).
+    pub(crate) fn sign_typed(&self, claims: &Value, alg: Algorithm, typ: &str) -> Result<String, OAuthError> {
         let (name, padding): (&str, &'static dyn aws_lc_rs::signature::RsaEncoding) = match alg {
             Algorithm::RS256 => ("RS256", &aws_lc_rs::signature::RSA_PKCS1_SHA256),
             Algorithm::PS256 => ("PS256", &aws_lc_rs::signature::RSA_PSS_SHA256),
@@ -64,7 +70,7 @@ impl SigningKey {
         let b64 = |v: &Value| URL_SAFE_NO_PAD.encode(v.to_string());
         let input = format!(
             "{}.{}",
-            b64(&json!({ "alg": name, "typ": "JWT", "kid": self.kid })),
+            b64(&json!({ "alg": name, "typ": typ, "kid": self.kid })),
             b64(claims)
         );
         let mut signature = vec![0; self.pair.public_modulus_len()];

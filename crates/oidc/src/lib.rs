@@ -48,6 +48,13 @@ use self::store::OidcStore;
 
 pub use self::keys::ALG;
 
+/// The scope of the client-credentials tokens with which a client manages its event stream
+/// and polls it (`mynaid-signals`, OpenID Shared Signals Framework).
+pub const SSF_SCOPE: &str = "ssf";
+
+/// A client's request to an event-stream endpoint, refused: the RFC 6750 answer to send.
+pub type Refusal = Response;
+
 /// The OpenID Connect provider: the session core it sits on, its tables, the sealing key,
 /// the clients.
 pub struct Provider {
@@ -126,6 +133,50 @@ impl Provider {
 
     fn client(&self, id: &str) -> Option<&Client> {
         self.clients.get(id)
+    }
+
+    /// The registered clients' ids.
+    pub fn client_ids(&self) -> Vec<String> {
+        self.clients.keys().cloned().collect()
+    }
+
+    /// The client whose access token of scope [`SSF_SCOPE`] a request to `path` carries
+    /// (`Bearer`, or `DPoP` with a proof for this request): for the event-stream endpoints.
+    pub async fn stream_client(
+        self: &Arc<Self>,
+        method: &axum::http::Method,
+        path: &str,
+        headers: &axum::http::HeaderMap,
+    ) -> Result<String, Refusal> {
+        let grant = token::access_grant(self, method, path, headers, &[]).await?;
+        if grant.scopes.iter().any(|s| s == SSF_SCOPE) {
+            Ok(grant.client_id)
+        } else {
+            Err(OAuthError {
+                status: StatusCode::FORBIDDEN,
+                error: "insufficient_scope",
+                description: "this endpoint needs an access token of scope ssf (client_credentials grant)",
+                www_authenticate: Some("Bearer realm=\"mynaid\", error=\"insufficient_scope\", scope=\"ssf\""),
+            }
+            .into_response())
+        }
+    }
+
+    /// Signs a Security Event Token (RFC 8417) for `client_id` with the provider's current
+    /// key: `typ` `secevent+jwt`, the algorithm of the client's ID tokens (PS256 for FAPI
+    /// 2.0 clients, RS256 otherwise), verifiable with the provider's JWKS.
+    pub async fn sign_event(&self, client_id: &str, claims: &serde_json::Value) -> Option<String> {
+        let alg = match self.client(client_id)?.config.profile {
+            config::ClientProfile::Fapi2 => jsonwebtoken::Algorithm::PS256,
+            config::ClientProfile::Oidc => jsonwebtoken::Algorithm::RS256,
+        };
+        let key = self.signing_key(self.now()).await.ok()?;
+        key.sign_typed(claims, alg, "secevent+jwt").ok()
+    }
+
+    /// The URL of `path` at this provider.
+    pub fn url(&self, path: &str) -> String {
+        self.endpoint(path)
     }
 
     fn endpoint(&self, path: &str) -> String {

@@ -325,6 +325,46 @@ impl OidcStore {
         Ok(())
     }
 
+    /// Stores an access token of the client-credentials grant: with a code row of its own,
+    /// already used (the token table hangs every token on a code, and a replayed code kills
+    /// its tokens; this one can never be presented).
+    pub async fn add_client_token(
+        &self,
+        token_hash: &[u8],
+        client_id: &str,
+        grant: &[u8],
+        now: i64,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        let code_hash = mynaid_sessions::secrets::sha256(&[b"client-credentials:".as_slice(), token_hash].concat());
+        let mut tx = self.db.pool().begin().await?;
+        sqlx::query(
+            "INSERT INTO oidc_codes (code_hash, client_id, grant_data, created_at, expires_at, used_at) \
+             VALUES ($1, $2, $3, $4, $5, $4)",
+        )
+        .bind(code_hash.as_slice())
+        .bind(client_id)
+        .bind(Vec::<u8>::new())
+        .bind(now)
+        .bind(expires_at)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO oidc_tokens (token_hash, client_id, code_hash, grant_data, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(token_hash)
+        .bind(client_id)
+        .bind(code_hash.as_slice())
+        .bind(grant)
+        .bind(now)
+        .bind(expires_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// An access token that has not expired and whose code was not replayed.
     pub async fn token(&self, token_hash: &[u8], now: i64) -> Result<Option<TokenRow>, StoreError> {
         // A token whose code was replayed is dead, even if it was issued after the replay was

@@ -25,6 +25,7 @@ pub(super) async fn discovery(State(o): State<Oidc>) -> Response {
     let dpop_algs: Vec<String> = DPOP_ALGS.iter().map(|a| format!("{a:?}")).collect();
     let mut scopes = vec!["openid"];
     scopes.extend(CLAIM_SCOPES);
+    scopes.push(crate::SSF_SCOPE);
     let body = json!({
         "issuer": be.issuer(),
         "authorization_endpoint": be.endpoint("/oidc/authorize"),
@@ -34,7 +35,7 @@ pub(super) async fn discovery(State(o): State<Oidc>) -> Response {
         "scopes_supported": scopes,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code"],
+        "grant_types_supported": ["authorization_code", "client_credentials"],
         "subject_types_supported": ["pairwise"],
         "id_token_signing_alg_values_supported": ["RS256", "PS256"],
         "pushed_authorization_request_endpoint": be.endpoint("/oidc/par"),
@@ -124,11 +125,15 @@ async fn exchange(o: &Oidc, headers: &HeaderMap, body: &[u8]) -> Result<Response
         }
         None => None,
     };
-    if params.get("grant_type") != Some("authorization_code") {
-        return Err(OAuthError::new(
-            "unsupported_grant_type",
-            "only authorization_code is supported",
-        ));
+    match params.get("grant_type") {
+        Some("authorization_code") => {}
+        Some("client_credentials") => return client_credentials(o, client, &params, dpop_jkt, now).await,
+        _ => {
+            return Err(OAuthError::new(
+                "unsupported_grant_type",
+                "authorization_code, or client_credentials for the event stream (scope ssf)",
+            ));
+        }
     }
     let (Some(code), Some(redirect_uri)) = (params.get("code"), params.get("redirect_uri")) else {
         return Err(OAuthError::new("invalid_request", "code and redirect_uri are required"));
@@ -202,6 +207,58 @@ async fn exchange(o: &Oidc, headers: &HeaderMap, body: &[u8]) -> Result<Response
         "expires_in": access_ttl,
         "id_token": id_token,
         "scope": grant.scopes.join(" "),
+    });
+    Ok((StatusCode::OK, no_store(), Json(body)).into_response())
+}
+
+/// The client-credentials grant (RFC 6749 §4.4), for one thing only: a token of scope
+/// [`crate::SSF_SCOPE`] with which the client manages its event stream and polls it
+/// (`mynaid-signals`). It names no person and opens no UserInfo.
+async fn client_credentials(
+    o: &Oidc,
+    client: &super::config::Client,
+    params: &Form,
+    dpop_jkt: Option<String>,
+    now: i64,
+) -> Result<Response, OAuthError> {
+    let scopes: Vec<&str> = params
+        .get("scope")
+        .unwrap_or_default()
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .collect();
+    if scopes != [crate::SSF_SCOPE] {
+        return Err(OAuthError::new(
+            "invalid_scope",
+            "the client_credentials grant gives the scope ssf only",
+        ));
+    }
+    let grant = Grant {
+        client_id: client.config.client_id.clone(),
+        redirect_uri: String::new(),
+        code_challenge: None,
+        nonce: None,
+        scopes: vec![crate::SSF_SCOPE.to_string()],
+        sub: String::new(),
+        auth_time: now,
+        acr: String::new(),
+        amr: Vec::new(),
+        userinfo: serde_json::Value::Null,
+        dpop_jkt,
+    };
+    let access_token = random_token::<32>();
+    let token_hash = hash(&access_token);
+    let access_ttl = client.config.access_token_ttl_secs as i64;
+    let sealed = o.seal_grant("token", &token_hash, &grant)?;
+    o.store
+        .add_client_token(&token_hash, &client.config.client_id, &sealed, now, now + access_ttl)
+        .await?;
+    tracing::info!(client = %client.config.client_id, "event-stream token issued");
+    let body = json!({
+        "access_token": access_token,
+        "token_type": if grant.dpop_jkt.is_some() { "DPoP" } else { "Bearer" },
+        "expires_in": access_ttl,
+        "scope": crate::SSF_SCOPE,
     });
     Ok((StatusCode::OK, no_store(), Json(body)).into_response())
 }
@@ -290,6 +347,31 @@ fn bearer_error(status: StatusCode, error: &'static str, description: &'static s
 /// UserInfo by GET or POST, the access token in the `Authorization` header (RFC 6750 §2.1) or,
 /// for a POST, in the form body (§2.2) — one of them, never both (§2).
 pub(super) async fn userinfo(State(o): State<Oidc>, method: Method, headers: HeaderMap, body: Bytes) -> Response {
+    let grant = match access_grant(&o, &method, "/oidc/userinfo", &headers, &body).await {
+        Ok(g) => g,
+        Err(resp) => return resp,
+    };
+    // An event-stream token names no person.
+    if !grant.scopes.iter().any(|s| s == "openid") {
+        return bearer_error(
+            StatusCode::FORBIDDEN,
+            "insufficient_scope",
+            "this access token does not open UserInfo",
+        );
+    }
+    (StatusCode::OK, no_store(), Json(grant.userinfo)).into_response()
+}
+
+/// The grant of the access token a request to `path` of this server carries: in the
+/// `Authorization` header (`Bearer`, or `DPoP` with a proof by the bound key for this
+/// request) or, for a form POST, in the body. A refusal is the RFC 6750 answer.
+pub(super) async fn access_grant(
+    o: &Oidc,
+    method: &Method,
+    path: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Grant, Response> {
     // `Authorization: Bearer …`, or `DPoP …` for a token bound to the client's key.
     let scheme_and_token = headers
         .get(header::AUTHORIZATION)
@@ -304,20 +386,26 @@ pub(super) async fn userinfo(State(o): State<Oidc>, method: Method, headers: Hea
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
     let in_body = if form_type && !body.is_empty() {
-        match Form::parse(&body) {
+        match Form::parse(body) {
             Ok(f) => f.get("access_token").map(str::to_string),
-            Err(_) => return bearer_error(StatusCode::BAD_REQUEST, "invalid_request", "a parameter is given twice"),
+            Err(_) => {
+                return Err(bearer_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "a parameter is given twice",
+                ));
+            }
         }
     } else {
         None
     };
     let token = match (in_header, in_body) {
         (Some(_), Some(_)) => {
-            return bearer_error(
+            return Err(bearer_error(
                 StatusCode::BAD_REQUEST,
                 "invalid_request",
                 "send the access token in one place only",
-            );
+            ));
         }
         (Some(t), None) | (None, Some(t)) => Some(t),
         (None, None) => None,
@@ -329,71 +417,66 @@ pub(super) async fn userinfo(State(o): State<Oidc>, method: Method, headers: Hea
             header::WWW_AUTHENTICATE,
             HeaderValue::from_static("Bearer realm=\"mynaid\""),
         );
-        return resp;
+        return Err(resp);
     };
     let token_hash = hash(token);
     let row = match o.store.token(&token_hash, o.now()).await {
         Ok(r) => r,
-        Err(e) => return OAuthError::from(e).into_response(),
+        Err(e) => return Err(OAuthError::from(e).into_response()),
     };
     let Some(row) = row else {
-        return bearer_error(
+        return Err(bearer_error(
             StatusCode::UNAUTHORIZED,
             "invalid_token",
             "the access token is invalid, expired or revoked",
-        );
+        ));
     };
     let Some(grant) = o.open_grant("token", &token_hash, &row.grant) else {
-        return bearer_error(StatusCode::UNAUTHORIZED, "invalid_token", "the access token is invalid");
+        return Err(bearer_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_token",
+            "the access token is invalid",
+        ));
     };
     // A DPoP-bound token works only with a proof by its key, for this request (RFC 9449 §7).
     match (&grant.dpop_jkt, dpop_scheme) {
         (None, false) => {}
         (Some(jkt), true) => {
             let Some(proof) = headers.get("dpop").and_then(|v| v.to_str().ok()) else {
-                return bearer_error(
+                return Err(bearer_error(
                     StatusCode::UNAUTHORIZED,
                     "invalid_dpop_proof",
                     "a DPoP proof is required",
-                );
+                ));
             };
-            match dpop::verify(
-                &o,
-                proof,
-                method.as_str(),
-                &o.endpoint("/oidc/userinfo"),
-                Some(token),
-                o.now(),
-            )
-            .await
-            {
+            match dpop::verify(o, proof, method.as_str(), &o.endpoint(path), Some(token), o.now()).await {
                 Ok(k) if same(k.as_bytes(), jkt.as_bytes()) => {}
                 Ok(_) => {
-                    return bearer_error(
+                    return Err(bearer_error(
                         StatusCode::UNAUTHORIZED,
                         "invalid_token",
                         "the access token is bound to another key",
-                    );
+                    ));
                 }
-                Err(why) => return bearer_error(StatusCode::UNAUTHORIZED, "invalid_dpop_proof", why),
+                Err(why) => return Err(bearer_error(StatusCode::UNAUTHORIZED, "invalid_dpop_proof", why)),
             }
         }
         (Some(_), false) => {
-            return bearer_error(
+            return Err(bearer_error(
                 StatusCode::UNAUTHORIZED,
                 "invalid_token",
                 "the access token is bound with DPoP: send it with a DPoP proof",
-            );
+            ));
         }
         (None, true) => {
-            return bearer_error(
+            return Err(bearer_error(
                 StatusCode::UNAUTHORIZED,
                 "invalid_token",
                 "the access token is not DPoP-bound",
-            );
+            ));
         }
     }
-    (StatusCode::OK, no_store(), Json(grant.userinfo)).into_response()
+    Ok(grant)
 }
 
 #[cfg(test)]

@@ -57,6 +57,9 @@ pub struct Config {
     /// How often `serve` deletes what is past `retention_secs`, in seconds (0: never; run
     /// `mynaid-server purge` instead).
     pub purge_interval_secs: u64,
+    /// Events to the applications about their linked cards (`[signals]`; see
+    /// `docs/signals.md`).
+    pub signals: mynaid_signals::SignalsConfig,
 }
 
 /// Rate limits: token buckets kept in memory by each instance, one per handle (or session)
@@ -161,14 +164,18 @@ pub struct TrustConfig {
     pub mode: TrustModeConfig,
     /// JPKI root certificates (DER files).
     pub roots: Vec<PathBuf>,
-    /// CRL files (DER), checked against the roots at load and read again every
-    /// `crl_refresh_secs` (whatever puts fresh CRLs there — the platform operator's download,
-    /// `mynaid-server pki revoke` — need not restart the server).
-    pub crls: Vec<PathBuf>,
-    /// How often the CRL files are read again, in seconds (default 3600; 0: only at start).
-    /// A fresh CRL replaces its issuer's only when it verifies, has a `nextUpdate` and is not
-    /// older than the one in use; otherwise the last good one stays, and the failure is
-    /// logged and counted (`mynaid_crl_refresh_failures_total`).
+    /// Where the CRLs (DER) come from: each a file path, or an `http://` or `https://` URL
+    /// (the CRL's signature protects it, so plain HTTP will do, as JPKI publishes them).
+    /// Checked against the roots at load and taken again every `crl_refresh_secs` and at the
+    /// earliest `nextUpdate` (whatever puts fresh CRLs in a file — the platform operator's
+    /// download, `mynaid-server pki revoke` — need not restart the server). A URL is fetched
+    /// by one instance for all on a shared database (`crl_sources`).
+    pub crls: Vec<CrlSource>,
+    /// How often the CRLs are taken again, in seconds (default 3600; 0: only at start).
+    /// A fresh CRL replaces the one of its issuer and distribution point only when it
+    /// verifies, has a `nextUpdate` and is not older than the one in use; otherwise the last
+    /// good one stays, and the failure is logged and counted
+    /// (`mynaid_crl_refresh_failures_total`).
     pub crl_refresh_secs: u64,
     /// How long past its `nextUpdate` a CRL still answers, in seconds (default 0: fail
     /// closed — every reading of that issuer is refused until a fresh CRL is loaded).
@@ -177,6 +184,61 @@ pub struct TrustConfig {
     pub cv_ca: Vec<PathBuf>,
     /// `require_crl` (fail closed) or `allow_unchecked`.
     pub revocation: RevocationConfig,
+}
+
+/// Where one CRL comes from: `http://…` or `https://…` is a URL, anything else a file path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CrlSource {
+    /// A DER file, read again at each refresh.
+    File(PathBuf),
+    /// An `http` or `https` URL, fetched at each refresh (once for all instances).
+    Url(reqwest::Url),
+}
+
+impl CrlSource {
+    /// The source a configuration string names.
+    pub fn parse(text: &str) -> Result<CrlSource, String> {
+        let lower = text.get(..8).unwrap_or(text).to_ascii_lowercase();
+        if lower.starts_with("http://") || lower.starts_with("https://") {
+            let url = reqwest::Url::parse(text).map_err(|e| format!("CRL URL {text:?}: {e}"))?;
+            if url.host_str().is_none_or(str::is_empty) {
+                return Err(format!("CRL URL {text:?}: no host"));
+            }
+            Ok(CrlSource::Url(url))
+        } else if text.is_empty() {
+            Err("an empty CRL source".into())
+        } else {
+            Ok(CrlSource::File(PathBuf::from(text)))
+        }
+    }
+}
+
+impl std::fmt::Display for CrlSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CrlSource::File(path) => write!(f, "{}", path.display()),
+            // Shown in logs: a password in the URL is not.
+            CrlSource::Url(url) if url.password().is_some() => {
+                let mut shown = url.clone();
+                let _ = shown.set_password(Some("***"));
+                f.write_str(shown.as_str())
+            }
+            CrlSource::Url(url) => f.write_str(url.as_str()),
+        }
+    }
+}
+
+impl From<PathBuf> for CrlSource {
+    fn from(path: PathBuf) -> CrlSource {
+        CrlSource::File(path)
+    }
+}
+
+impl<'de> Deserialize<'de> for CrlSource {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        CrlSource::parse(&text).map_err(serde::de::Error::custom)
+    }
 }
 
 /// Trust mode.
@@ -243,6 +305,7 @@ impl Default for Config {
             limits: LimitsConfig::default(),
             retention_secs: 3600,
             purge_interval_secs: 60,
+            signals: mynaid_signals::SignalsConfig::default(),
         }
     }
 }
@@ -260,7 +323,7 @@ impl TrustConfig {
                 .collect(),
             crls: ["sign-g1", "sign-g2", "auth-g1", "auth-g2"]
                 .iter()
-                .map(|c| dir.join(format!("crl/jpki-{c}.crl")))
+                .map(|c| CrlSource::File(dir.join(format!("crl/jpki-{c}.crl"))))
                 .collect(),
             cv_ca: vec![dir.join("trust/cv-ca.json")],
             revocation: RevocationConfig::RequireCrl,
@@ -429,5 +492,25 @@ mod tests {
                 .is_err()
         );
         assert!(toml::from_str::<Config>("unknown_key = 1").is_err());
+    }
+
+    #[test]
+    fn crl_sources_are_paths_or_urls() {
+        let c: Config = toml::from_str(
+            r#"
+            [trust]
+            crls = ["crl/a.crl", "http://jpki.example.jp/crl/sign.crl", "HTTPS://crl.example.jp/b.crl"]
+            "#,
+        )
+        .unwrap();
+        assert_eq!(c.trust.crls[0], CrlSource::File(PathBuf::from("crl/a.crl")));
+        assert!(matches!(&c.trust.crls[1], CrlSource::Url(u) if u.scheme() == "http"));
+        assert_eq!(c.trust.crls[2].to_string(), "https://crl.example.jp/b.crl");
+        let with_password = CrlSource::parse("https://op:secret@crl.example.jp/c.crl").unwrap();
+        assert_eq!(with_password.to_string(), "https://op:***@crl.example.jp/c.crl");
+        for bad in ["http://", "https://[::1/x.crl", ""] {
+            let text = format!("[trust]\ncrls = [{bad:?}]");
+            assert!(toml::from_str::<Config>(&text).is_err(), "{bad}");
+        }
     }
 }

@@ -13,6 +13,7 @@
 pub mod api;
 pub mod config;
 mod conn;
+mod crl_sources;
 pub mod limits;
 pub mod ops;
 pub mod pages;
@@ -30,13 +31,15 @@ use mynaid_sessions::events::{EventHub, pg_bus};
 use mynaid_sessions::secrets::{SealingKey, decode_key, random};
 use mynaid_sessions::store::SessionStore;
 use mynaid_sessions::{Clock, Parts, Service};
+use mynaid_signals::Signals;
 use mynaid_web::hardening::{self, Hardening};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use zeroize::Zeroizing;
 
-use crate::config::{Config, DemoConfig, HttpConfig, LimitsConfig, RevocationConfig, TrustModeConfig};
+use crate::config::{Config, CrlSource, DemoConfig, HttpConfig, LimitsConfig, RevocationConfig, TrustModeConfig};
+pub use crate::crl_sources::CrlRefresh;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -98,8 +101,9 @@ pub fn verifier(config: &Config) -> Result<Verifier, StartError> {
         TrustModeConfig::Test => TrustStore::test_roots(&roots),
     }
     .map_err(|e| StartError::Trust(e.to_string()))?;
+    // The files must all load; the URLs are fetched once the database is open (`start`).
     let mut crls = CrlSet::new();
-    for p in &config.trust.crls {
+    for p in crl_sources::files(&config.trust.crls) {
         crls.load(&read(p)?, &trust)
             .map_err(|e| StartError::Trust(format!("{}: {e}", p.display())))?;
     }
@@ -150,6 +154,8 @@ pub struct Server {
     pub sessions: Arc<Service>,
     /// The OpenID Connect provider.
     pub provider: Arc<Provider>,
+    /// The events to the applications (linked cards' revocations).
+    pub signals: Arc<Signals>,
     /// The public origin (`scheme://host[:port]`).
     pub origin: String,
     /// Whether people reach the server over HTTPS: `Secure` `__Host-` cookies, HSTS.
@@ -160,10 +166,12 @@ pub struct Server {
     pub limits: LimitsConfig,
     /// How often [`serve`] purges, in seconds (0: never).
     pub purge_interval_secs: u64,
-    /// The CRL files [`Server::refresh_crls`] reads.
-    pub crl_sources: Vec<std::path::PathBuf>,
-    /// How often [`serve`] refreshes the CRLs, in seconds (0: never).
+    /// Where [`Server::refresh_crls`] takes the CRLs from.
+    pub crl_sources: Vec<CrlSource>,
+    /// How often [`serve`] refreshes the CRLs, in seconds (0: never); it also refreshes at
+    /// the earliest `nextUpdate`.
     pub crl_refresh_secs: u64,
+    crl_state: crl_sources::Sources,
     /// The HTTP server's timeouts and caps ([`serve`]).
     pub http: HttpConfig,
 }
@@ -175,45 +183,26 @@ impl std::fmt::Debug for Server {
 }
 
 impl Server {
-    /// Reads the CRL files again and takes each fresh one that verifies, has a `nextUpdate`
-    /// and is not older than its issuer's in use (`Verifier::refresh_crls`); the others are
-    /// logged and counted, and the last good CRL stays. Answers how many files were refused
-    /// or unreadable (0: all good).
-    pub fn refresh_crls(&self) -> usize {
-        let mut failures = 0;
-        let mut read = Vec::new();
-        for path in &self.crl_sources {
-            match std::fs::read(path) {
-                Ok(der) => read.push((path, der)),
-                Err(e) => {
-                    failures += 1;
-                    metrics::counter!("mynaid_crl_refresh_failures_total", "reason" => "unreadable").increment(1);
-                    tracing::warn!(crl = %path.display(), error = %e, "CRL refresh: file unreadable; the last good CRL stays");
-                }
+    /// Takes the CRLs again from their sources: reads the files, fetches the URLs (one
+    /// instance for all on a shared database, `crl_sources`), and takes each fresh CRL that
+    /// verifies, has a `nextUpdate` and is not older than the one of its issuer and
+    /// distribution point in use (`Verifier::refresh_crls`). A source that fails is logged
+    /// and counted, and its last good CRL stays.
+    pub async fn refresh_crls(&self) -> CrlRefresh {
+        crl_sources::refresh(self).await
+    }
+
+    /// Looks every linked card up in the CRLs in use (`mynaid_sessions::links`) and pushes the
+    /// events of the revoked ones at once. Failures are logged: the next refresh checks again.
+    pub async fn recheck_links(&self) {
+        match self.sessions.recheck_links().await {
+            Ok(c) if c.revoked > 0 => {
+                tracing::info!(checked = c.checked, revoked = c.revoked, "linked cards re-checked");
+                self.signals.wake();
             }
+            Ok(c) => tracing::debug!(checked = c.checked, "linked cards re-checked"),
+            Err(e) => tracing::warn!(error = %e, "re-checking the linked cards failed; trying again with the next CRL"),
         }
-        let ders: Vec<Vec<u8>> = read.iter().map(|(_, d)| d.clone()).collect();
-        for ((path, _), result) in read.iter().zip(self.sessions.verifier().refresh_crls(&ders)) {
-            match result {
-                Ok(info) => {
-                    tracing::debug!(crl = %path.display(), entries = info.entries, this_update = info.this_update, "CRL in use")
-                }
-                Err(e) => {
-                    failures += 1;
-                    let reason = match e {
-                        mynaid_evidence::CrlError::Older { .. } => "older",
-                        mynaid_evidence::CrlError::NoNextUpdate => "no_next_update",
-                        mynaid_evidence::CrlError::SignatureInvalid | mynaid_evidence::CrlError::UnknownIssuer => {
-                            "not_trusted"
-                        }
-                        _ => "malformed",
-                    };
-                    metrics::counter!("mynaid_crl_refresh_failures_total", "reason" => reason).increment(1);
-                    tracing::warn!(crl = %path.display(), error = %e, "CRL refresh: refused; the last good CRL stays");
-                }
-            }
-        }
-        failures
     }
 
     /// Deletes what is past the retention: ended sessions with their results, and the expired
@@ -221,6 +210,7 @@ impl Server {
     pub async fn purge(&self) -> Result<u64, mynaid_sessions::SessionError> {
         let n = self.sessions.purge().await?;
         self.provider.purge(self.sessions.now()).await?;
+        self.signals.purge().await?;
         Ok(n)
     }
 }
@@ -261,18 +251,29 @@ pub async fn start(config: Config, clock: Clock) -> Result<Arc<Server>, StartErr
         events,
         clock,
     }));
-    let provider = Provider::new(
+    let crl_state = crl_sources::Sources::new(&config.trust.crls)
+        .map_err(|e| StartError::Trust(format!("the HTTP client for CRL URLs: {e}")))?;
+    let provider = Arc::new(
+        Provider::new(
+            sessions.clone(),
+            &config.oidc,
+            clients,
+            OidcStore::new(db.clone()),
+            key,
+            origin.clone(),
+        )
+        .map_err(StartError::Oidc)?,
+    );
+    let signals = Arc::new(Signals::new(
+        provider.clone(),
         sessions.clone(),
-        &config.oidc,
-        clients,
-        OidcStore::new(db),
-        key,
-        origin.clone(),
-    )
-    .map_err(StartError::Oidc)?;
-    Ok(Arc::new(Server {
+        db,
+        config.signals.clone(),
+    ));
+    let server = Arc::new(Server {
         sessions,
-        provider: Arc::new(provider),
+        provider,
+        signals,
         origin,
         https,
         demo: config.demo,
@@ -280,8 +281,16 @@ pub async fn start(config: Config, clock: Clock) -> Result<Arc<Server>, StartErr
         purge_interval_secs: config.purge_interval_secs,
         crl_sources: config.trust.crls.clone(),
         crl_refresh_secs: config.trust.crl_refresh_secs,
+        crl_state,
         http: config.http,
-    }))
+    });
+    // The URLs' CRLs: a source that cannot be fetched now leaves its issuer's readings
+    // refused (or unchecked, by policy) until a later refresh takes it; the server starts.
+    if server.crl_sources.iter().any(|s| matches!(s, CrlSource::Url(_))) {
+        let r = server.refresh_crls().await;
+        tracing::info!(taken = r.taken, failures = r.failures, "CRLs fetched at start");
+    }
+    Ok(server)
 }
 
 /// Deletes from the configured database what is past `retention_secs` at `now` (what
@@ -308,6 +317,7 @@ pub fn app(server: &Arc<Server>) -> Router {
         .merge(pages::routes())
         .with_state(server.clone())
         .merge(mynaid_oidc::routes(server.provider.clone()))
+        .merge(server.signals.clone().routes())
         .merge(ops::routes(server))
         .layer(middleware::from_fn_with_state(limits, limits::middleware))
         .layer(middleware::from_fn_with_state(hardening, hardening::middleware))
@@ -361,6 +371,7 @@ pub async fn serve_router(
 ) -> std::io::Result<()> {
     let http = server.http.clone();
     let refreshing = (server.crl_refresh_secs > 0).then(|| tokio::spawn(crl_task(server.clone())));
+    let signalling = tokio::spawn(server.signals.clone().run());
     let purging = (server.purge_interval_secs > 0).then(|| tokio::spawn(purge_task(server)));
     let router = router.layer(TimeoutLayer::with_status_code(
         StatusCode::REQUEST_TIMEOUT,
@@ -426,22 +437,23 @@ pub async fn serve_router(
     if let Some(p) = purging {
         p.abort();
     }
+    signalling.abort();
     if let Some(r) = refreshing {
         r.abort();
     }
     Ok(())
 }
 
-/// Every `crl_refresh_secs`: [`Server::refresh_crls`] (off the async threads: it reads files
-/// and checks signatures).
+/// [`Server::refresh_crls`] every `crl_refresh_secs`, and at the earliest `nextUpdate` of the
+/// CRLs in use when that comes sooner (at least 10 s apart).
 async fn crl_task(server: Arc<Server>) {
-    let mut every = tokio::time::interval(std::time::Duration::from_secs(server.crl_refresh_secs));
-    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    every.tick().await;
+    // A link may have been revoked while no instance ran.
+    server.recheck_links().await;
     loop {
-        every.tick().await;
-        let s = server.clone();
-        let _ = tokio::task::spawn_blocking(move || s.refresh_crls()).await;
+        tokio::time::sleep(crl_sources::next_refresh_in(&server)).await;
+        if server.refresh_crls().await.taken > 0 {
+            server.recheck_links().await;
+        }
     }
 }
 

@@ -14,6 +14,7 @@
 //! | `mynaid_db_query_duration_seconds` | histogram | `statement` (a fixed name: `mynaid_db::timed`) |
 //! | `mynaid_crl_next_update_seconds` | gauge | — (the earliest `nextUpdate` of the loaded CRLs, seconds since the epoch) |
 //! | `mynaid_crl_age_seconds` | gauge | — (now minus the oldest `thisUpdate`) |
+//! | `mynaid_crl_refresh_failures_total` | counter | `reason` (a CRL source that failed at a refresh: `unreadable`, `fetch_failed`, `older`, `no_next_update`, `not_trusted`, `malformed`) |
 //! | `mynaid_rate_limited_total` | counter | `limit` (which bucket answered 429) |
 //!
 //! No label holds a value from a request: routes are templates (`/s/{id}`), never paths.
@@ -238,6 +239,10 @@ fn describe() {
         "mynaid_crl_age_seconds",
         Unit::Seconds,
         "Age of the oldest loaded CRL (now - thisUpdate)"
+    );
+    describe_counter!(
+        "mynaid_crl_refresh_failures_total",
+        "CRL sources that failed at a refresh (the last good CRL stays), by reason"
     );
     describe_counter!("mynaid_rate_limited_total", "Requests answered 429, by limit");
 }

@@ -14,6 +14,7 @@ use std::sync::atomic::Ordering;
 use axum::http::StatusCode;
 use common::{Server, read_card};
 use mynaid_protocol::Route;
+use mynaid_server::CrlRefresh;
 use mynaid_server::config::TrustConfig;
 
 /// A private copy of the committed test PKI's roots, CRLs and manifest.
@@ -74,7 +75,12 @@ async fn a_revocation_reaches_the_running_server_and_bad_or_older_crls_are_not_t
     // Not before the refresh (the files are read on the schedule, not per reading) …
     assert_eq!(reading(&s, "p01", Route::Signature).await, "verified");
     // … and after it, refused; the 4-digit route of the same card and other cards go on.
-    assert_eq!(s.server.refresh_crls(), 0, "every CRL file taken");
+    // `pki revoke` writes all four CRLs again (a later thisUpdate): all four taken.
+    assert_eq!(
+        s.server.refresh_crls().await,
+        CrlRefresh { taken: 4, failures: 0 },
+        "every CRL file taken"
+    );
     assert_eq!(reading(&s, "p01", Route::Signature).await, "certificate_revoked");
     assert_eq!(reading(&s, "p01", Route::UserAuthentication).await, "verified");
     assert_eq!(reading(&s, "p02", Route::Signature).await, "verified");
@@ -87,12 +93,20 @@ async fn a_revocation_reaches_the_running_server_and_bad_or_older_crls_are_not_t
     let last = broken.len() - 1;
     broken[last] ^= 0x01;
     std::fs::write(&g2, &broken).unwrap();
-    assert_eq!(s.server.refresh_crls(), 1, "the broken file is refused");
+    assert_eq!(
+        s.server.refresh_crls().await,
+        CrlRefresh { taken: 0, failures: 1 },
+        "the broken file is refused"
+    );
     assert_eq!(reading(&s, "p01", Route::Signature).await, "certificate_revoked");
     assert_eq!(reading(&s, "p02", Route::Signature).await, "verified");
     // The older CRL from before the revocation (a rollback that would hide it): not taken.
     std::fs::copy(mynaid_testkit::fixtures_dir().join("crl/jpki-sign-g2.crl"), &g2).unwrap();
-    assert_eq!(s.server.refresh_crls(), 1, "the older file is refused");
+    assert_eq!(
+        s.server.refresh_crls().await,
+        CrlRefresh { taken: 0, failures: 1 },
+        "the older file is refused"
+    );
     assert_eq!(reading(&s, "p01", Route::Signature).await, "certificate_revoked");
 
     // p03 then reports the card lost: both certificates; the 4-digit route is refused too.
@@ -104,7 +118,7 @@ async fn a_revocation_reaches_the_running_server_and_bad_or_older_crls_are_not_t
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(s.server.refresh_crls(), 0);
+    assert_eq!(s.server.refresh_crls().await, CrlRefresh { taken: 4, failures: 0 });
     assert_eq!(
         reading(&s, "p03", Route::UserAuthentication).await,
         "user_authentication_revoked"

@@ -43,6 +43,12 @@ pub struct RelyingParty {
     /// only to verify identity).
     #[serde(default)]
     pub accepted_routes: Vec<Route>,
+    /// Whether a card it links is re-checked against every fresh CRL and a revocation is
+    /// told to it as an event (`crate::links`; set for the OpenID Connect clients, which
+    /// receive events through the Shared Signals Framework). The API's relying parties
+    /// have no event stream: nothing is kept for them.
+    #[serde(skip)]
+    pub link_status: bool,
 }
 
 impl RelyingParty {

@@ -15,6 +15,7 @@
 pub mod config;
 mod error;
 pub mod events;
+pub mod links;
 mod redeemed;
 pub mod secrets;
 mod service;

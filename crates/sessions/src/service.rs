@@ -14,6 +14,7 @@ use zeroize::Zeroizing;
 use crate::config::{RelyingParty, Settings};
 use crate::error::{Failure, SessionError};
 use crate::events::{Event, EventHub};
+use crate::links::{CertificateRef, LinkStore, NewLink};
 use crate::redeemed::Redeemed;
 use crate::secrets::{SealingKey, hash, random, same, token};
 use crate::store::{Confirmation, NewSession, Redeem, Release, SessionRow, SessionStore, State};
@@ -64,6 +65,17 @@ pub struct VerifiedResult {
     pub card_link_id: String,
     /// Why the card was read.
     pub purpose: Purpose,
+}
+
+/// What a session's row holds sealed: the result and, for a card being linked, the
+/// certificate a status re-check needs (never handed out: the serial is the same at every
+/// application and would undo the pairwise identifier).
+#[derive(Serialize, Deserialize)]
+struct SealedResult {
+    #[serde(flatten)]
+    result: VerifiedResult,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    certificate: Option<CertificateRef>,
 }
 
 impl std::fmt::Debug for VerifiedResult {
@@ -143,8 +155,8 @@ enum Entry<'a> {
 /// The session services.
 pub struct Service {
     store: SessionStore,
-    verifier: Verifier,
-    result_key: SealingKey,
+    pub(crate) verifier: Verifier,
+    pub(crate) result_key: SealingKey,
     link_secret: Zeroizing<Vec<u8>>,
     settings: Settings,
     relying_parties: HashMap<String, RelyingParty>,
@@ -152,6 +164,8 @@ pub struct Service {
     clock: Clock,
     /// Sessions this instance redeemed, for their evidence (see [`crate::redeemed`]).
     redeemed: Redeemed,
+    /// Linked cards and the events about them.
+    pub(crate) links: LinkStore,
 }
 
 impl std::fmt::Debug for Service {
@@ -198,6 +212,7 @@ impl Service {
             .map(|rp| (rp.id.clone(), rp))
             .collect();
         Service {
+            links: LinkStore::new(parts.store.db().clone()),
             store: parts.store,
             verifier: parts.verifier,
             result_key: parts.result_key,
@@ -565,10 +580,26 @@ impl Service {
                     .await);
             }
         };
-        let result = VerifiedResult {
-            claims: face.claims(),
-            card_link_id: face.card_link_id(&self.link_secret, &s.relying_party),
-            purpose: s.purpose,
+        let keeps_status = s.purpose == Purpose::LinkCard
+            && self
+                .relying_parties
+                .get(&s.relying_party)
+                .is_some_and(|rp| rp.link_status);
+        let v = face.verification();
+        let result = SealedResult {
+            result: VerifiedResult {
+                claims: face.claims(),
+                card_link_id: face.card_link_id(&self.link_secret, &s.relying_party),
+                purpose: s.purpose,
+            },
+            certificate: v
+                .certificate_serial
+                .clone()
+                .filter(|_| keeps_status)
+                .map(|serial| CertificateRef {
+                    issuer: v.issuer.clone(),
+                    serial,
+                }),
         };
         let plaintext = Zeroizing::new(serde_json::to_vec(&result).map_err(|_| SessionError::Unavailable)?);
         let sealed = self.result_key.seal(&s.id, &plaintext);
@@ -763,13 +794,29 @@ impl Service {
             _ if s.is_expired(self.now()) => return Err(SessionError::Expired),
             _ => return Err(SessionError::NotRead),
         }
-        let sealed = self
-            .store
-            .take_result(id, self.now())
+        let open = |sealed: &[u8]| {
+            let Some(stored) = self
+                .result_key
+                .open(id, sealed)
+                .and_then(|plain| serde_json::from_slice::<SealedResult>(&plain).ok())
+            else {
+                return (Err(SessionError::Unavailable), None);
+            };
+            let link = stored.certificate.as_ref().and_then(|c| {
+                let link_id = &stored.result.card_link_id;
+                Some(NewLink {
+                    relying_party: relying_party.to_string(),
+                    link_id: link_id.clone(),
+                    issuer: c.issuer.clone(),
+                    certificate: self.seal_certificate(relying_party, link_id, c)?,
+                })
+            });
+            (Ok(stored.result), link)
+        };
+        self.store
+            .take_result(id, self.now(), open)
             .await?
-            .ok_or(SessionError::Finished)?;
-        let plain = self.result_key.open(id, &sealed).ok_or(SessionError::Unavailable)?;
-        serde_json::from_slice(&plain).map_err(|_| SessionError::Unavailable)
+            .ok_or(SessionError::Finished)?
     }
 
     /// Deletes the sessions that ended (or ran out of time) more than `retention_secs` ago,

@@ -9,6 +9,7 @@ use mynaid_db::{Db, StoreError};
 use mynaid_protocol::{Device, Pattern, Purpose, ReaderStatus, Route};
 
 use crate::Failure;
+use crate::links::NewLink;
 
 mynaid_protocol::named_enum! {
     /// The persisted state of a session. "Expired" is not stored: it is a created or redeemed
@@ -579,7 +580,15 @@ impl SessionStore {
     }
 
     /// Hands a released result to the relying party once: `evidence_verified` → `completed`.
-    pub async fn take_result(&self, id: &str, now: i64) -> Result<Option<Vec<u8>>, StoreError> {
+    /// `open` turns the sealed result into what is handed out and, for a linked card, the
+    /// link to record ([`crate::links`]) in the same transaction: the result is not handed
+    /// out unless its link is stored too.
+    pub async fn take_result<T>(
+        &self,
+        id: &str,
+        now: i64,
+        open: impl FnOnce(&[u8]) -> (T, Option<NewLink>),
+    ) -> Result<Option<T>, StoreError> {
         // One transaction: the result is handed out only if marking it taken (and deleting
         // it) is stored, so a storage failure leaves it to be taken again rather than lost or
         // handed out twice. Committed explicitly: a failed commit is an error, never a result
@@ -597,11 +606,18 @@ impl SessionStore {
         .await?
         .into_iter()
         .next();
-        let taken = r
+        let sealed = r
             .map(|r| r.try_get::<Option<Vec<u8>>, _>("result"))
             .transpose()?
             .flatten();
-        if taken.is_some() {
+        let mut taken = None;
+        if let Some(sealed) = sealed {
+            let (value, link) = open(&sealed);
+            taken = Some(value);
+            if let Some(l) = link {
+                crate::links::LinkStore::record(&mut tx, &l.relying_party, &l.link_id, &l.issuer, &l.certificate, now)
+                    .await?;
+            }
             // Taken once: the ciphertext goes at once; the row stays (a second take is
             // answered "finished") until the retention purge.
             sqlx::query("UPDATE sessions SET result = NULL WHERE id = $1 AND state = $2")

@@ -12,7 +12,7 @@ use x509_cert::ext::pkix::crl::CrlReason;
 use crate::PkiError;
 use crate::asn1;
 use crate::keys::SignatureHash;
-use crate::x509::{Dn, authority_key_identifier, oid};
+use crate::x509::{Dn, authority_key_identifier, oid, point_name};
 
 /// One revoked certificate.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,4 +88,23 @@ pub fn build_crl(spec: &CrlSpec<'_>) -> Result<Vec<u8>, PkiError> {
         tbs.extend_from_slice(&asn1::explicit(0, &asn1::seq(&extensions)));
     }
     asn1::signed(&asn1::seq(&tbs), spec.issuer_key, spec.signature_hash)
+}
+
+/// An issuingDistributionPoint extension (critical, RFC 5280 §5.2.5) for
+/// [`CrlSpec::extra_extensions`]: the CRL is the one of the distribution point reached at
+/// `uri` (a certificate's [`crate::x509::crl_distribution_points`]), for end-entity
+/// certificates only. The test PKI's own CRLs are full CRLs and carry none.
+///
+/// # Errors
+/// [`PkiError::Der`] when the URI is not IA5.
+pub fn issuing_distribution_point(uri: &str) -> Result<(der::asn1::ObjectIdentifier, bool, Vec<u8>), PkiError> {
+    let idp = x509_cert::ext::pkix::crl::IssuingDistributionPoint {
+        distribution_point: Some(point_name(uri)?),
+        only_contains_user_certs: true,
+        only_contains_ca_certs: false,
+        only_some_reasons: None,
+        indirect_crl: false,
+        only_contains_attribute_certs: false,
+    };
+    Ok((oid::ISSUING_DISTRIBUTION_POINT, true, idp.to_der()?))
 }

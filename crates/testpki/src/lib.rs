@@ -14,14 +14,14 @@ pub mod x509;
 
 use std::path::{Path, PathBuf};
 
-pub use crate::crl::{CrlSpec, RevokedEntry, build_crl};
+pub use crate::crl::{CrlSpec, RevokedEntry, build_crl, issuing_distribution_point};
 pub use crate::cv::{build_basic_info, build_cv_certificate, build_integrity_record, build_signed_key, key_id};
 pub use crate::era::{compact_date, era_digit, parse_date, wareki_yymmdd};
 pub use crate::keys::SignatureHash;
 pub use crate::output::{CvCaFile, Summary};
 pub use crate::persons::{PersonRecord, Profile, kenhojo_sex_code, profiles, san_sex_code};
 pub use crate::pki::{Crl, CvKey, Generation, IssuedCert, Person, Root, RootKind, TestPki, cv_ids};
-pub use crate::x509::{CertSpec, Dn, DnAttr, KeyUsageSpec, build_certificate};
+pub use crate::x509::{CertSpec, Dn, DnAttr, KeyUsageSpec, build_certificate, crl_distribution_points};
 /// Re-exported so callers can name keys, times and extension types without pinning versions.
 pub use {der, rsa, x509_cert};
 

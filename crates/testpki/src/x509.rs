@@ -52,6 +52,8 @@ pub mod oid {
     pub(crate) const BASIC_CONSTRAINTS: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.19");
     pub(crate) const CRL_NUMBER: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.20");
     pub(crate) const CRL_REASON: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.21");
+    pub(crate) const ISSUING_DISTRIBUTION_POINT: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.28");
+    pub(crate) const CRL_DISTRIBUTION_POINTS: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.31");
     pub(crate) const CERTIFICATE_POLICIES: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.32");
     pub(crate) const AUTHORITY_KEY_ID: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.35");
 }
@@ -352,6 +354,42 @@ pub fn substitute(original: &str, table: &[(char, char)]) -> (String, String) {
         }
     }
     (text, flags)
+}
+
+/// The `fullName` of a distribution point reached at `uri`.
+pub(crate) fn point_name(uri: &str) -> Result<x509_cert::ext::pkix::name::DistributionPointName, PkiError> {
+    use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
+    let uri = der::asn1::Ia5String::new(uri)?;
+    Ok(DistributionPointName::FullName(vec![
+        GeneralName::UniformResourceIdentifier(uri),
+    ]))
+}
+
+/// A cRLDistributionPoints extension (not critical) with one distribution point per URI,
+/// for [`CertSpec::extra_extensions`]: the certificate is then decided only by the CRLs of
+/// those points (their issuingDistributionPoint, [`crate::crl::issuing_distribution_point`]).
+/// The test PKI's own certificates name none.
+///
+/// # Errors
+/// [`PkiError::Der`] when a URI is not IA5.
+pub fn crl_distribution_points(uris: &[&str]) -> Result<(ObjectIdentifier, bool, Vec<u8>), PkiError> {
+    use x509_cert::ext::pkix::crl::CrlDistributionPoints;
+    use x509_cert::ext::pkix::crl::dp::DistributionPoint;
+    let points = uris
+        .iter()
+        .map(|uri| {
+            Ok(DistributionPoint {
+                distribution_point: Some(point_name(uri)?),
+                reasons: None,
+                crl_issuer: None,
+            })
+        })
+        .collect::<Result<Vec<_>, PkiError>>()?;
+    Ok((
+        oid::CRL_DISTRIBUTION_POINTS,
+        false,
+        CrlDistributionPoints(points).to_der()?,
+    ))
 }
 
 #[cfg(test)]

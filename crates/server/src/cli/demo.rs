@@ -31,11 +31,18 @@ pub(crate) struct DemoArgs {
 /// OpenID Connect client (`client_secret_basic`).
 pub(crate) fn demo_config(dir: &Path, listen: SocketAddr, client_secret: &str) -> Config {
     let base = format!("http://{listen}");
+    let mut trust = TrustConfig::test_pki(dir);
+    // `mynaid-server pki revoke` in another terminal reaches the portal within seconds.
+    trust.crl_refresh_secs = 10;
     Config {
         listen,
         public_url: base.clone(),
         database_url: format!("sqlite://{}", dir.join("mynaid.db").display()),
-        trust: TrustConfig::test_pki(dir),
+        trust,
+        signals: mynaid_signals::SignalsConfig {
+            push_interval_secs: 2,
+            ..mynaid_signals::SignalsConfig::default()
+        },
         oidc: OidcConfig {
             clients: vec![portal_client(&base, client_secret)],
             ..OidcConfig::default()
@@ -170,6 +177,14 @@ fn print_welcome(dir: &Path, listen: SocketAddr, demo: &DemoConfig) {
             p["note"].as_str().unwrap_or("")
         );
     }
+    println!();
+    println!("連携したカードの電子証明書を失効させると、数秒後にポータルが「もう一度確認してください」と表示します:");
+    println!("Revoke a linked card's certificate and the portal asks to verify again within seconds:");
+    let me = std::env::current_exe().map_or_else(|_| "mynaid-server".into(), |p| p.display().to_string());
+    println!(
+        "  {me} pki revoke --out {} --person p01 --reason affiliationChanged --certificates sign,auth",
+        dir.display()
+    );
     println!();
     println!("Ctrl-C で終了します。/ Ctrl-C stops the demo.");
 }

@@ -71,6 +71,7 @@ pub fn test_config(public_url: &str, database_url: &str) -> Config {
                 api_key: API_KEY.into(),
                 return_urls: vec![RETURN_URL.into()],
                 accepted_routes: Route::ALL.to_vec(),
+                link_status: false,
             },
             RelyingParty {
                 id: "other".into(),
@@ -80,6 +81,7 @@ pub fn test_config(public_url: &str, database_url: &str) -> Config {
                 api_key: OTHER_API_KEY.into(),
                 return_urls: vec![OTHER_RETURN_URL.into()],
                 accepted_routes: Route::ALL.to_vec(),
+                link_status: false,
             },
         ],
         ..Config::default()

@@ -53,6 +53,7 @@ pub(crate) fn config(base: &str, addr: std::net::SocketAddr, db: &Path, session_
             api_key: API_KEY.into(),
             return_urls: vec![format!("{base}/portal/return")],
             accepted_routes: mynaid_protocol::Route::ALL.to_vec(),
+            link_status: false,
         }],
         // ...and the demo portal as an OpenID Connect client, as in `mynaid-server demo`.
         oidc: OidcConfig {
