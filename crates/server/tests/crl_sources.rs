@@ -20,7 +20,7 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use common::{NOW, PUBLIC_URL, PgDatabase, Server, read_card, test_config};
+use common::{NOW, PUBLIC_URL, PgDatabase, Server, test_config};
 use mynaid_protocol::Route;
 use mynaid_server::CrlRefresh;
 use mynaid_server::config::{Config, CrlSource};
@@ -126,20 +126,6 @@ fn sign_g2_from(c: &mut Config, url: &str, refresh_secs: u64) {
     c.trust.crl_refresh_secs = refresh_secs;
 }
 
-/// Reads `person`'s card by `route` for a fresh session: the server's answer code, or
-/// `verified`.
-async fn reading(s: &Server, person: &str, route: Route) -> String {
-    let flow = s.redeemed("link_card").await;
-    let r = s
-        .submit(&flow.handle, flow.token(), read_card(person, route, &flow.answer))
-        .await;
-    if r.status == StatusCode::OK {
-        "verified".into()
-    } else {
-        r.json()["error"]["code"].as_str().unwrap_or_default().to_string()
-    }
-}
-
 const fn refresh(taken: usize, failures: usize) -> CrlRefresh {
     CrlRefresh { taken, failures }
 }
@@ -149,14 +135,14 @@ async fn a_revocation_published_at_the_url_reaches_the_running_server() {
     let publisher = Publisher::start(sign_g2_crl(NOW - 30 * DAY, NOW + 30 * DAY, &[])).await;
     let s = Server::with(|c| sign_g2_from(c, &publisher.url, 0)).await;
     assert_eq!(publisher.requests(), 1, "fetched at start");
-    assert_eq!(reading(&s, "p01", Route::Signature).await, "verified");
+    assert_eq!(s.reading("p01", Route::Signature).await, "verified");
 
     // p01 moves: the publisher's next CRL lists the signature certificate.
     publisher.publish(sign_g2_crl(NOW - DAY, NOW + 30 * DAY, &["p01"]));
     assert_eq!(s.server.refresh_crls().await, refresh(1, 0));
-    assert_eq!(reading(&s, "p01", Route::Signature).await, "certificate_revoked");
-    assert_eq!(reading(&s, "p01", Route::UserAuthentication).await, "verified");
-    assert_eq!(reading(&s, "p02", Route::Signature).await, "verified");
+    assert_eq!(s.reading("p01", Route::Signature).await, "certificate_revoked");
+    assert_eq!(s.reading("p01", Route::UserAuthentication).await, "verified");
+    assert_eq!(s.reading("p02", Route::Signature).await, "verified");
     // The same CRL again: fetched, nothing new taken.
     assert_eq!(s.server.refresh_crls().await, refresh(0, 0));
     assert_eq!(publisher.requests(), 3);
@@ -164,14 +150,14 @@ async fn a_revocation_published_at_the_url_reaches_the_running_server() {
     // A rollback to the CRL from before the revocation: refused, the revocation stays.
     publisher.publish(sign_g2_crl(NOW - 30 * DAY, NOW + 30 * DAY, &[]));
     assert_eq!(s.server.refresh_crls().await, refresh(0, 1));
-    assert_eq!(reading(&s, "p01", Route::Signature).await, "certificate_revoked");
+    assert_eq!(s.reading("p01", Route::Signature).await, "certificate_revoked");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_url_that_fails_keeps_the_last_good_crl() {
     let publisher = Publisher::start(sign_g2_crl(NOW - DAY, NOW + 30 * DAY, &["p01"])).await;
     let s = Server::with(|c| sign_g2_from(c, &publisher.url, 0)).await;
-    assert_eq!(reading(&s, "p01", Route::Signature).await, "certificate_revoked");
+    assert_eq!(s.reading("p01", Route::Signature).await, "certificate_revoked");
 
     // Not a CRL (a broken upload, a captive portal's page): refused.
     publisher.publish(b"<html>maintenance</html>".to_vec());
@@ -180,8 +166,8 @@ async fn a_url_that_fails_keeps_the_last_good_crl() {
     publisher.stop().await;
     assert_eq!(s.server.refresh_crls().await, refresh(0, 1));
     // The last good CRL still answers, both ways.
-    assert_eq!(reading(&s, "p01", Route::Signature).await, "certificate_revoked");
-    assert_eq!(reading(&s, "p02", Route::Signature).await, "verified");
+    assert_eq!(s.reading("p01", Route::Signature).await, "certificate_revoked");
+    assert_eq!(s.reading("p02", Route::Signature).await, "verified");
     let ready = s.get("/readyz", None).await;
     assert_eq!(ready.status, StatusCode::OK, "{}", ready.text());
 }
@@ -190,14 +176,14 @@ async fn a_url_that_fails_keeps_the_last_good_crl() {
 async fn a_stale_crl_refuses_readings_until_a_fresh_one_is_taken() {
     let publisher = Publisher::start(sign_g2_crl(NOW - DAY, NOW + 2 * DAY, &[])).await;
     let s = Server::with(|c| sign_g2_from(c, &publisher.url, 0)).await;
-    assert_eq!(reading(&s, "p02", Route::Signature).await, "verified");
+    assert_eq!(s.reading("p02", Route::Signature).await, "verified");
 
     // Three days on, the publisher has nothing newer: the CRL is past its nextUpdate.
     s.advance(3 * DAY);
     assert_eq!(s.server.refresh_crls().await, refresh(0, 0));
-    assert_eq!(reading(&s, "p02", Route::Signature).await, "revocation_unknown");
+    assert_eq!(s.reading("p02", Route::Signature).await, "revocation_unknown");
     assert_eq!(
-        reading(&s, "p02", Route::UserAuthentication).await,
+        s.reading("p02", Route::UserAuthentication).await,
         "verified",
         "other issuers' CRLs are in date"
     );
@@ -208,7 +194,7 @@ async fn a_stale_crl_refuses_readings_until_a_fresh_one_is_taken() {
     // A fresh CRL is published and taken: readings go on.
     publisher.publish(sign_g2_crl(NOW + 2 * DAY + DAY / 2, NOW + 30 * DAY, &[]));
     assert_eq!(s.server.refresh_crls().await, refresh(1, 0));
-    assert_eq!(reading(&s, "p02", Route::Signature).await, "verified");
+    assert_eq!(s.reading("p02", Route::Signature).await, "verified");
     assert_eq!(s.get("/readyz", None).await.status, StatusCode::OK);
 }
 
@@ -222,8 +208,8 @@ async fn instances_on_one_postgresql_fetch_a_url_once() {
     assert_eq!(publisher.requests(), 1, "the first instance fetched at start");
     let b = Server::build(config, None).await;
     assert_eq!(publisher.requests(), 1, "the second took the stored copy");
-    assert_eq!(reading(&a, "p01", Route::Signature).await, "verified");
-    assert_eq!(reading(&b, "p01", Route::Signature).await, "verified");
+    assert_eq!(a.reading("p01", Route::Signature).await, "verified");
+    assert_eq!(b.reading("p01", Route::Signature).await, "verified");
 
     // Within half the refresh interval the stored copy is fresh: nobody fetches.
     assert_eq!(a.server.refresh_crls().await, refresh(0, 0));
@@ -236,9 +222,9 @@ async fn instances_on_one_postgresql_fetch_a_url_once() {
     let (ra, rb) = tokio::join!(a.server.refresh_crls(), b.server.refresh_crls());
     assert_eq!(publisher.requests(), 2, "one fetch for both instances");
     assert_eq!((ra, rb), (refresh(1, 0), refresh(1, 0)));
-    assert_eq!(reading(&a, "p01", Route::Signature).await, "certificate_revoked");
-    assert_eq!(reading(&b, "p01", Route::Signature).await, "certificate_revoked");
-    assert_eq!(reading(&b, "p02", Route::Signature).await, "verified");
+    assert_eq!(a.reading("p01", Route::Signature).await, "certificate_revoked");
+    assert_eq!(b.reading("p01", Route::Signature).await, "certificate_revoked");
+    assert_eq!(b.reading("p02", Route::Signature).await, "verified");
 
     // The publisher is down at the next round: the one that fetches counts the failure; both
     // keep the CRL.
@@ -248,6 +234,6 @@ async fn instances_on_one_postgresql_fetch_a_url_once() {
     let (ra, rb) = tokio::join!(a.server.refresh_crls(), b.server.refresh_crls());
     assert_eq!(ra.taken + rb.taken, 0);
     assert!(ra.failures + rb.failures >= 1, "{ra:?} {rb:?}");
-    assert_eq!(reading(&a, "p01", Route::Signature).await, "certificate_revoked");
-    assert_eq!(reading(&b, "p01", Route::Signature).await, "certificate_revoked");
+    assert_eq!(a.reading("p01", Route::Signature).await, "certificate_revoked");
+    assert_eq!(b.reading("p01", Route::Signature).await, "certificate_revoked");
 }

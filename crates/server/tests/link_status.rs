@@ -10,13 +10,12 @@
 mod common;
 mod oidc_support;
 
-use std::path::Path;
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::http::{HeaderMap, StatusCode};
+use common::{copy_pki, pki_revoke, real_now};
 use mynaid_server::config::TrustConfig;
 use mynaid_signals::{CREDENTIAL_CHANGE, Delivered, VERIFICATION};
 use oidc_support::{
@@ -24,39 +23,6 @@ use oidc_support::{
     jwt_header, location, new_rp, payload, to_consent,
 };
 use serde_json::{Value, json};
-
-/// A private copy of the committed test PKI's roots, CRLs and manifest (`pki revoke` writes
-/// there).
-fn copy_pki(to: &Path) {
-    let from = mynaid_testkit::fixtures_dir();
-    for dir in ["trust", "crl"] {
-        std::fs::create_dir_all(to.join(dir)).unwrap();
-        for entry in std::fs::read_dir(from.join(dir)).unwrap() {
-            let path = entry.unwrap().path();
-            std::fs::copy(&path, to.join(dir).join(path.file_name().unwrap())).unwrap();
-        }
-    }
-    std::fs::copy(from.join("pki.json"), to.join("pki.json")).unwrap();
-}
-
-fn real_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
-
-/// `mynaid-server pki revoke` of `person`'s user-authentication certificate (the 4-digit
-/// route's, which the links here rest on) for `reason`.
-fn revoke(dir: &Path, person: &str, reason: &str) {
-    let out = Command::new(env!("CARGO_BIN_EXE_mynaid-server"))
-        .args(["pki", "revoke", "--out"])
-        .arg(dir)
-        .args(["--person", person, "--reason", reason, "--certificates", "auth"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-}
 
 /// `rp-basic` links `person`'s card (purpose link_card, scope openid): the `sub` it keeps.
 async fn link(op: &Op, person: &str) -> String {
@@ -203,7 +169,7 @@ async fn a_revocation_is_pushed_once_after_the_endpoint_comes_back_and_an_unlink
 
     // p01 moves while the application's endpoint is down.
     rx.up.store(false, Ordering::SeqCst);
-    revoke(dir.path(), "p01", "affiliationChanged");
+    pki_revoke(dir.path(), "p01", "affiliationChanged", Some("auth"));
     assert!(op.server.refresh_crls().await.taken >= 1, "the fresh CRL is taken");
     let check = op.svc.recheck_links().await.unwrap();
     assert_eq!((check.checked, check.revoked), (2, 1));
@@ -250,7 +216,7 @@ async fn a_revocation_is_pushed_once_after_the_endpoint_comes_back_and_an_unlink
         .unwrap();
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     assert!(!op.svc.links().has_link(BASIC_CLIENT, &stays).await.unwrap());
-    revoke(dir.path(), "p02", "keyCompromise");
+    pki_revoke(dir.path(), "p02", "keyCompromise", Some("auth"));
     op.advance(60);
     assert!(op.server.refresh_crls().await.taken >= 1);
     let check = op.svc.recheck_links().await.unwrap();
@@ -423,7 +389,7 @@ async fn two_instances_on_postgresql_raise_one_event_also_when_one_dies_while_pu
     let token = ssf_token(&b.base, BASIC_CLIENT, BASIC_SECRET).await;
     push_stream(&a.base, &token, &rx).await;
 
-    revoke(dir.path(), "p01", "affiliationChanged");
+    pki_revoke(dir.path(), "p01", "affiliationChanged", Some("auth"));
     let (ra, rb) = tokio::join!(a.server.refresh_crls(), b.server.refresh_crls());
     assert!(ra.taken >= 1 && rb.taken >= 1, "both instances take the fresh CRL");
     let (ca, cb) = tokio::join!(a.svc.recheck_links(), b.svc.recheck_links());
@@ -543,7 +509,7 @@ async fn the_demo_portal_asks_to_verify_again_after_the_cards_certificate_is_rev
         browsers.push(b);
     }
 
-    revoke(dir.path(), "p01", "affiliationChanged");
+    pki_revoke(dir.path(), "p01", "affiliationChanged", Some("auth"));
     // Within a few refresh intervals the portal hears it.
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     let page = loop {

@@ -784,3 +784,56 @@ pub async fn phone_reads(s: &Server, page: &PhonePage, person: &str) -> (Value, 
     let submitted = s.submit(&page.handle, &token, evidence).await;
     (answer, submitted)
 }
+
+/// A private copy of the committed test PKI's roots, CRLs and manifest, for tests that
+/// change its CRLs (`pki revoke`, a rollback, a broken file).
+pub fn copy_pki(to: &std::path::Path) {
+    let from = mynaid_testkit::fixtures_dir();
+    for dir in ["trust", "crl"] {
+        std::fs::create_dir_all(to.join(dir)).unwrap();
+        for entry in std::fs::read_dir(from.join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            std::fs::copy(&path, to.join(dir).join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    std::fs::copy(from.join("pki.json"), to.join("pki.json")).unwrap();
+}
+
+/// Now on the system clock: the CRLs `pki revoke` writes are dated now, so a test's
+/// service clock is set near it.
+pub fn real_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// `mynaid-server pki revoke --out dir --person person --reason reason`, of the
+/// `certificates` named (`sign`, `auth`, `sign,auth`; `None`: both).
+pub fn pki_revoke(dir: &std::path::Path, person: &str, reason: &str, certificates: Option<&str>) {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_mynaid-server"));
+    cmd.args(["pki", "revoke", "--out"])
+        .arg(dir)
+        .args(["--person", person, "--reason", reason]);
+    if let Some(c) = certificates {
+        cmd.args(["--certificates", c]);
+    }
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+impl Server {
+    /// Reads `person`'s card by `route` for a fresh session: the server's answer code, or
+    /// `verified`.
+    pub async fn reading(&self, person: &str, route: Route) -> String {
+        let flow = self.redeemed("link_card").await;
+        let r = self
+            .submit(&flow.handle, flow.token(), read_card(person, route, &flow.answer))
+            .await;
+        if r.status == StatusCode::OK {
+            "verified".into()
+        } else {
+            r.json()["error"]["code"].as_str().unwrap_or_default().to_string()
+        }
+    }
+}
