@@ -31,6 +31,7 @@ benches=(
   mynaid-server:notify
   mynaid-server:sse_memory
   mynaid-server:oidc
+  mynaid-server:link_status
 )
 
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/Mem:/ {print $2}') GiB; $(rustc --version)"

@@ -230,6 +230,16 @@ async fn poll_delivery_and_the_verification_event_and_a_client_reaches_only_its_
     let op = Op::start().await;
     let token = ssf_token(&op.base, BASIC_CLIENT, BASIC_SECRET).await;
     let http = reqwest::Client::new();
+    // A push endpoint in the clear on another host is refused: events name people's links.
+    let r = http
+        .post(format!("{}/ssf/stream", op.base))
+        .bearer_auth(&token)
+        .json(&json!({ "delivery": { "method": "urn:ietf:rfc:8935", "endpoint_url": "http://rp.example.jp/events" } }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(r.json::<Value>().await.unwrap()["err"], "invalid_configuration");
     let r = http
         .post(format!("{}/ssf/stream", op.base))
         .bearer_auth(&token)

@@ -152,6 +152,24 @@ impl LinkStore {
         Ok(())
     }
 
+    /// Records a link outside the taking of a result (carrying links over from another
+    /// system; the benchmark of the re-check). `certificate` is sealed by
+    /// [`Service::seal_certificate`].
+    pub async fn insert(&self, link: &NewLink, now: i64) -> Result<(), StoreError> {
+        let mut tx = self.db.pool().begin().await?;
+        Self::record(
+            &mut tx,
+            &link.relying_party,
+            &link.link_id,
+            &link.issuer,
+            &link.certificate,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// The links after `after` (relying party, link id), `limit` at a time, in key order:
     /// (relying party, link id, issuer, sealed certificate).
     pub async fn links_after(
@@ -396,7 +414,7 @@ impl Service {
     }
 
     /// Seals a link's certificate for storage.
-    pub(crate) fn seal_certificate(&self, relying_party: &str, link_id: &str, c: &CertificateRef) -> Option<Vec<u8>> {
+    pub fn seal_certificate(&self, relying_party: &str, link_id: &str, c: &CertificateRef) -> Option<Vec<u8>> {
         let plain = zeroize::Zeroizing::new(serde_json::to_vec(c).ok()?);
         Some(self.result_key.seal(&link_aad(relying_party, link_id), &plain))
     }

@@ -133,6 +133,12 @@ impl Signals {
         }
     }
 
+    /// Whether push endpoints may be http on this machine: only for a server not itself on
+    /// https (the demo, tests).
+    fn local_http(&self) -> bool {
+        !self.provider.issuer().starts_with("https://")
+    }
+
     /// The streams.
     pub fn streams(&self) -> &StreamStore {
         &self.streams
@@ -456,7 +462,7 @@ async fn create_stream(State(s): St, method: Method, headers: HeaderMap, body: B
         Ok(r) => r,
         Err(r) => return r.into_response(),
     };
-    let stream = match Stream::apply(None, &token::<16>(), req) {
+    let stream = match Stream::apply(None, &token::<16>(), req, s.local_http()) {
         Ok(st) => st,
         Err(e) => return error(StatusCode::BAD_REQUEST, "invalid_configuration", e.description()),
     };
@@ -491,7 +497,7 @@ async fn change_stream(s: &Signals, method: &Method, headers: &HeaderMap, body: 
         Err(r) => return r,
     };
     let base = (!whole).then_some(&current);
-    let stream = match Stream::apply(base, &stream_id, req) {
+    let stream = match Stream::apply(base, &stream_id, req, s.local_http()) {
         Ok(st) => st,
         Err(e) => return error(StatusCode::BAD_REQUEST, "invalid_configuration", e.description()),
     };

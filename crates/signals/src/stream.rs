@@ -138,11 +138,14 @@ impl std::fmt::Debug for RequestedDelivery {
     }
 }
 
-/// Whether `url` may receive pushes: https, or http to this machine (a demo, a test).
-fn push_endpoint_ok(url: &str) -> bool {
+/// Whether `url` may receive pushes: https; http only to this machine, and only when this
+/// server itself is not served over https (the demo, tests) — on a real deployment a client
+/// could otherwise make the server post to its own local services.
+fn push_endpoint_ok(url: &str, local_http: bool) -> bool {
     let Ok(u) = url::Url::parse(url) else { return false };
     match u.scheme() {
         "https" => u.host().is_some(),
+        "http" if !local_http => false,
         "http" => match u.host() {
             Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
             Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
@@ -156,7 +159,14 @@ fn push_endpoint_ok(url: &str) -> bool {
 impl Stream {
     /// `req` applied to `base` (an update), or a new stream `stream_id` (a creation, `base`
     /// none). PATCH keeps what `req` leaves out; a creation or a PUT takes `req` whole.
-    pub fn apply(base: Option<&Stream>, stream_id: &str, req: Requested) -> Result<Stream, ConfigError> {
+    /// `local_http`: whether an http endpoint on this machine is allowed (a server not on
+    /// https).
+    pub fn apply(
+        base: Option<&Stream>,
+        stream_id: &str,
+        req: Requested,
+        local_http: bool,
+    ) -> Result<Stream, ConfigError> {
         let delivery = req.delivery.unwrap_or_default();
         let method = delivery
             .method
@@ -169,7 +179,7 @@ impl Stream {
                     .endpoint_url
                     .or_else(|| base.and_then(|b| b.endpoint_url.clone()))
                     .ok_or(ConfigError::Endpoint)?;
-                if url.len() > 2048 || !push_endpoint_ok(&url) {
+                if url.len() > 2048 || !push_endpoint_ok(&url, local_http) {
                     return Err(ConfigError::Endpoint);
                 }
                 Some(url)
@@ -297,13 +307,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn push_endpoints_are_https_or_this_machine() {
-        assert!(push_endpoint_ok("https://rp.example.jp/events"));
-        assert!(push_endpoint_ok("http://127.0.0.1:8080/portal/events"));
-        assert!(push_endpoint_ok("http://[::1]/e"));
-        assert!(!push_endpoint_ok("http://rp.example.jp/events"));
-        assert!(!push_endpoint_ok("http://10.0.0.1/events"));
-        assert!(!push_endpoint_ok("ftp://rp.example.jp/"));
-        assert!(!push_endpoint_ok("not a url"));
+    fn push_endpoints_are_https_or_this_machine_when_not_on_https() {
+        for local_http in [true, false] {
+            assert!(push_endpoint_ok("https://rp.example.jp/events", local_http));
+            assert!(!push_endpoint_ok("http://rp.example.jp/events", local_http));
+            assert!(!push_endpoint_ok("http://10.0.0.1/events", local_http));
+            assert!(!push_endpoint_ok("ftp://rp.example.jp/", local_http));
+            assert!(!push_endpoint_ok("not a url", local_http));
+        }
+        assert!(push_endpoint_ok("http://127.0.0.1:8080/portal/events", true));
+        assert!(push_endpoint_ok("http://[::1]/e", true));
+        assert!(push_endpoint_ok("http://localhost/e", true));
+        // A server on https never posts to this machine's http services (its metrics, a
+        // database's HTTP port) for a client.
+        assert!(!push_endpoint_ok("http://127.0.0.1:9464/metrics", false));
+        assert!(!push_endpoint_ok("http://localhost/e", false));
     }
 }
