@@ -1,6 +1,7 @@
-# Sourced by the scripts: Node.js with npm, for the test that runs a relying party on an
-# OpenID-certified npm library (crates/server/tests/certified_rp.rs; the test installs the
-# library itself from its lock file).
+# Sourced by the scripts: Node.js with npm, for the tests that use npm packages, each
+# installing its own from a committed lock file with `npm ci`: a relying party on an
+# OpenID-certified library (crates/server/tests/certified_rp.rs) and axe-core, the
+# accessibility rules run in Chromium on every page (crates/server/tests/browser_accessibility.rs).
 #
 # ensure_node: nothing to do when `node` (18 or later) and `npm` are on PATH; otherwise, as
 # root on Debian, installs Debian's nodejs and npm. Idempotent.

@@ -61,6 +61,11 @@ pub enum Step {
 /// result to the person before asking for the PIN.
 pub fn pin_status<T: CardTransport>(s: &mut Session<T>, kind: PinKind) -> Result<RetryStatus, CardError> {
     s.select_application(kind.application())?;
+    // A card without a signature certificate (a child's) has no signature password either:
+    // its EF 001B is absent, and asking for its tries would only say "file not found".
+    if kind == PinKind::Signature && !jpki::read_cert_availability(s)?.signature {
+        return Err(CardError::NoSignatureCertificate);
+    }
     s.retry_status(kind)
 }
 

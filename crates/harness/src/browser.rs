@@ -23,8 +23,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::elements::Element;
 use fantoccini::error::CmdError;
+pub use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
@@ -52,7 +54,16 @@ pub struct BrowserOptions {
     pub mobile: bool,
     /// The name of the failure artifacts (default: the test's name, from its thread).
     pub name: Option<String>,
+    /// A desktop viewport of exactly this size in CSS pixels (emulated, like the phone's);
+    /// without it the window is 1280×1024 and the viewport what is left of it. Not for
+    /// `mobile`, whose viewport is the phone's.
+    pub viewport: Option<(u32, u32)>,
+    /// The browser's `Accept-Language` (default `ja,en`: a Japanese person's browser).
+    pub accept_language: Option<String>,
 }
+
+/// The `Accept-Language` of the test browser unless its options say otherwise.
+pub const DEFAULT_ACCEPT_LANGUAGE: &str = "ja,en";
 
 /// A headless Chromium with its chromedriver. Dropping it ends both.
 pub struct Browser {
@@ -118,7 +129,7 @@ fn sanitize(name: &str) -> String {
 
 /// Chromium's command line for a test: headless, no sandbox (tests run as root), a fresh
 /// profile, nothing that talks to the network by itself, nothing but loopback reachable.
-fn chromium_args(profile: &Path, mobile: bool) -> Vec<String> {
+fn chromium_args(profile: &Path, options: &BrowserOptions) -> Vec<String> {
     let mut args: Vec<String> = [
         "--headless=new",
         "--no-sandbox",
@@ -143,15 +154,17 @@ fn chromium_args(profile: &Path, mobile: bool) -> Vec<String> {
         // proxy port where nothing listens (loopback bypasses proxies by default).
         "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1, EXCLUDE [::1]",
         "--proxy-server=http://127.0.0.1:9",
-        // A Japanese person's browser: the pages follow Accept-Language.
-        "--lang=ja",
-        "--accept-lang=ja,en",
     ]
     .iter()
     .map(|s| s.to_string())
     .collect();
+    // A Japanese person's browser unless told otherwise: the pages follow Accept-Language.
+    let accept = options.accept_language.as_deref().unwrap_or(DEFAULT_ACCEPT_LANGUAGE);
+    let ui = accept.split(',').next().unwrap_or("ja").trim();
+    args.push(format!("--lang={ui}"));
+    args.push(format!("--accept-lang={accept}"));
     args.push(format!("--user-data-dir={}", profile.display()));
-    if mobile {
+    if options.mobile {
         args.push("--window-size=390,844".into());
         args.push(format!("--user-agent={PHONE_USER_AGENT}"));
     } else {
@@ -181,6 +194,7 @@ impl Browser {
         let name = sanitize(
             &options
                 .name
+                .clone()
                 .or_else(|| std::thread::current().name().map(str::to_string))
                 .unwrap_or_else(|| "browser".into()),
         );
@@ -219,14 +233,18 @@ impl Browser {
         caps.insert("pageLoadStrategy".into(), json!("normal"));
         let mut chrome = json!({
             "binary": chromium.display().to_string(),
-            "args": chromium_args(browser.profile.path(), options.mobile),
-            "prefs": { "intl": { "accept_languages": "ja,en" } },
+            "args": chromium_args(browser.profile.path(), &options),
+            "prefs": { "intl": { "accept_languages": options.accept_language.as_deref().unwrap_or(DEFAULT_ACCEPT_LANGUAGE) } },
         });
         if options.mobile {
             // A desktop window is at least 500 px wide; the phone's viewport is emulated.
             chrome["mobileEmulation"] = json!({
                 "deviceMetrics": { "width": 390, "height": 844, "pixelRatio": 3.0, "mobile": true, "touch": true },
                 "userAgent": PHONE_USER_AGENT,
+            });
+        } else if let Some((width, height)) = options.viewport {
+            chrome["mobileEmulation"] = json!({
+                "deviceMetrics": { "width": width, "height": height, "pixelRatio": 1.0, "mobile": false, "touch": false },
             });
         }
         caps.insert("goog:chromeOptions".into(), chrome);
@@ -371,6 +389,62 @@ impl Browser {
         self.run("execute script", c.execute(script, Vec::new()))
     }
 
+    /// Runs asynchronous JavaScript in the page: the script calls its last argument
+    /// (`arguments[arguments.length - 1]`) with the result, within WebDriver's script timeout
+    /// (30 s).
+    pub fn execute_async(&self, script: &str) -> Value {
+        let c = self.client();
+        self.run("execute async script", c.execute_async(script, Vec::new()))
+    }
+
+    /// Presses and releases `key` as a keyboard does (WebDriver actions: the page gets real
+    /// key events, sent to whatever has the focus).
+    pub fn press(&self, key: Key) {
+        self.keys("press", &[key.into()], None);
+    }
+
+    /// Presses `key` with Shift held (Shift+Tab).
+    pub fn press_shifted(&self, key: Key) {
+        self.keys("press with Shift", &[key.into()], Some(Key::Shift.into()));
+    }
+
+    /// Types `text` key by key into whatever has the focus (WebDriver actions).
+    pub fn type_keys(&self, text: &str) {
+        let chars: Vec<char> = text.chars().collect();
+        self.keys("type", &chars, None);
+    }
+
+    fn keys(&self, what: &str, keys: &[char], held: Option<char>) {
+        let mut actions = KeyActions::new("keyboard".into());
+        if let Some(h) = held {
+            actions = actions.then(KeyAction::Down { value: h });
+        }
+        for &k in keys {
+            actions = actions
+                .then(KeyAction::Down { value: k })
+                .then(KeyAction::Up { value: k });
+        }
+        if let Some(h) = held {
+            actions = actions.then(KeyAction::Up { value: h });
+        }
+        let c = self.client();
+        self.run(&format!("{what} {keys:?}"), c.perform_actions(actions));
+    }
+
+    /// Deletes the cookie `name` of the current page's site (another browser, as far as the
+    /// server can tell).
+    pub fn delete_cookie(&self, name: &str) {
+        let c = self.client();
+        self.run(&format!("delete cookie {name}"), c.delete_cookie(name));
+    }
+
+    /// The viewport's size in CSS pixels (`innerWidth`, `innerHeight`).
+    pub fn viewport(&self) -> (u64, u64) {
+        let v = self.execute("return [window.innerWidth, window.innerHeight];");
+        let n = |i: usize| v[i].as_u64().unwrap_or_default();
+        (n(0), n(1))
+    }
+
     /// Waits until an element with this id exists.
     pub fn wait_for_id(&self, id: &str, timeout: Duration) {
         let deadline = Instant::now() + timeout;
@@ -381,6 +455,21 @@ impl Browser {
             if Instant::now() > deadline {
                 panic!(
                     "no #{id} within {timeout:?}; the page is {} with:\n{}",
+                    self.url(),
+                    self.body_text()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Waits until an element matches a CSS selector.
+    pub fn wait_for_css(&self, css: &str, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        while self.count_css(css) == 0 {
+            if Instant::now() > deadline {
+                panic!(
+                    "nothing matched {css} within {timeout:?}; the page is {} with:\n{}",
                     self.url(),
                     self.body_text()
                 );

@@ -100,10 +100,12 @@ named_enum! {
 }
 
 impl Purpose {
-    /// Shown to the person, Japanese.
+    /// Shown to the person, Japanese. `link_card` is also what a relying party asks for to
+    /// sign a person in with a card linked before (the same evidence, the same card-link id),
+    /// so its words say both.
     pub fn ja(self) -> &'static str {
         match self {
-            Purpose::LinkCard => "マイナンバーカードとアカウントの連携",
+            Purpose::LinkCard => "マイナンバーカードとアカウントの連携、または連携済みのカードでのサインイン",
             Purpose::VerifyIdentity => "本人確認",
         }
     }
@@ -111,7 +113,7 @@ impl Purpose {
     /// Shown to the person, English.
     pub fn en(self) -> &'static str {
         match self {
-            Purpose::LinkCard => "Link your My Number Card to your account",
+            Purpose::LinkCard => "Link your My Number Card to your account, or sign in with a card linked before",
             Purpose::VerifyIdentity => "Verify your identity",
         }
     }

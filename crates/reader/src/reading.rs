@@ -124,7 +124,9 @@ impl Failure {
             "not_my_number_card" => ReaderStatus::NotMyNumberCard,
             "no_signature_certificate" => ReaderStatus::NoSignatureCertificate,
             "last_try_not_confirmed" | "pin_format" | "input" => ReaderStatus::Cancelled,
-            "pcsc_not_running" | "no_reader" | "reader_error" => ReaderStatus::ReaderError,
+            // The card answered what it should not (read again, the card put back): what the
+            // page says of a reader that failed.
+            "pcsc_not_running" | "no_reader" | "reader_error" | "card_data_error" => ReaderStatus::ReaderError,
             _ => return None,
         })
     }
@@ -484,5 +486,11 @@ mod page_status_tests {
         assert_eq!(status("wrong_pin_now_blocked"), Some(ReaderStatus::PinBlocked));
         assert_eq!(status("wrong_pin"), Some(ReaderStatus::PinWrong));
         assert_eq!(status("pin_format"), Some(ReaderStatus::Cancelled));
+        // Every card failure reaches the page.
+        assert_eq!(status("card_data_error"), Some(ReaderStatus::ReaderError));
+        assert_eq!(
+            status("no_signature_certificate"),
+            Some(ReaderStatus::NoSignatureCertificate)
+        );
     }
 }

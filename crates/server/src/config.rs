@@ -31,6 +31,9 @@ pub struct Config {
     pub session_ttl_secs: u64,
     /// The oldest reader app version the server accepts.
     pub min_reader_version: String,
+    /// Where a person gets the reader app and the phone app: the "app needed" page and the
+    /// reader page link to it (default: the project's releases page).
+    pub app_install_url: String,
     /// Trust anchors and revocation.
     pub trust: TrustConfig,
     /// The applications allowed to ask for verification.
@@ -285,6 +288,10 @@ impl DemoConfig {
     }
 }
 
+/// Where the apps are got unless the configuration says otherwise: the releases of the
+/// project's repository.
+pub const DEFAULT_APP_INSTALL_URL: &str = concat!(env!("CARGO_PKG_REPOSITORY"), "/releases");
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -295,6 +302,7 @@ impl Default for Config {
             link_secret: None,
             session_ttl_secs: 300,
             min_reader_version: env!("CARGO_PKG_VERSION").into(),
+            app_install_url: DEFAULT_APP_INSTALL_URL.into(),
             trust: TrustConfig::default(),
             relying_parties: Vec::new(),
             log_format: LogFormat::Text,

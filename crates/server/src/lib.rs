@@ -162,6 +162,8 @@ pub struct Server {
     pub https: bool,
     /// Demo hints shown on the pages.
     pub demo: Option<DemoConfig>,
+    /// Where a person gets the apps (`app_install_url`).
+    pub app_install_url: String,
     /// Rate limits.
     pub limits: LimitsConfig,
     /// How often [`serve`] purges, in seconds (0: never).
@@ -231,6 +233,11 @@ pub async fn start(config: Config, clock: Clock) -> Result<Arc<Server>, StartErr
     if let Some(rp) = config.relying_parties.iter().find(|rp| rp.api_key.len() < 32) {
         return Err(StartError::WeakApiKey(rp.id.clone()));
     }
+    if !(config.app_install_url.starts_with("https://") || config.app_install_url.starts_with("http://")) {
+        return Err(StartError::Key(
+            "app_install_url must be an https:// (or http://) address",
+        ));
+    }
     let rp_ids: Vec<&str> = config.relying_parties.iter().map(|rp| rp.id.as_str()).collect();
     let clients = mynaid_oidc::config::load_clients(&config.oidc, &rp_ids, https).map_err(StartError::Oidc)?;
     let mut relying_parties = config.relying_parties.clone();
@@ -277,6 +284,7 @@ pub async fn start(config: Config, clock: Clock) -> Result<Arc<Server>, StartErr
         origin,
         https,
         demo: config.demo,
+        app_install_url: config.app_install_url,
         limits: config.limits,
         purge_interval_secs: config.purge_interval_secs,
         crl_sources: config.trust.crls.clone(),

@@ -15,6 +15,7 @@ use axum::routing::{get, post};
 use crate::Server;
 
 mod browser;
+mod flow;
 mod layout;
 mod messages;
 mod pc;
@@ -40,10 +41,12 @@ pub fn routes() -> Router<Arc<Server>> {
         .route("/static/app.js", get(layout::app_script))
         .route("/s/{id}/start", get(session::start))
         .route("/s/{id}", get(session::procedure))
-        .route("/s/{id}/pc", post(pc::pc_reader))
-        .route("/s/{id}/phone", post(phone::cross_device))
-        .route("/s/{id}/same", post(phone::same_device))
-        .route("/s/{id}/confirm", post(phone::confirm))
+        // Every form posts, and is answered `303` to a page got with `GET` (`flow`).
+        .route("/s/{id}/pc", get(pc::page_now).post(pc::pc_reader))
+        .route("/s/{id}/phone", get(phone::cross_device_now).post(phone::cross_device))
+        .route("/s/{id}/same", get(phone::same_device_now).post(phone::same_device))
+        .route("/s/{id}/confirm", get(session::to_page).post(phone::confirm))
+        .route("/s/{id}/extend", get(session::to_page).post(session::extend))
         .route("/s/{id}/events", get(session::events))
         .route("/s/{id}/done", get(session::done))
         .route("/return", get(phone::return_page))

@@ -131,7 +131,10 @@ async fn redeem_tells_the_reader_who_asks_and_why_once() {
     assert_eq!(v["purpose"], "link_card");
     assert_eq!(
         v["purpose_text"],
-        json!({ "ja": "マイナンバーカードとアカウントの連携", "en": "Link your My Number Card to your account" })
+        json!({
+            "ja": "マイナンバーカードとアカウントの連携、または連携済みのカードでのサインイン",
+            "en": "Link your My Number Card to your account, or sign in with a card linked before"
+        })
     );
     let (challenge, binding) = binding_values(&v);
     assert_eq!(binding.len(), 16);
@@ -260,7 +263,8 @@ async fn a_newer_handle_kills_the_older_one() {
         )
         .await;
     r.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "signature_mismatch");
-    // Once the session is over, the page cannot get a handle any more.
+    // Once the session is over, the page cannot get a handle any more: its form goes to the
+    // result page, which says why.
     let r = s
         .call(
             Method::POST,
@@ -270,7 +274,9 @@ async fn a_newer_handle_kills_the_older_one() {
             b.form(""),
         )
         .await;
-    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.header(header::LOCATION).unwrap(), format!("/s/{}/done", b.id));
+    assert_eq!(s.state(&b.id).await.state, State::Failed);
 }
 
 #[tokio::test]

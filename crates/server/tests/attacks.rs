@@ -40,6 +40,10 @@ async fn a_forwarded_procedure_link_gives_the_victim_nothing_to_read_and_the_att
         format!("{}/s/{id}", op.base),
         format!("{}/s/{id}?lang=en", op.base),
         format!("{}/s/{id}/start?t=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", op.base),
+        // The ways' pages, which show a reading's link to the session's browser only.
+        format!("{}/s/{id}/pc", op.base),
+        format!("{}/s/{id}/phone?lang=en", op.base),
+        format!("{}/s/{id}/same", op.base),
     ] {
         let (status, page) = text(victim.get(&forwarded).send().await.unwrap()).await;
         assert!(

@@ -229,9 +229,10 @@ fn the_portal_links_the_card_then_signs_in_with_it_through_openid_connect() {
     b.click("consent-deny");
     b.wait_for_text("portal-message", "完了しませんでした", WAIT);
     assert!(b.text("linked").contains("未連携"));
-    // Signing in with the card finds the account it was linked to.
+    // Signing in with the card finds the account it was linked to. The consent page's
+    // purpose says signing in too (the card signs the same purpose, `link_card`).
     b.click("sign-in");
-    agree_and_read(&b, &demo, "連携", &four_digit(&p));
+    agree_and_read(&b, &demo, "連携済みのカードでのサインイン", &four_digit(&p));
     b.wait_for_text("portal-message", "サインインしました", Duration::from_secs(30));
     assert_eq!(b.text("linked"), linked, "signed in to the linked account");
 }
@@ -292,18 +293,30 @@ fn an_expired_session_says_so_on_the_page() {
     let b = Browser::start();
     let link = open_reader_page(&b, &demo);
     let status = b.wait_for_text("status", "有効期限", WAIT);
-    assert!(status.contains("やり直してください"), "{status}");
+    // What to do next: within the session's longest life, a new reading with new time.
+    assert!(
+        status.contains("「もう一度読み取る」を押して、新しい時間で読み取ってください"),
+        "{status}"
+    );
     assert_eq!(b.attr("status", "data-state").as_deref(), Some("expired"));
-    assert_eq!(b.text("countdown"), "0:00");
+    assert_eq!(
+        b.execute("return document.getElementById('countdown').textContent;"),
+        serde_json::json!("0:00")
+    );
 
     let out = read(&link, "pin", "1234\n\n", &DefaultBrowser::new());
     assert!(!out.status.success());
     assert_eq!(json(&out)["error"]["code"], "session_expired");
-    // Reloading the procedure goes to the result page, which says the same.
-    b.goto(&b.url().replace("/pc", ""));
-    assert!(b.url().contains("/done"), "{}", b.url());
+    // Reloading the reader page goes to the result page, which says the same and offers it.
+    b.block_on(b.client().refresh()).expect("reload");
+    b.wait_for_url("/done", WAIT);
     let main = b.text_css("main");
     assert!(main.contains("有効期限が切れました"), "{main}");
+    assert!(main.contains("新しい時間で、もう一度読み取ることができます"), "{main}");
+    b.click("read-again");
+    b.wait_for_text("status", "読み取りアプリの起動を待っています", WAIT);
+    assert!(b.url().ends_with("/pc"), "{}", b.url());
+    assert_ne!(b.attr("launch", "href").as_deref(), Some(link.as_str()));
 }
 
 #[test]
@@ -463,4 +476,319 @@ fn the_harness_saves_artifacts_of_a_failing_test_and_has_a_phone_viewport() {
     for p in saved {
         let _ = std::fs::remove_file(p);
     }
+}
+
+/// `mynaid read --link LINK --emulator CARD --route ROUTE --pin-stdin --json --lang LANG`:
+/// the reader app with the card in process (no PC/SC), `default` as the PC's browser.
+fn read_emulated(
+    link: &str,
+    card: &CardCopy,
+    route: &str,
+    stdin: &str,
+    default: &DefaultBrowser,
+    lang: &str,
+) -> Output {
+    run_typed(
+        Command::new(bins::reader())
+            .args([
+                "read",
+                "--link",
+                link,
+                "--route",
+                route,
+                "--pin-stdin",
+                "--json",
+                "--lang",
+                lang,
+            ])
+            .arg("--emulator")
+            .arg(&card.path)
+            .env("BROWSER", default.command()),
+        stdin,
+    )
+}
+
+/// From the portal to the reader page (verify identity), as [`open_reader_page`] does, but
+/// without asserting the words: the session's id and the link.
+fn to_reader_page(b: &Browser, demo: &Demo) -> (String, String) {
+    b.goto(&format!("{}/portal", demo.base));
+    b.click("verify-identity");
+    consent(b, "本人確認");
+    b.wait_for_id("method-pc", WAIT);
+    let id = b
+        .url()
+        .split("/s/")
+        .nth(1)
+        .and_then(|r| r.split(['/', '?']).next())
+        .expect("the session's page")
+        .to_string();
+    b.click("method-pc");
+    b.wait_for_id("launch", WAIT);
+    demo.wait_for_listening_page();
+    (id, b.attr("launch", "href").expect("#launch has a link"))
+}
+
+/// How the document now shown was loaded: `navigate`, `reload` or `back_forward`.
+fn navigation_type(b: &Browser) -> String {
+    b.execute("return performance.getEntriesByType('navigation')[0].type;")
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Issue 22: back, reload and the language switch on the reader page never post again (no
+/// "resubmit the form?" prompt, no 405) and keep the person on the same page and state: the
+/// same link while it waits, the code field while the code waits (never "verified" before
+/// it is typed); the code typed there ends on the portal with the verified name.
+#[test]
+fn back_reload_and_the_language_switch_keep_the_reader_page_and_its_state() {
+    let p = person("p01");
+    let card = p.card();
+    let demo = Demo::with_portal(300);
+    let b = Browser::start();
+    let (id, link) = to_reader_page(&b, &demo);
+    let page = format!("{}/s/{id}/pc", demo.base);
+    assert_eq!(b.url(), page, "the form's answer is the page's own address");
+    // Reload: the same page, loaded with GET (a POST's reload would ask to resubmit).
+    b.block_on(b.client().refresh()).expect("reload");
+    assert_eq!(b.url(), page);
+    assert_eq!(navigation_type(&b), "reload");
+    assert_eq!(
+        b.attr("launch", "href").as_deref(),
+        Some(link.as_str()),
+        "the same link"
+    );
+    b.wait_for_text("status", "読み取りアプリの起動を待っています", WAIT);
+    // Back to the method choice, and forward again: the same link.
+    b.block_on(b.client().back()).expect("back");
+    b.wait_for_id("method-pc", WAIT);
+    assert!(b.url().ends_with(&format!("/s/{id}")), "{}", b.url());
+    b.block_on(b.client().forward()).expect("forward");
+    b.wait_for_id("launch", WAIT);
+    assert_eq!(b.url(), page);
+    assert_eq!(b.attr("launch", "href").as_deref(), Some(link.as_str()));
+    // The language switch (a real click): the same page and link, in English.
+    b.click_css("header a[lang='en']");
+    b.wait_for_text("status", "Waiting for the reader app", WAIT);
+    assert_eq!(b.url(), format!("{page}?lang=en"));
+    assert_eq!(b.attr("launch", "href").as_deref(), Some(link.as_str()));
+    assert!(b.text("command").ends_with("--lang en"), "{}", b.text("command"));
+
+    // The card is read; the app's way back goes to another browser, so this page asks for
+    // the code. Switching the language now keeps the code field and says nothing verified.
+    let default = DefaultBrowser::new();
+    let out = read_emulated(&link, &card, "pin", &four_digit(&p), &default, "en");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let code = json(&out)["confirmation_code"].as_str().unwrap().to_string();
+    b.wait_for_id("confirm-code", WAIT);
+    b.wait_for_text(
+        "status",
+        "Waiting for the reader app to open the confirmation page",
+        WAIT,
+    );
+    b.click_css("header a[lang='ja']");
+    b.wait_for_text("status", "確認のページを開くのを待っています", WAIT);
+    assert_eq!(b.url(), format!("{page}?lang=ja"));
+    assert_eq!(b.attr("status", "data-state").as_deref(), Some("confirm_needed"));
+    assert!(
+        b.text("confirm").contains("読み取りアプリに表示された6桁の数字"),
+        "{}",
+        b.text("confirm")
+    );
+    let main = b.text_css("main");
+    assert!(
+        !main.contains("確認できました"),
+        "nothing is verified before the code: {main}"
+    );
+    assert!(!b.exists("launch"), "the used link is not offered again");
+    // Reloaded while the code waits: the same.
+    b.block_on(b.client().refresh()).expect("reload");
+    b.wait_for_id("confirm-code", WAIT);
+    assert_eq!(b.attr("status", "data-state").as_deref(), Some("confirm_needed"));
+    b.block_on(b.find("confirm-code").send_keys(&code)).unwrap();
+    b.click("confirm-submit");
+    let name = b.wait_for_text("verified-name", &p.name, Duration::from_secs(30));
+    assert_eq!(name, p.name);
+    assert!(b.text("portal-message").contains("本人確認ができました"));
+}
+
+/// Issue 22: after the page opened the reader app's `mynaid://` link, real clicks on the
+/// page still work. Chromium asks before it opens another application ("open xdg-open?"),
+/// in a dialog of the tab that navigated to the link; while that dialog is open (headless
+/// Chromium never shows it, so for ever) the tab ignores every click and key, although its
+/// scripts run. The link opens in a new tab, whose dialog it is: this tab stays usable.
+#[test]
+fn clicks_work_after_the_reader_app_link_was_opened() {
+    let demo = Demo::start(300);
+    let (id, url) = demo.create_session("verify_identity");
+    let b = Browser::start();
+    b.goto(&url);
+    b.wait_for_id("method-pc", WAIT);
+    b.click("method-pc");
+    b.wait_for_id("launch", WAIT);
+    let link = b.attr("launch", "href").unwrap();
+    demo.wait_for_listening_page();
+    // A real click on the link, as the person does.
+    b.click("launch");
+    std::thread::sleep(Duration::from_millis(1000));
+    // Real clicks on this tab: "read again" gives a new link...
+    b.click("read-again");
+    let deadline = std::time::Instant::now() + WAIT;
+    while b.attr("launch", "href").as_deref() == Some(link.as_str()) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the click on \"read again\" did nothing after the app's link was opened"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    b.wait_for_text("status", "読み取りアプリの起動を待っています", WAIT);
+    assert_eq!(b.url(), format!("{}/s/{id}/pc", demo.base));
+    // ...and, after the new link was opened too, the language switch and "extend" work.
+    b.click("launch");
+    std::thread::sleep(Duration::from_millis(1000));
+    b.click_css("header a[lang='en']");
+    b.wait_for_text("status", "Waiting for the reader app", WAIT);
+    assert_eq!(b.url(), format!("{}/s/{id}/pc?lang=en", demo.base));
+    b.click("launch");
+    std::thread::sleep(Duration::from_millis(1000));
+    b.click("extend");
+    b.wait_for_text("time-note", "The time was extended", WAIT);
+}
+
+/// Issue 22: "read again" after a final failure. A revoked signature certificate (p08, who
+/// moved): the page says so and that the 4-digit PINs still work; "read again" (a real
+/// click) gives a new link in the same session, and the 4-digit route ends on the portal
+/// with the verified name.
+#[test]
+fn read_again_after_a_revoked_certificate_reads_with_the_4_digit_pins() {
+    let p = person("p08");
+    let card = p.card();
+    let demo = Demo::with_portal(300);
+    let b = Browser::start();
+    let (id, link) = to_reader_page(&b, &demo);
+    let out = read_emulated(
+        &link,
+        &card,
+        "password",
+        &format!("{}\n", p.sign_password.as_deref().unwrap()),
+        &DefaultBrowser::new(),
+        "ja",
+    );
+    assert_eq!(out.status.code(), Some(8), "{}", String::from_utf8_lossy(&out.stderr));
+    let status = b.wait_for_text("status", "署名用電子証明書が失効しています", WAIT);
+    assert!(status.contains("数字4桁の暗証番号なら読み取れます"), "{status}");
+    assert!(status.contains("「もう一度読み取る」を押して"), "{status}");
+    assert_eq!(
+        b.attr("status", "data-state").as_deref(),
+        Some("failed_certificate_revoked")
+    );
+    // This session allows another attempt: "read again" is offered, not the way back.
+    assert_eq!(
+        b.execute("return [document.getElementById('again-form').hidden, document.getElementById('way-back').hidden];"),
+        serde_json::json!([false, true])
+    );
+    b.click("read-again");
+    b.wait_for_text("status", "読み取りアプリの起動を待っています", WAIT);
+    assert_eq!(b.url(), format!("{}/s/{id}/pc", demo.base));
+    let again = b.attr("launch", "href").unwrap();
+    assert_ne!(again, link, "a new link");
+    demo.wait_for_listening_page();
+    let default = DefaultBrowser::new();
+    let out = read_emulated(&again, &card, "pin", &four_digit(&p), &default, "ja");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    b.goto(&default.wait_for_opened(WAIT));
+    let name = b.wait_for_text("verified-name", &p.name, Duration::from_secs(30));
+    assert_eq!(name, p.name);
+    assert!(b.text("portal-message").contains("本人確認ができました"));
+}
+
+/// Issue 22 (WCAG 2.2.1): the time left can be extended on the page, three times; each new
+/// time is said in the page's live region, and the last one says it was the last.
+#[test]
+fn the_time_left_can_be_extended_and_the_page_says_so() {
+    let demo = Demo::start(300);
+    let (_, url) = demo.create_session("verify_identity");
+    let b = Browser::start();
+    b.goto(&url);
+    b.click("method-pc");
+    b.wait_for_id("extend", WAIT);
+    demo.wait_for_listening_page();
+    assert_eq!(b.attr("time-note", "role").as_deref(), Some("status"));
+    let minutes = |b: &Browser| -> u64 { b.text("countdown").split(':').next().unwrap().parse().unwrap() };
+    assert!(minutes(&b) <= 5, "{}", b.text("countdown"));
+    b.click("extend");
+    let said = b.wait_for_text("time-note", "時間を延長しました", WAIT);
+    assert!(
+        said.contains("残り時間は9:") || said.contains("残り時間は10:"),
+        "{said}"
+    );
+    assert!(minutes(&b) >= 9, "{}", b.text("countdown"));
+    assert!(b.text("extend-left").contains("あと2回"), "{}", b.text("extend-left"));
+    b.click("extend");
+    b.wait_for_text("extend-left", "あと1回", WAIT);
+    b.click("extend");
+    let said = b.wait_for_text("time-note", "これ以上は延長できません", WAIT);
+    assert!(
+        said.contains("残り時間は19:") || said.contains("残り時間は20:"),
+        "{said}"
+    );
+    assert!(minutes(&b) >= 19, "{}", b.text("countdown"));
+    assert_eq!(
+        b.execute("return document.getElementById('extend-form').hidden;"),
+        serde_json::json!(true)
+    );
+    assert_eq!(
+        b.execute("return document.activeElement.id;"),
+        serde_json::json!("time-note"),
+        "the focus stays where the person is"
+    );
+    // The page, reloaded, shows the new time and that it cannot be extended again.
+    b.block_on(b.client().refresh()).expect("reload");
+    b.wait_for_id("extend-none", WAIT);
+    assert!(minutes(&b) >= 19, "{}", b.text("countdown"));
+}
+
+/// Issue 22: a card without a signature certificate (p06, a child's) read on the password
+/// route: the page moves on from "reading, keep the card on the reader" within 2 s of the
+/// reader app's failure, to words that say so and that the 4-digit PINs may work.
+#[test]
+fn a_card_without_a_signature_certificate_is_told_on_the_page_within_2_s() {
+    let _stack = PcscStack::acquire();
+    let p = person("p06");
+    let card = p.card();
+    let emu = serve(&card, &[]);
+    let demo = Demo::with_portal(300);
+    let b = Browser::start();
+    let link = open_reader_page(&b, &demo);
+    let out = read(&link, "password", "ABCDEF12\n", &DefaultBrowser::new());
+    let failed_at = std::time::Instant::now();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(json(&out)["error"]["code"], "no_signature_certificate", "{stderr}");
+    assert!(!stderr.contains("6A82"), "no raw card error: {stderr}");
+    assert_eq!(emu.verify_count(), 0, "no password was presented");
+    let status = b.wait_for_text("status", "署名用電子証明書がない", Duration::from_secs(2));
+    assert!(
+        failed_at.elapsed() <= Duration::from_secs(2),
+        "{:?}",
+        failed_at.elapsed()
+    );
+    assert!(status.contains("数字4桁の暗証番号なら読み取れます"), "{status}");
+    assert!(status.contains("「もう一度読み取る」を押して"), "{status}");
+    assert_eq!(
+        b.attr("status", "data-state").as_deref(),
+        Some("no_signature_certificate")
+    );
+    // The way it says works: "read again", then the 4-digit PINs.
+    b.click("read-again");
+    b.wait_for_text("status", "読み取りアプリの起動を待っています", WAIT);
+    let again = b.attr("launch", "href").unwrap();
+    assert_ne!(again, link);
+    demo.wait_for_listening_page();
+    let default = DefaultBrowser::new();
+    let out = read(&again, "pin", &four_digit(&p), &default);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    b.goto(&default.wait_for_opened(WAIT));
+    let name = b.wait_for_text("verified-name", &p.name, Duration::from_secs(30));
+    assert_eq!(name, p.name);
 }

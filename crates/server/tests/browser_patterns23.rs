@@ -86,11 +86,9 @@ fn pattern_2_qr_screenshot_phone_and_confirmation_code() {
     b.find("confirm-code");
     b.block_on(b.find("confirm-code").send_keys(&code)).unwrap();
     b.click("confirm-submit");
-    b.wait_for_url("/done", WAIT);
-    assert!(
-        b.html().contains("マイナンバーカードを確認できました"),
-        "the page moved on by itself"
-    );
+    // The page moved on by itself: the result page sends the person back to the service at
+    // once (an instant redirect, WCAG 2.2.1).
+    b.wait_for_url(&format!("/portal/return?session={id}"), WAIT);
     let (status, result) = demo.take_result(&b, &id);
     assert_eq!(status, 200, "{result}");
     assert_eq!(result["claims"]["name"], p.name);
@@ -154,8 +152,7 @@ fn pattern_3_phone_browser_app_and_back() {
     assert!(back.starts_with(&format!("{}/return#", demo.base)), "{back}");
     // The app opens the return address in this (the same) browser.
     b.goto(&back);
-    b.wait_for_url("/done", WAIT);
-    assert!(b.html().contains("マイナンバーカードを確認できました"));
+    b.wait_for_url(&format!("/portal/return?session={id}"), WAIT);
     assert!(!b.url().contains('#'), "the result handle left the address bar");
     let (status, result) = demo.take_result(&b, &id);
     assert_eq!(status, 200, "{result}");
@@ -205,7 +202,7 @@ fn pattern_3_return_in_another_browser_explains_and_the_code_continues() {
         )
         .unwrap();
     first.click("confirm-submit");
-    first.wait_for_url("/done", WAIT);
+    first.wait_for_url(&format!("/portal/return?session={id}"), WAIT);
     assert_eq!(demo.take_result(&first, &id).0, 200);
 }
 
@@ -247,4 +244,201 @@ fn the_phone_stand_in_without_a_link_names_both_ways() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--qr") && err.contains("--link"), "{err}");
+}
+
+/// How the document now shown was loaded: `navigate`, `reload` or `back_forward`.
+fn navigation_type(b: &Browser) -> String {
+    b.execute("return performance.getEntriesByType('navigation')[0].type;")
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The app link of the QR page (inside a closed `<details>`: read from the DOM).
+fn qr_link(b: &Browser) -> String {
+    b.execute("return document.getElementById('app-link').textContent;")
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Issue 22: reload, back and the language switch on the QR page keep the same QR code and
+/// PC code (nothing is posted again: no "resubmit the form?", no 405); while the code the
+/// phone shows is pending, the switch keeps the code field, never says "verified" and loses
+/// nothing: the code typed on the switched page releases the result.
+#[test]
+fn the_qr_page_keeps_its_state_through_reload_back_and_the_language_switch() {
+    let demo = Demo::start(300);
+    let (id, url) = demo.create_session("verify_identity");
+    let b = Browser::start();
+    b.goto(&url);
+    b.wait_for_id("method-phone", WAIT);
+    b.click("method-phone");
+    b.wait_for_id("qr", WAIT);
+    let page = format!("{}/s/{id}/phone", demo.base);
+    assert_eq!(b.url(), page);
+    let (pc_code, link) = (b.text("pc-code"), qr_link(&b));
+    b.block_on(b.client().refresh()).expect("reload");
+    b.wait_for_id("qr", WAIT);
+    assert_eq!(navigation_type(&b), "reload");
+    assert_eq!((b.text("pc-code"), qr_link(&b)), (pc_code.clone(), link.clone()));
+    b.click_css("header a[lang='en']");
+    b.wait_for_text("status", "Scan this QR code", WAIT);
+    assert_eq!(b.url(), format!("{page}?lang=en"));
+    assert_eq!((b.text("pc-code"), qr_link(&b)), (pc_code.clone(), link.clone()));
+    // Back: the page before the switch, in the language the switch chose (it is remembered),
+    // with the same QR code; forward again.
+    b.block_on(b.client().back()).expect("back");
+    b.wait_for_text("status", "Scan this QR code", WAIT);
+    assert_eq!(b.url(), page);
+    assert_eq!((b.text("pc-code"), qr_link(&b)), (pc_code.clone(), link.clone()));
+    b.block_on(b.client().forward()).expect("forward");
+    b.wait_for_text("status", "Scan this QR code", WAIT);
+    assert_eq!(b.url(), format!("{page}?lang=en"));
+    demo.wait_for_listening_page();
+
+    let p = person("p02");
+    let card = p.card();
+    let out = phone(
+        &["--link", &link, "--route", "pin"],
+        &card.path,
+        &format!("{}\n{}\n", p.auth_pin, p.pin),
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let code = last_json(&out)["confirmation_code"].as_str().unwrap().to_string();
+    b.wait_for_text("status", "Type the 6-digit confirmation code", WAIT);
+    // Switched while the code waits: the same page, the code field, in Japanese.
+    b.click_css("header a[lang='ja']");
+    b.wait_for_text("status", "確認コードを入力してください", WAIT);
+    assert_eq!(b.url(), format!("{page}?lang=ja"));
+    assert_eq!(b.attr("status", "data-state").as_deref(), Some("confirm_needed"));
+    assert!(b.text("confirm").contains("スマートフォンに表示された6桁の数字"));
+    assert!(!b.text_css("main").contains("カードを確認できました"));
+    assert!(!b.exists("qr"), "the used QR code is not shown again");
+    assert_eq!(demo.take_result(&b, &id).0, 409, "nothing released yet");
+    b.block_on(b.find("confirm-code").send_keys(&code)).unwrap();
+    b.click("confirm-submit");
+    moved_on(&b, &page);
+    let (status, result) = demo.take_result(&b, &id);
+    assert_eq!(status, 200, "{result}");
+    assert_eq!(result["claims"]["name"], p.name);
+}
+
+/// Waits until the browser left `page` (for the result page, and on to the service), then
+/// opens the server's home page, where the session's cookie can be looked at.
+fn moved_on(b: &Browser, page: &str) {
+    let deadline = std::time::Instant::now() + WAIT;
+    while b.url().starts_with(page) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the page did not move on: {}",
+            b.url()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let origin: String = page.split('/').take(3).collect::<Vec<_>>().join("/");
+    b.goto(&format!("{origin}/"));
+}
+
+/// Issue 22: the phone-only page, reloaded and switched to English, keeps its app button;
+/// switched while the code waits, it keeps the code field (the app's way back then releases
+/// the result in this browser).
+#[test]
+fn the_phone_only_page_keeps_its_state_through_reload_and_the_language_switch() {
+    let demo = Demo::start(300);
+    let (id, url) = demo.create_session("link_card");
+    let b = Browser::mobile();
+    b.goto(&url);
+    b.wait_for_id("method-same", WAIT);
+    b.click("method-same");
+    b.wait_for_id("open-app", WAIT);
+    let page = format!("{}/s/{id}/same", demo.base);
+    assert_eq!(b.url(), page);
+    let link = b.attr("open-app", "href").unwrap();
+    b.block_on(b.client().refresh()).expect("reload");
+    b.wait_for_id("open-app", WAIT);
+    assert_eq!(navigation_type(&b), "reload");
+    assert_eq!(b.attr("open-app", "href").as_deref(), Some(link.as_str()));
+    b.click_css("header a[lang='en']");
+    b.wait_for_text("status", "Read your card in the mynaid app", WAIT);
+    assert_eq!(b.attr("open-app", "href").as_deref(), Some(link.as_str()));
+    demo.wait_for_listening_page();
+    let p = person("p03");
+    let card = p.card();
+    let out = phone(
+        &["--link", &link, "--route", "password"],
+        &card.path,
+        &format!("{}\n", p.sign_password.clone().unwrap()),
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let back = last_json(&out)["return_url"].as_str().unwrap().to_string();
+    b.wait_for_text("status", "Waiting for the app to return to this browser", WAIT);
+    b.click_css("header a[lang='ja']");
+    b.wait_for_text("status", "アプリからこのブラウザに戻るのを待っています", WAIT);
+    assert_eq!(b.url(), format!("{page}?lang=ja"));
+    assert!(b.text("confirm").contains("mynaidアプリに表示された6桁の数字"));
+    assert!(!b.exists("open-app"), "the used link is not offered again");
+    assert_eq!(demo.take_result(&b, &id).0, 409);
+    b.goto(&back);
+    moved_on(&b, &format!("{}/return", demo.base));
+    let (status, result) = demo.take_result(&b, &id);
+    assert_eq!(status, 200, "{result}");
+    assert_eq!(result["purpose"], "link_card");
+}
+
+/// Issue 22: a phone's failure reaches the page within 2 s with what to do next: a card
+/// without a signature certificate (p06) on the password route; the page's "new QR code"
+/// then reads it with the 4-digit PINs.
+#[test]
+fn a_phone_failure_reaches_the_qr_page_within_2_s() {
+    let demo = Demo::start(300);
+    let (id, url) = demo.create_session("link_card");
+    let b = Browser::start();
+    b.goto(&url);
+    b.click("method-phone");
+    b.wait_for_id("qr", WAIT);
+    demo.wait_for_listening_page();
+    let p = person("p06");
+    let card = p.card();
+    let out = phone(
+        &["--link", &qr_link(&b), "--route", "password"],
+        &card.path,
+        "ABCDEF12\n",
+    );
+    let failed_at = std::time::Instant::now();
+    assert_eq!(last_json(&out)["error"]["code"], "no_signature_certificate");
+    let status = b.wait_for_text("status", "署名用電子証明書がない", std::time::Duration::from_secs(2));
+    assert!(failed_at.elapsed() <= std::time::Duration::from_secs(2));
+    assert!(status.contains("「QRコードを新しくする」を押して"), "{status}");
+    assert!(!status.contains("QRコードをだれにも"), "{status}");
+    b.click("refresh");
+    b.wait_for_text("status", "QRコードを読み取ってください", WAIT);
+    assert_eq!(b.url(), format!("{}/s/{id}/phone", demo.base));
+    demo.wait_for_listening_page();
+    let out = phone(
+        &["--link", &qr_link(&b), "--route", "pin"],
+        &card.path,
+        &format!("{}\n{}\n", p.auth_pin, p.pin),
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    b.wait_for_id("confirm-code", WAIT);
+    b.wait_for_text("status", "確認コードを入力してください", WAIT);
+}
+
+/// Issue 22: the "app needed" page has a real link to where the app is got (the project's
+/// releases by default), besides its way back.
+#[test]
+fn the_app_needed_page_links_to_the_app() {
+    let demo = Demo::start(300);
+    let b = Browser::mobile();
+    b.goto(&format!("{}/app/read#h=AAAA&o=x", demo.base));
+    b.wait_for_id("install-app", WAIT);
+    let install = b.find("install-app");
+    assert_eq!(b.block_on(install.tag_name()).unwrap(), "a");
+    assert_eq!(
+        b.attr("install-app", "href").as_deref(),
+        Some("https://github.com/mynaid/mynaid/releases")
+    );
+    assert_eq!(b.text("install-app"), "mynaidアプリを入手する");
+    assert!(b.exists("go-back"));
 }

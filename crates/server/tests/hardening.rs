@@ -123,6 +123,8 @@ async fn pages_have_no_inline_script_or_style_and_carry_the_form_token() {
     ];
     for way in ["pc", "phone", "same"] {
         let r = post_form(&s, &format!("/s/{}/{way}", b.id), &b.cookie, b.form(""), &[]).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{way}: {}", r.text());
+        let r = s.get(&format!("/s/{}/{way}", b.id), Some(&b.cookie)).await;
         assert_eq!(r.status, StatusCode::OK, "{way}: {}", r.text());
         let html = r.text();
         assert_eq!(form_token_of(&html), b.form_token(), "{way}");
@@ -210,7 +212,7 @@ async fn a_forged_cross_site_post_is_refused_and_changes_nothing() {
     ];
     for headers in own {
         let r = post_form(&s, &format!("/s/{}/pc", b.id), &b.cookie, b.form(""), headers).await;
-        assert_eq!(r.status, StatusCode::OK, "{headers:?}: {}", r.text());
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{headers:?}: {}", r.text());
     }
     assert_eq!(s.state(&b.id).await.pattern, Some(mynaid_protocol::Pattern::PcReader));
     // The pattern-3 return is a page post too.
@@ -271,7 +273,7 @@ async fn a_form_post_without_its_token_is_refused() {
     );
     // The right token works (and a confirmation code with it reaches the session).
     let r = post_form(&s, &format!("/s/{}/phone", b.id), &b.cookie, b.form(""), &[]).await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
     let r = post_form(
         &s,
         &format!("/s/{}/confirm", b.id),

@@ -353,3 +353,36 @@ async fn the_service_purge_deletes_expired_requests_codes_tokens_and_replay_ids(
         .unwrap();
     assert!(keys > 0, "signing keys are not purged with the rows");
 }
+
+/// The consent page names the purpose in words that fit what the person does: `link_card`
+/// is linking a card and signing in with a linked one (the portal's "sign in with my card"),
+/// so its words say both, in Japanese and in English.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_consent_page_says_linking_or_signing_in_for_link_card() {
+    let op = Op::start().await;
+    let rp = new_rp(&op, JWT_CLIENT, &[], &[("purpose", "link_card")]).await;
+    let b = browser();
+    let (consent, page) = to_consent(&op, &b, &rp.auth_url).await;
+    let purpose = common::between(&page, "id=\"consent-purpose\"", ">", "<");
+    assert_eq!(
+        purpose,
+        "マイナンバーカードとアカウントの連携、または連携済みのカードでのサインイン"
+    );
+    let english = b
+        .get(format!("{consent}?lang=en"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let purpose = common::between(&english, "id=\"consent-purpose\"", ">", "<");
+    assert_eq!(
+        purpose,
+        "Link your My Number Card to your account, or sign in with a card linked before"
+    );
+    // Identity verification keeps its own words.
+    let rp = new_rp(&op, JWT_CLIENT, &[], &[]).await;
+    let (_, page) = to_consent(&op, &browser(), &rp.auth_url).await;
+    assert_eq!(common::between(&page, "id=\"consent-purpose\"", ">", "<"), "本人確認");
+}

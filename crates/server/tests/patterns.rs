@@ -263,3 +263,155 @@ async fn the_app_link_opened_in_a_browser_explains_how_to_get_the_app() {
     let r = s.get("/app/read?lang=en", None).await;
     assert!(r.text().contains("The mynaid app is needed"));
 }
+
+/// A form post of the session's page without its script (`way`: `phone`, `same`,
+/// `confirm`…), with `fields` after the form's token.
+async fn post_form(s: &Server, b: &common::BrowserSession, way: &str, fields: &str) -> common::Resp {
+    let req = axum::http::Request::builder()
+        .method(axum::http::Method::POST)
+        .uri(format!("/s/{}/{way}", b.id))
+        .header("cookie", &b.cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(axum::body::Body::from(b.form(fields)))
+        .unwrap();
+    s.send(req).await
+}
+
+fn location(r: &common::Resp) -> String {
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    r.header(axum::http::header::LOCATION).expect("a Location")
+}
+
+/// Reload, back and the language switch on the QR page and the phone-only page: `GET` pages
+/// that show the same QR code (and PC code) or app button while the session waits, the
+/// reading under way without them, and the code field while the code waits, in either
+/// language; never the method choice, never "verified" before the code.
+#[tokio::test]
+async fn the_qr_and_phone_pages_are_gets_that_keep_their_state() {
+    let s = Server::start().await;
+    for (way, anchor) in [("phone", "id=\"app-link\""), ("same", "id=\"open-app\"")] {
+        let b = s.browser("verify_identity").await;
+        let page = choose(&s, &b, way).await;
+        let url = format!("/s/{}/{way}", b.id);
+        for query in ["", "?lang=en", "?lang=ja"] {
+            let r = s.get(&format!("{url}{query}"), Some(&b.cookie)).await;
+            assert_eq!(r.status, StatusCode::OK, "{way}{query}");
+            let html = r.text();
+            assert!(
+                html.contains(&page.link.replace('&', "&amp;")),
+                "{way}{query}: the same link: {html}"
+            );
+            if way == "phone" {
+                assert!(html.contains("<svg"), "the QR code");
+                assert_eq!(
+                    common::between(&html, "id=\"pc-code\"", ">", "<"),
+                    page.pc_code.clone().unwrap(),
+                    "the same PC code"
+                );
+            }
+            let switch_to = if query == "?lang=en" { "ja" } else { "en" };
+            assert!(html.contains(&format!("href=\"{url}?lang={switch_to}\"")), "{html}");
+        }
+        let english = s.get(&format!("{url}?lang=en"), Some(&b.cookie)).await.text();
+        assert!(english.contains("<html lang=\"en\""), "{english}");
+        assert!(english.contains(anchor));
+        // The phone redeems: the link is no longer offered, the reading goes on.
+        let r = s.redeem_phone(&page.handle).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        let answer = r.json();
+        let html = s.get(&url, Some(&b.cookie)).await.text();
+        assert!(!html.contains(&page.handle), "{html}");
+        assert!(!html.contains("<svg"), "{html}");
+        assert!(html.contains("data-state=\"reading\""), "{html}");
+        // Read: the code is asked for on the same page, in the language switched to.
+        let token = answer["submission_token"].as_str().unwrap().to_string();
+        let evidence = read_card("p01", Route::UserAuthentication, &answer);
+        let submitted = s.submit(&page.handle, &token, evidence).await;
+        assert_eq!(submitted.status, StatusCode::OK, "{}", submitted.text());
+        for (query, words) in [("?lang=en", "Confirmation code"), ("?lang=ja", "確認コードの入力")] {
+            let r = s.get(&format!("{url}{query}"), Some(&b.cookie)).await;
+            assert_eq!(r.status, StatusCode::OK);
+            let html = r.text();
+            assert!(
+                html.contains("<section id=\"confirm\" aria-labelledby"),
+                "shown: {html}"
+            );
+            assert!(html.contains(words), "{html}");
+            assert!(html.contains("data-state=\"confirm_needed\""), "{html}");
+            assert!(!html.contains("method-phone"), "not the method choice");
+            assert!(
+                !html.contains("was verified") && !html.contains("カードを確認できました"),
+                "{html}"
+            );
+        }
+        assert!(!s.state(&b.id).await.released);
+        let code = submitted.json()["confirmation_code"].as_str().unwrap().to_string();
+        assert_eq!(confirm(&s, &b, &code, Some(&b.cookie)).await.status, StatusCode::OK);
+        // Released: the page goes on to the result.
+        let r = s.get(&url, Some(&b.cookie)).await;
+        assert_eq!(location(&r), format!("/s/{}/done", b.id));
+    }
+}
+
+/// The confirmation code typed without the page's script: every answer is `303`, a wrong
+/// code back to the page that says so (with the attempts left), the right one to the result.
+#[tokio::test]
+async fn the_code_form_without_the_script_answers_303() {
+    let s = Server::start().await;
+    let b = s.browser("verify_identity").await;
+    let page = choose(&s, &b, "phone").await;
+    let (_, submitted) = phone_reads(&s, &page, "p01").await;
+    let code = submitted.json()["confirmation_code"].as_str().unwrap().to_string();
+    let wrong = if code == "000000" { "000001" } else { "000000" };
+    let r = post_form(&s, &b, "confirm", &format!("code={wrong}")).await;
+    let back = location(&r);
+    assert_eq!(back, format!("/s/{}/phone?confirm=wrong", b.id));
+    let html = s.get(&back, Some(&b.cookie)).await.text();
+    assert!(html.contains("id=\"confirm-problem\""), "{html}");
+    assert!(
+        html.contains("確認コードが違います") && html.contains("あと4回"),
+        "{html}"
+    );
+    let r = post_form(&s, &b, "confirm", "code=12ab").await;
+    let back = location(&r);
+    assert_eq!(back, format!("/s/{}/phone?confirm=format", b.id));
+    assert!(
+        s.get(&back, Some(&b.cookie))
+            .await
+            .text()
+            .contains("確認コードは6桁の数字です")
+    );
+    // Reloading the page the wrong code led to posts nothing: still 4 attempts left.
+    assert_eq!(s.state(&b.id).await.confirm_attempts, 1);
+    let r = post_form(&s, &b, "confirm", &format!("code={code}")).await;
+    assert_eq!(location(&r), format!("/s/{}/done", b.id));
+    let html = s.get(&format!("/s/{}/done", b.id), Some(&b.cookie)).await.text();
+    assert!(html.contains("マイナンバーカードを確認できました"), "{html}");
+    // Once more (a reload of the form's answer, a back): the result page, not an error.
+    let r = post_form(&s, &b, "confirm", &format!("code={code}")).await;
+    assert_eq!(location(&r), format!("/s/{}/done", b.id));
+}
+
+/// The "app needed" page links to where the app is got (a real link: the configured address,
+/// by default the project's releases), beside its way back.
+#[tokio::test]
+async fn the_app_needed_page_links_to_the_app() {
+    let s = Server::start().await;
+    let html = s.get("/app/read", None).await.text();
+    assert!(
+        html.contains("<a id=\"install-app\" class=\"button\" href=\"https://github.com/mynaid/mynaid/releases\">mynaidアプリを入手する</a>"),
+        "{html}"
+    );
+    assert!(html.contains("id=\"go-back\""), "{html}");
+    let s = Server::with(|c| c.app_install_url = "https://apps.example.jp/mynaid".into()).await;
+    let html = s.get("/app/read?lang=en", None).await.text();
+    assert!(
+        html.contains("href=\"https://apps.example.jp/mynaid\">Get the mynaid app</a>"),
+        "{html}"
+    );
+    // Only a web address can be configured.
+    let mut config = common::test_config(common::PUBLIC_URL, "sqlite::memory:");
+    config.app_install_url = "javascript:alert(1)".into();
+    let (_, clock) = common::test_clock(common::NOW);
+    assert!(mynaid_server::start(config, clock).await.is_err());
+}

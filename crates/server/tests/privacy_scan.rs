@@ -375,12 +375,17 @@ fn flow(
         let form = form_token(&String::from_utf8(page).unwrap())
             .map(|t| format!("csrf={t}"))
             .unwrap_or_default();
-        let (status, html) = bodies.keep(
-            "pattern-1 page",
+        let (status, _) = bodies.keep(
+            "pattern-1 choice",
             a.post(&format!("{base}/s/{id}/pc"))
                 .header("Cookie", &cookie)
                 .header("Content-Type", "application/x-www-form-urlencoded")
                 .send(form.as_bytes()),
+        );
+        assert_eq!(status, 303, "the form is answered with the page's address");
+        let (status, html) = bodies.keep(
+            "pattern-1 page",
+            a.get(&format!("{base}/s/{id}/pc")).header("Cookie", &cookie).call(),
         );
         assert_eq!(status, 200);
         link = reader_link(&String::from_utf8(html).unwrap());

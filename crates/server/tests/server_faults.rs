@@ -211,12 +211,19 @@ fn issue_link(base: &str, id: &str, token: &str) -> String {
         }
         None => String::new(),
     };
-    let (status, body) = answer(
+    let (status, _) = answer(
         agent()
             .post(&format!("{base}/s/{id}/pc"))
             .header("Cookie", &cookie)
             .header("Content-Type", "application/x-www-form-urlencoded")
             .send(form.as_bytes()),
+    );
+    assert_eq!(status, 303, "the form is answered with the page's address");
+    let (status, body) = answer(
+        agent()
+            .get(&format!("{base}/s/{id}/pc"))
+            .header("Cookie", &cookie)
+            .call(),
     );
     assert_eq!(status, 200, "pattern-1 page");
     let html = String::from_utf8(body).unwrap();

@@ -308,6 +308,102 @@ async fn suite(store: SessionStore) {
         (State::Failed, Some(Failure::RedeemedTwice), None)
     );
     assert!(!store.fail_redeemed_twice("s7", NOW).await.unwrap(), "once");
+
+    // More time: only from the limit the caller saw, before it passed, within the count.
+    store.create(&session("s8", b"h8")).await.unwrap();
+    assert!(
+        store
+            .extend("s8", false, NOW + 300, NOW + 600, NOW + 10, 2)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .extend("s8", false, NOW + 300, NOW + 900, NOW + 10, 2)
+            .await
+            .unwrap(),
+        "not from a limit that moved"
+    );
+    assert!(
+        !store
+            .extend("s8", false, NOW + 600, NOW + 900, NOW + 601, 2)
+            .await
+            .unwrap(),
+        "not once it passed"
+    );
+    assert!(
+        store
+            .extend("s8", false, NOW + 600, NOW + 900, NOW + 20, 2)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .extend("s8", false, NOW + 900, NOW + 1200, NOW + 30, 2)
+            .await
+            .unwrap(),
+        "not beyond the count"
+    );
+    let row = store.get("s8").await.unwrap().unwrap();
+    assert_eq!((row.expires_at, row.extensions), (NOW + 900, 2));
+    assert!(
+        !store
+            .extend("s8", true, NOW + 900, NOW + 1200, NOW + 30, 5)
+            .await
+            .unwrap(),
+        "no confirmation code waits"
+    );
+    // The confirmation code's limit, while it waits.
+    assert!(store.redeem(b"h8", b"t8", None, NOW + 40).await.is_ok());
+    let r8 = Release {
+        code_hash: b"c8".to_vec(),
+        expires_at: NOW + 340,
+        result_handle_hash: None,
+    };
+    assert!(
+        store
+            .complete_evidence("s8", &[2; 32], b"t8", b"sealed8", &r8, NOW + 40)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .extend("s8", false, NOW + 900, NOW + 1200, NOW + 50, 5)
+            .await
+            .unwrap(),
+        "the read session's own limit no longer runs"
+    );
+    assert!(
+        store
+            .extend("s8", true, NOW + 340, NOW + 640, NOW + 50, 5)
+            .await
+            .unwrap()
+    );
+    let row = store.get("s8").await.unwrap().unwrap();
+    assert_eq!((row.confirm_expires_at, row.extensions), (Some(NOW + 640), 3));
+
+    // A failed session opened again for another attempt: only for the failure it was seen
+    // with, without a usable handle until a new one is issued.
+    store.create(&session("s9", b"h9")).await.unwrap();
+    assert!(store.fail("s9", Failure::CertificateRevoked, NOW).await.unwrap());
+    assert!(!store.reopen("s9", Failure::RevocationUnknown, b"nobody").await.unwrap());
+    assert!(
+        store
+            .reopen("s9", Failure::CertificateRevoked, b"nobody")
+            .await
+            .unwrap()
+    );
+    let row = store.get("s9").await.unwrap().unwrap();
+    assert_eq!((row.state, row.failure, row.challenge), (State::Created, None, None));
+    assert_eq!(row.handle_hash.as_deref(), Some(&b"nobody"[..]));
+    assert!(matches!(
+        store.redeem(b"h9", b"t9", None, NOW).await.unwrap(),
+        Redeem::Unknown
+    ));
+    assert!(
+        !store.reopen("s9", Failure::CertificateRevoked, b"x").await.unwrap(),
+        "once"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -54,6 +54,27 @@ impl Failure {
     }
 }
 
+impl Failure {
+    /// Whether the person may read the card again in the same session after this failure:
+    /// when another attempt may succeed (the 4-digit route after a revoked signature
+    /// certificate, if the session accepts it; a CRL that was not at hand; data that did not
+    /// come through whole), never after a sign that somebody else takes part (a second
+    /// device, wrong codes, a signature over something else) or when the card cannot do it
+    /// (expired or revoked certificates of both routes, a card not trusted).
+    pub fn allows_another_attempt(self, accepted: &[Route]) -> bool {
+        match self {
+            Failure::CertificateRevoked => accepted.contains(&Route::UserAuthentication),
+            Failure::RevocationUnknown | Failure::CardDataInvalid | Failure::EvidenceMalformed => true,
+            Failure::CertificateExpired
+            | Failure::UserAuthenticationRevoked
+            | Failure::SignatureMismatch
+            | Failure::CardNotTrusted
+            | Failure::ConfirmationFailed
+            | Failure::RedeemedTwice => false,
+        }
+    }
+}
+
 /// Why a step of a session was refused. Nothing was changed unless the variant says so.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SessionError {
@@ -104,6 +125,10 @@ pub enum SessionError {
         /// Attempts left, when one was counted.
         attempts_left: Option<i64>,
     },
+    /// The time limit cannot be extended again (the extensions are used up, or the session
+    /// reached its longest life); nothing changed.
+    #[error("no more time")]
+    NoMoreTime,
     /// Too many wrong codes: the session failed and its result is gone.
     #[error("confirmation failed")]
     ConfirmationLocked,

@@ -38,7 +38,11 @@ pub enum Event {
     },
     /// The evidence was verified; the result waits for the person's confirmation (the
     /// code shown on the phone, patterns 2 and 3).
-    ConfirmNeeded,
+    ConfirmNeeded {
+        /// Until when the code (or the way back) is accepted: the page counts down to it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expires_at: Option<i64>,
+    },
     /// The evidence was verified (and, for patterns 2 and 3, confirmed).
     Verified,
     /// The session failed.

@@ -24,6 +24,6 @@ pub mod store;
 pub use config::{RelyingParty, Settings};
 pub use error::{Failure, SessionError};
 pub use service::{
-    BrowserSession, Clock, CreatedSession, IssuedHandle, MAX_CONFIRMATION_ATTEMPTS, Parts, Presence, Service, Started,
-    VerifiedResult, system_clock, version_at_least,
+    BrowserSession, Clock, CreatedSession, Extended, IssuedHandle, MAX_CONFIRMATION_ATTEMPTS, MAX_EXTENSIONS,
+    MAX_LIFETIME_SECS, Parts, Presence, Service, Started, VerifiedResult, system_clock, version_at_least,
 };

@@ -93,6 +93,8 @@ mod tests {
             released: false,
             confirm_attempts: 0,
             confirm_expires_at: None,
+            handle_hash: None,
+            extensions: 0,
         }
     }
 

@@ -22,6 +22,15 @@ use crate::store::{Confirmation, NewSession, Redeem, Release, SessionRow, Sessio
 /// Wrong confirmation codes allowed before the session fails.
 pub const MAX_CONFIRMATION_ATTEMPTS: i64 = 5;
 
+/// How many times a person may extend a session's time limit on the page (WCAG 2.2.1), each
+/// time by the session's lifetime (`session_ttl_secs`): with the default 5 minutes, 20
+/// minutes in all.
+pub const MAX_EXTENSIONS: i64 = 3;
+
+/// The longest life of a session, in seconds from its creation: neither a new handle ("read
+/// again") nor an extension goes beyond it (the session's cookie lives as long).
+pub const MAX_LIFETIME_SECS: i64 = 1800;
+
 /// A code from an alphabet without look-alikes (no 0/O, 1/I/L, 2/Z, 5/S, 8/B).
 fn pc_code() -> String {
     const ALPHABET: &[u8] = b"ACDEFGHJKMNPQRTUVWXY34679";
@@ -131,6 +140,27 @@ fn derive_return_code(id: &str, browser_token: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(crate::secrets::sha256(
         format!("mynaid-return:{id}:{browser_token}").as_bytes(),
     ))
+}
+
+/// The handle of a browser's current challenge: derived from the browser's token (which only
+/// that browser holds, in its cookie) and the challenge issued with it, so that the page can
+/// show the same handle again to that browser (a reload, the back button, the language
+/// switch) and to no other. Stored hashed, like every handle; as long and as unguessable as a
+/// random one, and it says nothing about the browser's token.
+fn derive_handle(id: &str, browser_token: &str, challenge: &[u8]) -> String {
+    use base64::Engine;
+    let mut input = format!("mynaid-handle:{id}:{browser_token}:").into_bytes();
+    input.extend_from_slice(challenge);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&crate::secrets::sha256(&input)[..24])
+}
+
+/// What extending the time limit gave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Extended {
+    /// The new time limit, seconds since the epoch.
+    pub expires_at: i64,
+    /// How many more times it can be extended.
+    pub extensions_left: i64,
 }
 
 /// A handle just issued for a reading device.
@@ -395,7 +425,9 @@ impl Service {
     }
 
     /// Issues a fresh handle (and challenge) for a waiting session; the previous handle
-    /// stops working. The lifetime restarts, but never beyond 30 minutes from creation.
+    /// stops working. The lifetime restarts, but never beyond [`MAX_LIFETIME_SECS`] from
+    /// creation. A session that failed for a reason that allows another attempt
+    /// ([`Failure::allows_another_attempt`]) is opened again for it.
     pub async fn issue_handle(
         &self,
         id: &str,
@@ -404,19 +436,29 @@ impl Service {
     ) -> Result<IssuedHandle, SessionError> {
         let s = self.browser_session(id, browser_token).await?;
         let now = self.now();
-        if !matches!(s.state, State::Created | State::HandleRedeemed) {
+        let hard_limit = s.created_at + MAX_LIFETIME_SECS;
+        let retry = s
+            .failure
+            .filter(|f| s.state == State::Failed && f.allows_another_attempt(&s.accepted));
+        if !matches!(s.state, State::Created | State::HandleRedeemed) && retry.is_none() {
             return Err(SessionError::Finished);
         }
-        let hard_limit = s.created_at + 1800;
         if now > hard_limit {
             return Err(SessionError::Expired);
         }
+        if let Some(failure) = retry {
+            if !self.store.reopen(id, failure, &hash(&token::<24>())).await? {
+                return Err(SessionError::Finished);
+            }
+            tracing::info!(session = %id, failure = %failure, "failed session opened for another attempt");
+        }
         let expires_at = (now + self.settings.session_ttl_secs as i64).min(hard_limit);
-        let handle = token::<24>();
+        let challenge = random::<32>();
+        let handle = derive_handle(id, browser_token, &challenge);
         let code = pc_code();
         let refreshed = self
             .store
-            .refresh_handle(id, &hash(&handle), &random::<32>(), expires_at, pattern, &code)
+            .refresh_handle(id, &hash(&handle), &challenge, expires_at, pattern, &code)
             .await?;
         if !refreshed {
             return Err(SessionError::Finished);
@@ -427,6 +469,85 @@ impl Service {
             pc_code: code,
             expires_at,
         })
+    }
+
+    /// The handle the page of a waiting session shows its browser (`browser_token`) again: the
+    /// current one, while no reading device has redeemed it. `None` when there is none to show:
+    /// none issued yet, redeemed (offered again, a second redeem would end the session), the
+    /// session moved on or ran out of time.
+    pub fn current_handle(&self, s: &SessionRow, browser_token: &str) -> Option<IssuedHandle> {
+        if s.state != State::Created || s.is_expired(self.now()) || !same(&s.browser_hash, &hash(browser_token)) {
+            return None;
+        }
+        let handle = derive_handle(&s.id, browser_token, s.challenge.as_deref()?);
+        same(s.handle_hash.as_deref()?, &hash(&handle)).then(|| IssuedHandle {
+            handle,
+            pc_code: s.pc_code.clone().unwrap_or_default(),
+            expires_at: s.expires_at,
+        })
+    }
+
+    /// Whether a new reading can start in this session ([`Service::issue_handle`]): it waits
+    /// for or reads the card (even out of time), or failed for a reason that allows another
+    /// attempt, and it is not past its longest life.
+    pub fn may_read_again(&self, s: &SessionRow) -> bool {
+        self.now() <= s.created_at + MAX_LIFETIME_SECS
+            && match s.state {
+                State::Created | State::HandleRedeemed => true,
+                State::Failed => s.failure.is_some_and(|f| f.allows_another_attempt(&s.accepted)),
+                State::EvidenceVerified | State::Completed => false,
+            }
+    }
+
+    /// How many more times the time limit that runs can be extended ([`Service::extend`]).
+    pub fn extensions_left(&self, s: &SessionRow) -> i64 {
+        match s.time_limit() {
+            Some(t)
+                if t >= self.now()
+                    && (t + self.settings.session_ttl_secs as i64).min(s.created_at + MAX_LIFETIME_SECS) > t =>
+            {
+                (MAX_EXTENSIONS - s.extensions).max(0)
+            }
+            _ => 0,
+        }
+    }
+
+    /// Extends the time limit the session's browser sees ([`SessionRow::time_limit`]) by the
+    /// session's lifetime: at most [`MAX_EXTENSIONS`] times, never beyond
+    /// [`MAX_LIFETIME_SECS`] from creation, and only while it runs.
+    pub async fn extend(&self, id: &str, browser_token: &str) -> Result<Extended, SessionError> {
+        let s = self.browser_session(id, browser_token).await?;
+        let now = self.now();
+        let Some(old) = s.time_limit() else {
+            return Err(SessionError::Finished);
+        };
+        if now > old {
+            return Err(SessionError::Expired);
+        }
+        let left = MAX_EXTENSIONS - s.extensions;
+        let new = (old + self.settings.session_ttl_secs as i64).min(s.created_at + MAX_LIFETIME_SECS);
+        if left <= 0 || new <= old {
+            return Err(SessionError::NoMoreTime);
+        }
+        let confirming = s.state == State::EvidenceVerified;
+        if self.store.extend(id, confirming, old, new, now, MAX_EXTENSIONS).await? {
+            tracing::info!(session = %id, extensions = s.extensions + 1, "time limit extended");
+            return Ok(Extended {
+                expires_at: new,
+                extensions_left: left - 1,
+            });
+        }
+        // It changed meanwhile (extended from another tab, a double click, the card read, the
+        // time up): the answer is the session as it is now.
+        let s = self.browser_session(id, browser_token).await?;
+        match s.time_limit() {
+            Some(t) if t >= now => Ok(Extended {
+                expires_at: t,
+                extensions_left: (MAX_EXTENSIONS - s.extensions).max(0),
+            }),
+            Some(_) => Err(SessionError::Expired),
+            None => Err(SessionError::Finished),
+        }
     }
 
     /// Redeems a handle for a reading device (of the kind `device`, when it says).
@@ -635,7 +756,12 @@ impl Service {
         tracing::info!(session = %s.id, route = %evidence.route(), pattern = %pattern, "evidence verified");
         metrics::counter!("mynaid_verifications_total", "route" => evidence.route().as_str(), "outcome" => "verified")
             .increment(1);
-        self.events.publish(&s.id, Event::ConfirmNeeded);
+        self.events.publish(
+            &s.id,
+            Event::ConfirmNeeded {
+                expires_at: Some(release.expires_at),
+            },
+        );
         Ok(submitted)
     }
 
@@ -752,13 +878,24 @@ impl Service {
 
     /// The event that describes a session now (for a page that just connected).
     pub fn current_event(&self, s: &SessionRow) -> Event {
-        if s.is_expired(self.now()) {
+        if s.time_is_up(self.now()) {
             return Event::Expired;
         }
         match s.state {
             State::Created => Event::Waiting,
-            State::HandleRedeemed => Event::Reading,
-            State::EvidenceVerified if !s.released => Event::ConfirmNeeded,
+            // What the reading device said last (a wrong PIN, a card without a signature
+            // certificate…): a page opened again shows it rather than "reading".
+            State::HandleRedeemed => match s.reader_status {
+                Some(status) if status != ReaderStatus::Reading => Event::Reader {
+                    status,
+                    tries_left: None,
+                    pin: None,
+                },
+                _ => Event::Reading,
+            },
+            State::EvidenceVerified if !s.released => Event::ConfirmNeeded {
+                expires_at: s.confirm_expires_at,
+            },
             State::EvidenceVerified | State::Completed => Event::Verified,
             State::Failed => Event::Failed {
                 code: s.failure.unwrap_or(Failure::CardNotTrusted),

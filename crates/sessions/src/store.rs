@@ -113,6 +113,10 @@ pub struct SessionRow {
     pub confirm_attempts: i64,
     /// Until when the confirmation code is accepted.
     pub confirm_expires_at: Option<i64>,
+    /// SHA-256 of the current handle.
+    pub handle_hash: Option<Vec<u8>>,
+    /// How many times the person extended the time limit.
+    pub extensions: i64,
 }
 
 impl std::fmt::Debug for SessionRow {
@@ -125,6 +129,22 @@ impl SessionRow {
     /// Whether the session ran out of time before evidence arrived.
     pub fn is_expired(&self, now: i64) -> bool {
         matches!(self.state, State::Created | State::HandleRedeemed) && now > self.expires_at
+    }
+
+    /// The time limit the person has now, if one runs: the session's (and its handle's)
+    /// while it waits for or reads the card, the confirmation code's while the result waits
+    /// for it.
+    pub fn time_limit(&self) -> Option<i64> {
+        match self.state {
+            State::Created | State::HandleRedeemed => Some(self.expires_at),
+            State::EvidenceVerified if !self.released => self.confirm_expires_at,
+            _ => None,
+        }
+    }
+
+    /// Whether the time limit that runs has passed.
+    pub fn time_is_up(&self, now: i64) -> bool {
+        self.time_limit().is_some_and(|t| now > t)
     }
 }
 
@@ -179,7 +199,7 @@ macro_rules! columns {
     () => {
         "id, relying_party, purpose, origin, binding, challenge, accepted, return_url, browser_hash, \
          start_hash, return_hash, submission_hash, state, reader_status, error_code, result, created_at, expires_at, pattern, pc_code, \
-         released, confirm_attempts, confirm_expires_at"
+         released, confirm_attempts, confirm_expires_at, handle_hash, extensions"
     };
 }
 
@@ -229,6 +249,8 @@ fn row(r: &AnyRow) -> Result<SessionRow, StoreError> {
         released: r.try_get::<i64, _>("released")? != 0,
         confirm_attempts: r.try_get("confirm_attempts")?,
         confirm_expires_at: r.try_get("confirm_expires_at")?,
+        handle_hash: r.try_get("handle_hash")?,
+        extensions: r.try_get("extensions")?,
     })
 }
 
@@ -340,6 +362,59 @@ impl SessionStore {
         .bind(State::HandleRedeemed.as_str())
         .execute(self.db.pool())
         .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Opens a session that failed with `failure` for a new attempt (the person reads the
+    /// card again, e.g. with the other route after a revoked signature certificate): it is
+    /// `created` again with no usable handle (`handle_hash`: the hash of a token nobody holds)
+    /// and no challenge, until [`SessionStore::refresh_handle`] issues them. False if it is
+    /// no longer failed for that reason.
+    pub async fn reopen(&self, id: &str, failure: Failure, unusable_handle_hash: &[u8]) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE sessions SET state = $1, error_code = NULL, completed_at = NULL, challenge = NULL, \
+             handle_hash = $2, submission_hash = NULL, redeemed_at = NULL, reader_status = NULL \
+             WHERE id = $3 AND state = $4 AND error_code = $5 AND result IS NULL",
+        )
+        .bind(State::Created.as_str())
+        .bind(unusable_handle_hash)
+        .bind(id)
+        .bind(State::Failed.as_str())
+        .bind(failure.as_str())
+        .execute(self.db.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Extends the time limit the person sees, once more, from `old` to `new`: the session's
+    /// (and its handle's) while it waits for or reads the card, the confirmation code's while
+    /// that is pending (`confirming`). Only if it is still `old` and not past it at `now`,
+    /// and fewer than `max` extensions were made. False otherwise (nothing changed).
+    pub async fn extend(
+        &self,
+        id: &str,
+        confirming: bool,
+        old: i64,
+        new: i64,
+        now: i64,
+        max: i64,
+    ) -> Result<bool, StoreError> {
+        let q = if confirming {
+            "UPDATE sessions SET confirm_expires_at = $1, extensions = extensions + 1 \
+             WHERE id = $2 AND confirm_expires_at = $3 AND confirm_expires_at >= $4 AND extensions < $5 \
+             AND state = $6 AND released = 0 AND confirm_hash IS NOT NULL"
+        } else {
+            "UPDATE sessions SET expires_at = $1, extensions = extensions + 1 \
+             WHERE id = $2 AND expires_at = $3 AND expires_at >= $4 AND extensions < $5 \
+             AND state IN ($6, $7)"
+        };
+        let mut query = sqlx::query(q).bind(new).bind(id).bind(old).bind(now).bind(max);
+        query = if confirming {
+            query.bind(State::EvidenceVerified.as_str())
+        } else {
+            query.bind(State::Created.as_str()).bind(State::HandleRedeemed.as_str())
+        };
+        let done = query.execute(self.db.pool()).await?;
         Ok(done.rows_affected() == 1)
     }
 

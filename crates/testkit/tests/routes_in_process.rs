@@ -623,6 +623,16 @@ fn no_signature_certificate_is_found_before_the_password() {
     let (r, _) = read_sig(&p, "ABC123", InProcessTransport::new(card), LastTry::Confirmed);
     assert!(matches!(r, Err(CardError::NoSignatureCertificate)), "{r:?}");
     assert_eq!(trace.verify_count(), 0);
+    // Asking the password's tries first (as the apps do) says the same, not "file not found".
+    let card = copy.open();
+    let trace = card.trace();
+    let r = mynaid_device::pin_statuses(InProcessTransport::new(card), Route::Signature);
+    assert!(matches!(r, Err(CardError::NoSignatureCertificate)), "{r:?}");
+    assert_eq!(trace.verify_count(), 0);
+    // A card with one asks as before.
+    let p01 = person("p01").card();
+    let r = mynaid_device::pin_statuses(InProcessTransport::new(p01.open()), Route::Signature).unwrap();
+    assert_eq!(r, [(PinKind::Signature, RetryStatus::Remaining(5))]);
 }
 
 /// What a route presents: its PINs (application, EF, kind) and the values typed.

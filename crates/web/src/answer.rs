@@ -220,6 +220,12 @@ impl From<&SessionError> for Answer {
                 };
                 answer(StatusCode::UNPROCESSABLE_ENTITY, "wrong_confirmation_code", ja, en)
             }
+            E::NoMoreTime => answer(
+                StatusCode::CONFLICT,
+                "no_more_time",
+                "これ以上、時間を延長できません。残り時間のうちに終わらないときは、サービスの画面から最初からやり直してください。",
+                "The time cannot be extended any more. If you cannot finish in the time left, start again from the service.",
+            ),
             E::ConfirmationLocked => Answer::failure(Failure::ConfirmationFailed),
             E::OtherBrowser => answer(
                 StatusCode::FORBIDDEN,

@@ -54,11 +54,21 @@ impl Waiting {
         // Read to the end, as a browser does, so the connection goes back to the pool.
         start.bytes().await.unwrap();
         let browser_token = cookie.split_once('=').map_or("", |(_, v)| v);
-        let page = http
+        let chosen = http
             .post(format!("{base}/s/{id}/phone"))
             .header("cookie", &cookie)
             .header("content-type", "application/x-www-form-urlencoded")
             .body(format!("csrf={}", mynaid_server::pages::form_token(id, browser_token)))
+            .send()
+            .await
+            .unwrap();
+        // Answered `303` to the QR page (followed or not by the client), got with `GET`.
+        let status = chosen.status();
+        assert!(status.is_success() || status.as_u16() == 303, "choosing: {status}");
+        chosen.bytes().await.unwrap();
+        let page = http
+            .get(format!("{base}/s/{id}/phone"))
+            .header("cookie", &cookie)
             .send()
             .await
             .unwrap();

@@ -3,14 +3,34 @@
 //! event's `state`, a reader status, or `failed_` and a failure; every reader status has
 //! its text (the match below is exhaustive).
 
-use mynaid_protocol::{Lang, Pattern, PinName, ReaderStatus};
+use mynaid_protocol::{Lang, Pattern, PinName, ReaderStatus, Route};
 use mynaid_sessions::Failure;
+use mynaid_sessions::events::Event;
 use serde_json::{Map, Value};
 
-/// What a reading device's status means on the page of `pattern`.
-fn reader_text(lang: Lang, pattern: Pattern, status: ReaderStatus) -> &'static str {
+/// The page's button that starts a new reading (a new link, a new QR code), as a sentence
+/// names it: "「もう一度読み取る」を押して" / "press 'Read again'".
+fn again(lang: Lang, pattern: Pattern) -> &'static str {
+    match pattern {
+        Pattern::CrossDevice => lang.pick("「QRコードを新しくする」を押して", "press 'Show a new QR code'"),
+        Pattern::PcReader | Pattern::SameDevice => lang.pick("「もう一度読み取る」を押して", "press 'Read again'"),
+    }
+}
+
+/// The label of the page's button that starts a new reading.
+pub(super) fn again_label(lang: Lang, pattern: Pattern) -> &'static str {
+    match pattern {
+        Pattern::PcReader => lang.pick("もう一度読み取る（新しいリンク）", "Read again (new link)"),
+        Pattern::CrossDevice => lang.pick("QRコードを新しくする", "Show a new QR code"),
+        Pattern::SameDevice => lang.pick("もう一度読み取る", "Read again"),
+    }
+}
+
+/// What a reading device's status means on the page of `pattern`, for a procedure that
+/// accepts the routes `accepted`.
+fn reader_text(lang: Lang, pattern: Pattern, accepted: &[Route], status: ReaderStatus) -> String {
     let phone = pattern != Pattern::PcReader;
-    let m = |ja: &'static str, en: &'static str| lang.pick(ja, en);
+    let m = |ja: &'static str, en: &'static str| lang.pick(ja, en).to_string();
     match status {
         ReaderStatus::Reading if phone => m(
             "スマートフォンでカードを読み取っています。カードをスマートフォンにかざしたまま動かさないでください。",
@@ -20,13 +40,9 @@ fn reader_text(lang: Lang, pattern: Pattern, status: ReaderStatus) -> &'static s
             "読み取りアプリがカードを読み取っています。カードをリーダーから離さないでください。",
             "The reader app is reading your card. Keep the card on the reader.",
         ),
-        ReaderStatus::PinWrong if pattern == Pattern::CrossDevice => m(
-            "{pin}が違います。残り{n}回です。「QRコードを新しくする」を押して、もう一度読み取ってください。",
-            "Wrong {pin}. {n} tries left. Press 'Show a new QR code' and read the card again.",
-        ),
-        ReaderStatus::PinWrong => m(
-            "{pin}が違います。残り{n}回です。「もう一度読み取る」を押して、やり直してください。",
-            "Wrong {pin}. {n} tries left. Press 'Read again' to try once more.",
+        ReaderStatus::PinWrong => lang.pick(
+            format!("{{pin}}が違います。残り{{n}}回です。{}、もう一度読み取ってください。", again(lang, pattern)),
+            format!("Wrong {{pin}}. {{n}} tries left. To try once more, {}.", again(lang, pattern)),
         ),
         ReaderStatus::PinBlocked => m(
             "{pin}はロックされています（入力できる回数を使い切りました）。利用者証明用電子証明書の暗証番号と署名用電子証明書のパスワードは、もう一方を使ってコンビニのマルチコピー機（暗証番号の初期化・再設定サービス）か住民票のある市区町村の窓口で、券面事項入力補助用暗証番号は市区町村の窓口でだけ解除できます。もう一方の読み取り方法（数字4桁の暗証番号か、署名用電子証明書のパスワード）は、この手続きが受け付けていれば使えます。",
@@ -48,71 +64,130 @@ fn reader_text(lang: Lang, pattern: Pattern, status: ReaderStatus) -> &'static s
             "カードが見つかりません。マイナンバーカードをICカードリーダーに置いてください。",
             "No card found. Put your My Number Card on the IC card reader.",
         ),
+        ReaderStatus::NotMyNumberCard if phone => m(
+            "マイナンバーカードではないカードが使われています。マイナンバーカードをスマートフォンにかざしてください。",
+            "The card is not a My Number Card. Hold your My Number Card against the smartphone.",
+        ),
         ReaderStatus::NotMyNumberCard => m(
-            "マイナンバーカードではないカードが使われています。",
-            "The card is not a My Number Card.",
+            "マイナンバーカードではないカードが使われています。マイナンバーカードをICカードリーダーに置いてください。",
+            "The card is not a My Number Card. Put your My Number Card on the IC card reader.",
+        ),
+        ReaderStatus::NoSignatureCertificate if accepted.contains(&Route::UserAuthentication) => lang.pick(
+            format!(
+                "このカードには署名用電子証明書がないため、英数字のパスワードでは読み取れません（15歳未満の方のカードなど）。数字4桁の暗証番号なら読み取れます。{}、アプリで数字4桁の暗証番号を選んでください。",
+                again(lang, pattern)
+            ),
+            format!(
+                "This card has no signature certificate (for example, a card of a child under 15), so the signature password cannot be used. The 4-digit PINs can: {}, and choose the 4-digit PIN in the app.",
+                again(lang, pattern)
+            ),
         ),
         ReaderStatus::NoSignatureCertificate => m(
-            "このカードには署名用電子証明書がありません。数字4桁の暗証番号で読み取ってください。",
-            "This card has no signature certificate. Read it with the 4-digit PIN.",
+            "このカードには署名用電子証明書がありません（15歳未満の方のカードなど）。この手続きは署名用電子証明書のパスワードでしか行えないため、このカードでは手続きできません。サービスの画面に戻ってください。",
+            "This card has no signature certificate (for example, a card of a child under 15). This procedure takes the signature password only, so it cannot be done with this card. Go back to the service.",
         ),
-        ReaderStatus::ReaderError => m(
-            "カードリーダーとの通信に失敗しました。リーダーの接続を確かめてください。",
-            "Communication with the card reader failed. Check the reader's connection.",
+        ReaderStatus::ReaderError => lang.pick(
+            format!(
+                "カードリーダーとの通信に失敗しました。リーダーの接続を確かめてから、{}ください。",
+                again(lang, pattern)
+            ),
+            format!(
+                "Communication with the card reader failed. Check the reader's connection, then {}.",
+                again(lang, pattern)
+            ),
         ),
-        ReaderStatus::Cancelled => m(
-            "読み取りが中止されました。カードには何も送っていません。もう一度読み取ることができます。",
-            "Reading was cancelled. Nothing was sent to the card. You can read it again.",
+        ReaderStatus::Cancelled => lang.pick(
+            format!(
+                "読み取りが中止されました。カードには何も送っていません。{}、もう一度読み取ることができます。",
+                again(lang, pattern)
+            ),
+            format!(
+                "Reading was cancelled. Nothing was sent to the card. To read it again, {}.",
+                again(lang, pattern)
+            ),
         ),
     }
 }
 
-/// What a failure says on the live page (the ones without their own text say "unknown").
-fn failure_text(lang: Lang, failure: Failure) -> Option<&'static str> {
-    let m = |ja: &'static str, en: &'static str| Some(lang.pick(ja, en));
+/// What a failure says on the page of `pattern` (the live status and the result page), for
+/// a procedure that accepts `accepted`: what happened and what to do next. A failure that
+/// allows another attempt ([`Failure::allows_another_attempt`]) names the button that
+/// starts it; the others send the person back to the service.
+pub(super) fn failed(lang: Lang, pattern: Pattern, accepted: &[Route], failure: Option<Failure>) -> String {
+    let m = |ja: &str, en: &str| lang.pick(ja, en).to_string();
+    let Some(failure) = failure else {
+        return m(
+            "確認できませんでした。サービスの画面から最初からやり直してください。",
+            "The card could not be verified. Start again from the service.",
+        );
+    };
+    let again = again(lang, pattern);
     match failure {
+        Failure::CertificateRevoked if accepted.contains(&Route::UserAuthentication) => lang.pick(
+            format!(
+                "署名用電子証明書が失効しています（引っ越しや氏名の変更などで失効します）。数字4桁の暗証番号なら読み取れます。{again}、アプリで数字4桁の暗証番号を選んでください。署名用電子証明書は、住民票のある市区町村の窓口で発行し直せます。"
+            ),
+            format!(
+                "The signature certificate has been revoked (a move or a change of name revokes it). The 4-digit PINs still work: {again}, and choose the 4-digit PIN in the app. Your city office can issue a new signature certificate."
+            ),
+        ),
         Failure::CertificateRevoked => m(
-            "署名用電子証明書が失効しています（引っ越しや氏名の変更などで失効します）。この手続きが受け付けていれば、数字4桁の暗証番号での読み取りをお試しください。住民票のある市区町村の窓口で発行し直すこともできます。",
-            "The signature certificate has been revoked (a move or a change of name revokes it). If this procedure accepts them, try reading with the 4-digit PINs; your city office can also issue a new certificate.",
+            "署名用電子証明書が失効しています（引っ越しや氏名の変更などで失効します）。この手続きは署名用電子証明書でしか行えないため、住民票のある市区町村の窓口で発行し直してから、サービスの画面で最初からやり直してください。",
+            "The signature certificate has been revoked (a move or a change of name revokes it). This procedure takes the signature certificate only: have a new one issued at your city office, then start again from the service.",
         ),
         Failure::UserAuthenticationRevoked => m(
-            "利用者証明用電子証明書が失効しています（カードの紛失の届出や、カードの再交付などで失効します）。このカードでは手続きできません。住民票のある市区町村の窓口で電子証明書を発行し直してください。",
-            "The card's user-authentication certificate has been revoked (a lost-card report or a new card revokes it). This card cannot be used for the procedure; have new certificates issued at your city office.",
+            "利用者証明用電子証明書が失効しています（カードの紛失の届出や、カードの再交付などで失効します）。このカードでは手続きできません。住民票のある市区町村の窓口で電子証明書を発行し直してから、サービスの画面で最初からやり直してください。",
+            "The card's user-authentication certificate has been revoked (a lost-card report or a new card revokes it). This card cannot be used for the procedure: have new certificates issued at your city office, then start again from the service.",
         ),
         Failure::CertificateExpired => m(
-            "電子証明書の有効期限が切れています。市区町村の窓口で更新してください。",
-            "The certificate has expired. Renew it at your city office.",
+            "電子証明書の有効期限が切れています。住民票のある市区町村の窓口で更新してから、サービスの画面で最初からやり直してください。",
+            "The certificate has expired. Renew it at your city office, then start again from the service.",
+        ),
+        Failure::RevocationUnknown => lang.pick(
+            format!("電子証明書が失効していないかを、いま確かめられませんでした。しばらく待ってから{again}、もう一度読み取ってください。"),
+            format!("Whether the certificate is revoked could not be checked just now. Wait a while, then {again} and read the card again."),
+        ),
+        Failure::CardDataInvalid => lang.pick(
+            format!("カードのデータを確かめられませんでした。{again}、もう一度読み取ってください。"),
+            format!("The card's data could not be checked. To read it again, {again}."),
+        ),
+        Failure::EvidenceMalformed => lang.pick(
+            format!("読み取りアプリから届いたデータが正しくありません。アプリを最新版に更新してから、{again}ください。"),
+            format!("The data from the reader app is not valid. Update the app to the latest version, then {again}."),
+        ),
+        Failure::CardNotTrusted => m(
+            "このカードのデータを本物と確かめられませんでした。ご自身のマイナンバーカードで、サービスの画面から最初からやり直してください。",
+            "The card's data could not be verified as genuine. Start again from the service with your own My Number Card.",
         ),
         Failure::SignatureMismatch => m(
-            "カードの署名がこの手続きと一致しません。最初からやり直してください。",
-            "The card's signature does not match this procedure. Start again.",
+            "カードの署名がこの手続きと一致しません。サービスの画面から最初からやり直してください。",
+            "The card's signature does not match this procedure. Start again from the service.",
         ),
         Failure::ConfirmationFailed => m(
-            "確認コードを何度も間違えたため、この手続きは中止されました。最初からやり直してください。",
-            "The confirmation code was wrong too many times, so this procedure was stopped. Start again.",
+            "確認コードを何度も間違えたため、この手続きは中止されました。サービスの画面から最初からやり直してください。",
+            "The confirmation code was wrong too many times, so this procedure was stopped. Start again from the service.",
         ),
-        Failure::RedeemedTwice => m(
-            "読み取り用のリンク（QRコード）が2台目の端末でも使われたため、安全のためこの手続きを中止しました。カードの情報はどこにも渡していません。QRコードをだれにも見せず、最初からやり直してください。",
-            "The reading link (QR code) was used by a second device, so this procedure was stopped for your safety. Your card's information went nowhere. Show the QR code to nobody and start again.",
-        ),
-        Failure::EvidenceMalformed
-        | Failure::CardDataInvalid
-        | Failure::RevocationUnknown
-        | Failure::CardNotTrusted => None,
+        Failure::RedeemedTwice => match pattern {
+            Pattern::CrossDevice => m(
+                "読み取り用のQRコードが2台目の端末でも使われたため、安全のためこの手続きを中止しました。カードの情報はどこにも渡していません。QRコードをだれにも見せず、サービスの画面から最初からやり直してください。",
+                "The QR code was used by a second device, so this procedure was stopped for your safety. Your card's information went nowhere. Show the QR code to nobody, and start again from the service.",
+            ),
+            Pattern::PcReader => m(
+                "読み取り用のリンクが2回使われた（別の端末やアプリからも使われた）ため、安全のためこの手続きを中止しました。カードの情報はどこにも渡していません。リンクやコマンドをだれにも送らず、サービスの画面から最初からやり直してください。",
+                "The reading link was used twice (by another device or app too), so this procedure was stopped for your safety. Your card's information went nowhere. Send the link or the command to nobody, and start again from the service.",
+            ),
+            Pattern::SameDevice => m(
+                "読み取り用のリンクが2台目の端末でも使われたため、安全のためこの手続きを中止しました。カードの情報はどこにも渡していません。リンクをだれにも送らず、サービスの画面から最初からやり直してください。",
+                "The reading link was used by a second device, so this procedure was stopped for your safety. Your card's information went nowhere. Send the link to nobody, and start again from the service.",
+            ),
+        },
     }
-}
-
-/// The text of a failed session on the result page.
-pub(super) fn failed(lang: Lang, failure: Option<Failure>) -> &'static str {
-    failure.and_then(|f| failure_text(lang, f)).unwrap_or(lang.pick(
-        "確認できませんでした。最初からやり直してください。",
-        "The card could not be verified. Start again.",
-    ))
 }
 
 /// Texts for the page's status line, keyed as the page's script looks them up. `{n}` is
-/// replaced by a number (tries or attempts left), `{pin}` by the text of `pin_<name>`.
-pub(super) fn messages(lang: Lang, pattern: Pattern) -> Value {
+/// replaced by a number (tries or attempts left), `{pin}` by the text of `pin_<name>`,
+/// `{time}` by the time left. `accepted`: the routes the procedure accepts.
+pub(super) fn messages(lang: Lang, pattern: Pattern, accepted: &[Route]) -> Value {
     let m = |ja: &str, en: &str| Value::String(lang.pick(ja, en).to_string());
     let mut v = Map::new();
     v.insert(
@@ -133,8 +208,23 @@ pub(super) fn messages(lang: Lang, pattern: Pattern) -> Value {
         },
     );
     for status in ReaderStatus::ALL {
-        v.insert(status.as_str().into(), reader_text(lang, pattern, *status).into());
+        v.insert(
+            status.as_str().into(),
+            reader_text(lang, pattern, accepted, *status).into(),
+        );
     }
+    // A wrong PIN without the count (a page opened again after it): what to do all the same.
+    v.insert(
+        "pin_wrong_again".into(),
+        lang.pick(
+            format!(
+                "{{pin}}が違いました。{}、もう一度読み取ってください。",
+                again(lang, pattern)
+            ),
+            format!("The {{pin}} was wrong. To try once more, {}.", again(lang, pattern)),
+        )
+        .into(),
+    );
     // `{pin}` of a wrong or locked PIN: the name on the card's papers, or "the PIN" when
     // the reading device did not say which.
     for name in PinName::ALL {
@@ -169,20 +259,97 @@ pub(super) fn messages(lang: Lang, pattern: Pattern) -> Value {
         "verified".into(),
         m("確認できました。次の画面に進みます。", "Verified. Moving on."),
     );
+    // Time up while a new reading can still start (before the session's longest life)...
     v.insert(
         "expired".into(),
+        lang.pick(
+            format!(
+                "有効期限が過ぎました。{}、新しい時間で読み取ってください。",
+                again(lang, pattern)
+            ),
+            format!(
+                "The time limit has passed. To read the card with new time, {}.",
+                again(lang, pattern)
+            ),
+        )
+        .into(),
+    );
+    // ...and after.
+    v.insert(
+        "expired_final".into(),
         m(
-            "有効期限が過ぎました。ページを再読み込みしてやり直してください。",
-            "The time limit has passed. Reload the page to start again.",
+            "有効期限が過ぎました。サービスの画面から最初からやり直してください。",
+            "The time limit has passed. Start again from the service.",
         ),
     );
+    v.insert(
+        "extended".into(),
+        m(
+            "時間を延長しました。残り時間は{time}です。",
+            "The time was extended. Time left: {time}.",
+        ),
+    );
+    v.insert(
+        "extended_last".into(),
+        m(
+            "時間を延長しました。残り時間は{time}です。これ以上は延長できません。",
+            "The time was extended. Time left: {time}. It cannot be extended again.",
+        ),
+    );
+    v.insert(
+        "time_warning".into(),
+        m(
+            "残り時間はあと{time}です。時間が足りないときは「時間を延長する」を押してください。",
+            "Only {time} left. If you need more time, press 'Extend the time'.",
+        ),
+    );
+    v.insert(
+        "time_warning_final".into(),
+        m("残り時間はあと{time}です。", "Only {time} left."),
+    );
     for failure in Failure::ALL {
-        if let Some(text) = failure_text(lang, *failure) {
-            v.insert(format!("failed_{failure}"), text.into());
-        }
+        v.insert(
+            format!("failed_{failure}"),
+            failed(lang, pattern, accepted, Some(*failure)).into(),
+        );
     }
-    v.insert("unknown".into(), failed(lang, None).into());
+    v.insert("unknown".into(), failed(lang, pattern, accepted, None).into());
     Value::Object(v)
+}
+
+/// The status line a page shows first for `event` (its script takes over with the live
+/// events): the key (`data-state`) and the text, as the script would show them.
+pub(super) fn status_line(lang: Lang, pattern: Pattern, accepted: &[Route], event: &Event) -> (String, String) {
+    let v = messages(lang, pattern, accepted);
+    let (key, n, pin) = match event {
+        Event::Waiting => ("waiting".to_string(), None, None),
+        Event::Reading => ("reading".to_string(), None, None),
+        Event::Reader {
+            status: ReaderStatus::PinWrong,
+            tries_left: None,
+            pin,
+        } => ("pin_wrong_again".to_string(), None, *pin),
+        Event::Reader {
+            status,
+            tries_left,
+            pin,
+        } => (status.as_str().to_string(), *tries_left, *pin),
+        Event::ConfirmNeeded { .. } => ("confirm_needed".to_string(), None, None),
+        Event::Verified => ("verified".to_string(), None, None),
+        Event::Failed { code } => (format!("failed_{code}"), None, None),
+        Event::Expired => ("expired".to_string(), None, None),
+    };
+    let text = v[key.as_str()].as_str().or(v["unknown"].as_str()).unwrap_or_default();
+    let pin = pin
+        .and_then(|p| v[format!("pin_{}", p.as_str()).as_str()].as_str())
+        .or(v["pin_"].as_str())
+        .unwrap_or_default();
+    let text = text.replace("{pin}", pin);
+    let text = match n {
+        Some(n) => text.replace("{n}", &n.to_string()),
+        None => text,
+    };
+    (key, text)
 }
 
 #[cfg(test)]
@@ -193,17 +360,47 @@ mod tests {
     fn every_status_and_known_failure_has_a_text_in_both_languages() {
         for pattern in Pattern::ALL {
             for lang in Lang::ALL {
-                let v = messages(*lang, *pattern);
+                let v = messages(*lang, *pattern, Route::ALL);
                 for status in ReaderStatus::ALL {
                     assert!(v[status.as_str()].as_str().is_some_and(|t| !t.is_empty()));
                 }
-                assert!(v["failed_certificate_revoked"].is_string());
+                for failure in Failure::ALL {
+                    assert!(v[format!("failed_{failure}").as_str()].is_string());
+                }
                 assert!(v["unknown"].is_string());
             }
         }
         assert_ne!(
-            messages(Lang::En, Pattern::CrossDevice)["card_removed"],
-            messages(Lang::En, Pattern::PcReader)["card_removed"]
+            messages(Lang::En, Pattern::CrossDevice, Route::ALL)["card_removed"],
+            messages(Lang::En, Pattern::PcReader, Route::ALL)["card_removed"]
         );
+    }
+
+    /// Pattern 1 has no QR code: its words never mention one.
+    #[test]
+    fn the_reader_page_never_speaks_of_a_qr_code() {
+        for lang in Lang::ALL {
+            let v = messages(*lang, Pattern::PcReader, Route::ALL).to_string();
+            assert!(!v.contains("QR"), "{v}");
+        }
+        let v = messages(Lang::Ja, Pattern::CrossDevice, Route::ALL);
+        assert!(v["failed_redeemed_twice"].as_str().unwrap().contains("QRコード"));
+    }
+
+    /// Every failure says what to do next: the button that starts another attempt when the
+    /// session allows one, otherwise the way back to the service.
+    #[test]
+    fn every_failure_says_what_to_do_next() {
+        for pattern in Pattern::ALL {
+            for failure in Failure::ALL {
+                let text = failed(Lang::Ja, *pattern, Route::ALL, Some(*failure));
+                let next = if failure.allows_another_attempt(Route::ALL) {
+                    again(Lang::Ja, *pattern)
+                } else {
+                    "サービスの画面"
+                };
+                assert!(text.contains(next), "{pattern} {failure}: {text}");
+            }
+        }
     }
 }

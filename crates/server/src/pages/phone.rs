@@ -16,9 +16,9 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use maud::{PreEscaped, html};
 use mynaid_protocol::{Lang, Pattern};
@@ -31,9 +31,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::CSRF_SCOPE;
-use super::browser::{BrowserForm, cookie_name};
+use super::browser::{Browser, BrowserForm, cookie_name};
+use super::flow::{self, PageQuery, View};
 use super::layout::who;
-use super::messages::messages;
 use super::pc::encode_component;
 use crate::Server;
 use crate::api::well_formed_token;
@@ -88,26 +88,43 @@ pub(super) fn confirm_form(id: &str, token: &str, lang: Lang, pattern: Pattern, 
     }
 }
 
-/// Pattern 2: the QR code page (POST again: a fresh handle, the old one stops working).
+/// Pattern 2 chosen, or a new QR code: a fresh handle (the old one stops working), then the
+/// page (`303`).
 pub(super) async fn cross_device(State(svc): State<Arc<Server>>, post: BrowserForm) -> Response {
-    let b = post.browser;
+    flow::choose(&svc, post, Pattern::CrossDevice).await
+}
+
+/// The QR code page as its session is now ([`flow::view`]): the current QR code while it
+/// waits for the phone, the reading under way, the confirmation code.
+pub(super) async fn cross_device_now(
+    State(svc): State<Arc<Server>>,
+    b: Browser,
+    Query(q): Query<PageQuery>,
+) -> Response {
+    let view = match flow::view(&svc, &b, Pattern::CrossDevice) {
+        Ok(v) => v,
+        Err(elsewhere) => return flow::see_other(&elsewhere),
+    };
     let (lang, id, token, s) = (b.lang, b.id(), b.token.as_str(), &b.session);
-    let issued = match svc.sessions.issue_handle(id, token, Pattern::CrossDevice).await {
-        Ok(h) => h,
-        Err(e) => return Answer::from(e).page(lang).into_response(),
+    let shown = match &view {
+        View::Link(issued) => {
+            let link = app_link(&svc, &issued.handle, &s.origin);
+            let Some(svg) = qr_svg(&link) else {
+                return Answer::unavailable().page(lang).into_response();
+            };
+            Some((issued, link, svg))
+        }
+        View::Reading | View::Confirming => None,
     };
-    let link = app_link(&svc, &issued.handle, &s.origin);
-    let Some(svg) = qr_svg(&link) else {
-        return Answer::unavailable().page(lang).into_response();
-    };
+    let confirming = matches!(view, View::Confirming);
     let body = page(
         lang,
         lang.pick("スマートフォンで読み取る", "Read with your smartphone"),
-        &format!("/s/{id}"),
+        &format!("/s/{id}/{}", flow::segment(Pattern::CrossDevice)),
         html! {
             h1 { (lang.pick("スマートフォンで読み取る", "Read with your smartphone")) }
             (who(&svc, lang, s))
-            ol {
+            @if let Some((issued, _, svg)) = &shown { ol {
                 li { (lang.pick("スマートフォンでmynaidアプリを開き、このQRコードを読み取ってください。", "Open the mynaid app on your smartphone and scan this QR code.")) }
                 li {
                     (lang.pick("スマートフォンに次のコードが表示されることを確かめてください: ", "Check that your smartphone shows this code: "))
@@ -119,22 +136,14 @@ pub(super) async fn cross_device(State(svc): State<Arc<Server>>, post: BrowserFo
             figure id="qr" {
                 (PreEscaped(svg))
                 figcaption class="muted" {
-                    (lang.pick("QRコード（読み取り用リンク）。しばらくすると無効になります。", "QR code (reading link). It stops working after a while."))
-                    " " (lang.pick("残り時間", "Time left")) " " span id="countdown" { "5:00" }
+                    (lang.pick("QRコード（読み取り用リンク）。残り時間が過ぎると無効になります。", "QR code (reading link). It stops working when the time is up."))
                 }
-            }
-            form method="post" action=(format!("/s/{id}/phone{}", query(lang))) {
-                (csrf_input(CSRF_SCOPE, id, token))
-                button id="refresh" type="submit" class="secondary" { (lang.pick("QRコードを新しくする", "Show a new QR code")) }
-            }
-            div id="live" data-events=(format!("/s/{id}/events")) data-next=(format!("/s/{id}/done{}", query(lang)))
-                data-expires=(issued.expires_at) data-messages=(messages(lang, Pattern::CrossDevice).to_string()) {
-                p id="status" class="status" role="status" aria-live="polite" data-state="waiting" {
-                    (lang.pick("スマートフォンのmynaidアプリで、このQRコードを読み取ってください。", "Scan this QR code with the mynaid app on your smartphone."))
-                }
-            }
-            (confirm_form(id, token, lang, Pattern::CrossDevice, true))
-            details {
+            } }
+            @if !confirming { (flow::again_form(&b, Pattern::CrossDevice)) }
+            (flow::live(&svc, &b, Pattern::CrossDevice))
+            @if let Some(problem) = flow::confirm_problem(&b, &q) { p id="confirm-problem" class="status bad" role="alert" { (problem) } }
+            (confirm_form(id, token, lang, Pattern::CrossDevice, !confirming))
+            @if let Some((_, link, _)) = &shown { details {
                 summary { (lang.pick("QRコードを読み取れないとき", "If the QR code cannot be scanned")) }
                 p class="muted" { (lang.pick("アプリで次のリンクを開いてください:", "Open this link in the app:")) }
                 pre id="app-link" { (link) }
@@ -142,47 +151,55 @@ pub(super) async fn cross_device(State(svc): State<Arc<Server>>, post: BrowserFo
                     p class="muted" { (lang.pick("デモ: スマートフォンアプリの代わりに次のコマンドを使えます:", "Demo: instead of the phone app you can run:")) }
                     pre id="demo-command" { (format!("{} phone --link '{link}' --emulator {}/p01.json{}", d.command("mynaid-server"), d.cards_dir.display(), lang.pick("", " --lang en"))) }
                 }
-            }
+            } }
             script src="/static/session.js" defer {}
         },
     );
     ([(header::CACHE_CONTROL, "no-store")], body).into_response()
 }
 
-/// Pattern 3: the phone's browser hands off to the app on the same phone.
+/// Pattern 3 chosen, or "read again": a fresh handle, then the page (`303`).
 pub(super) async fn same_device(State(svc): State<Arc<Server>>, post: BrowserForm) -> Response {
-    let b = post.browser;
-    let (lang, id, token, s) = (b.lang, b.id(), b.token.as_str(), &b.session);
-    let issued = match svc.sessions.issue_handle(id, token, Pattern::SameDevice).await {
-        Ok(h) => h,
-        Err(e) => return Answer::from(e).page(lang).into_response(),
+    flow::choose(&svc, post, Pattern::SameDevice).await
+}
+
+/// Pattern 3's page as its session is now ([`flow::view`]): the phone's browser hands off
+/// to the app on the same phone (the button, while it waits for the app), the reading under
+/// way, the confirmation code.
+pub(super) async fn same_device_now(
+    State(svc): State<Arc<Server>>,
+    b: Browser,
+    Query(q): Query<PageQuery>,
+) -> Response {
+    let view = match flow::view(&svc, &b, Pattern::SameDevice) {
+        Ok(v) => v,
+        Err(elsewhere) => return flow::see_other(&elsewhere),
     };
-    let link = app_link(&svc, &issued.handle, &s.origin);
+    let (lang, id, token, s) = (b.lang, b.id(), b.token.as_str(), &b.session);
+    let link = match &view {
+        View::Link(issued) => Some(app_link(&svc, &issued.handle, &s.origin)),
+        View::Reading | View::Confirming => None,
+    };
+    let confirming = matches!(view, View::Confirming);
     let body = page(
         lang,
         lang.pick("スマートフォンだけで読み取る", "Read with this smartphone"),
-        &format!("/s/{id}"),
+        &format!("/s/{id}/{}", flow::segment(Pattern::SameDevice)),
         html! {
             h1 { (lang.pick("スマートフォンだけで読み取る", "Read with this smartphone")) }
             (who(&svc, lang, s))
-            p { a id="open-app" class="button" href=(link) { (lang.pick("mynaidアプリで読み取る", "Read in the mynaid app")) } }
-            p class="muted" {
-                (lang.pick("アプリでカードを読み取ると、このブラウザに戻ってきます。アプリがない場合は、ボタンの先のページで入手方法を案内します。",
-                        "After the app has read your card, it brings you back to this browser. Without the app, the button's page explains how to get it."))
-            }
-            div id="live" data-events=(format!("/s/{id}/events")) data-next=(format!("/s/{id}/done{}", query(lang)))
-                data-expires=(issued.expires_at) data-messages=(messages(lang, Pattern::SameDevice).to_string()) {
-                p id="status" class="status" role="status" aria-live="polite" data-state="waiting" {
-                    (lang.pick("mynaidアプリでカードを読み取ってください。終わるとこの画面に戻ります。", "Read your card in the mynaid app. You will come back to this page afterwards."))
+            @if let Some(link) = &link {
+                p { a id="open-app" class="button" href=(link) { (lang.pick("mynaidアプリで読み取る", "Read in the mynaid app")) } }
+                p class="muted" {
+                    (lang.pick("アプリでカードを読み取ると、このブラウザに戻ってきます。アプリがない場合は、ボタンの先のページで入手方法を案内します。",
+                            "After the app has read your card, it brings you back to this browser. Without the app, the button's page explains how to get it."))
                 }
-                p class="muted" { (lang.pick("残り時間", "Time left")) " " span id="countdown" { "5:00" } }
             }
-            form method="post" action=(format!("/s/{id}/same{}", query(lang))) {
-                (csrf_input(CSRF_SCOPE, id, token))
-                button id="read-again" type="submit" class="secondary" { (lang.pick("もう一度読み取る", "Read again")) }
-            }
-            (confirm_form(id, token, lang, Pattern::SameDevice, true))
-            @if let Some(d) = &svc.demo {
+            (flow::live(&svc, &b, Pattern::SameDevice))
+            @if !confirming { (flow::again_form(&b, Pattern::SameDevice)) }
+            @if let Some(problem) = flow::confirm_problem(&b, &q) { p id="confirm-problem" class="status bad" role="alert" { (problem) } }
+            (confirm_form(id, token, lang, Pattern::SameDevice, !confirming))
+            @if let (Some(d), Some(link)) = (&svc.demo, &link) {
                 p class="muted" { (lang.pick("デモ: スマートフォンアプリの代わりに次のコマンドを使えます:", "Demo: instead of the phone app you can run:")) }
                 pre id="demo-command" { (format!("{} phone --link '{link}' --emulator {}/p01.json{}", d.command("mynaid-server"), d.cards_dir.display(), lang.pick("", " --lang en"))) }
             }
@@ -198,12 +215,24 @@ pub(super) async fn confirm(State(svc): State<Arc<Server>>, post: BrowserForm) -
     let b = &post.browser;
     let (lang, id) = (b.lang, b.id());
     let code = post.form.get("code").unwrap_or_default();
-    let next = format!("/s/{id}/done{}", query(lang));
+    let next = flow::done_url(id, lang);
     match (svc.sessions.confirm(id, &b.token, code).await, post.json) {
         (Ok(()), true) => (StatusCode::OK, Json(json!({ "next": next }))).into_response(),
-        (Ok(()), false) => Redirect::to(&next).into_response(),
         (Err(e), true) => Answer::from(e).into_response(),
-        (Err(e), false) => Answer::from(e).page(lang).into_response(),
+        // Without the script, the form's answer is always `303`: back and reload never post
+        // the code again. A wrong code goes back to the page that asks for it, which says
+        // so; anything else to the result page, which says what happened.
+        (Ok(()), false) => flow::see_other(&next),
+        (Err(SessionError::WrongCode { attempts_left }), false) => {
+            let problem = if attempts_left.is_some() {
+                "confirm=wrong"
+            } else {
+                "confirm=format"
+            };
+            flow::see_other(&flow::with_param(&flow::session_page(b), problem))
+        }
+        (Err(SessionError::Unavailable), false) => Answer::unavailable().page(lang).into_response(),
+        (Err(_), false) => flow::see_other(&next),
     }
 }
 
@@ -265,6 +294,7 @@ pub(super) async fn app_missing(State(svc): State<Arc<Server>>, PageLang(lang): 
             h1 { (lang.pick("mynaidアプリが必要です", "The mynaid app is needed")) }
             p { (lang.pick("このリンクはmynaidアプリで開きます。アプリをインストールしてから、手続きの画面に戻ってもう一度お試しください。",
                         "This link opens in the mynaid app. Install the app, then go back to the procedure page and try again.")) }
+            p { a id="install-app" class="button" href=(svc.app_install_url) { (lang.pick("mynaidアプリを入手する", "Get the mynaid app")) } }
             p { button id="go-back" type="button" class="secondary" { (lang.pick("手続きの画面に戻る", "Back to the procedure page")) } }
             @if let Some((server, cards)) = demo {
                 p class="muted" { (lang.pick("デモ: スマートフォンアプリの代わりに、パソコンで次のコマンドを実行できます（このページのアドレスを使います）:",

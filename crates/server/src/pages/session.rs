@@ -8,14 +8,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::Extension;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Extension, Json};
 use axum_extra::extract::CookieJar;
 use futures_util::stream::{self, Stream, StreamExt};
-use maud::html;
+use maud::{Markup, html};
 use mynaid_protocol::{Pattern, Route};
 use mynaid_sessions::events::Event;
 use mynaid_sessions::store::State as SessionState;
@@ -23,10 +23,12 @@ use mynaid_sessions::{SessionError, Started};
 use mynaid_web::hardening::csrf_input;
 use mynaid_web::{Answer, PageLang, cookies, page, page_with, query};
 use serde::Deserialize;
+use serde_json::json;
 use tokio_stream::wrappers::BroadcastStream;
 
 use super::CSRF_SCOPE;
-use super::browser::{Browser, authenticate, cookie_name};
+use super::browser::{Browser, BrowserForm, authenticate, cookie_name};
+use super::flow;
 use super::layout::who;
 use super::messages;
 use super::phone::confirm_form;
@@ -71,9 +73,10 @@ pub(super) async fn start(
 
 pub(super) async fn procedure(State(s): State<Arc<Server>>, b: Browser) -> Response {
     let (lang, id) = (b.lang, b.id());
-    if !matches!(b.session.state, SessionState::Created | SessionState::HandleRedeemed)
-        || b.session.is_expired(s.sessions.now())
-    {
+    // A way can be chosen while a new reading can start (out of time too: choosing gives new
+    // time, up to the session's longest life; after a failure that allows another attempt);
+    // otherwise the result page says what happened and what to do next.
+    if !s.sessions.may_read_again(&b.session) {
         return Redirect::to(&format!("/s/{id}/done{}", query(lang))).into_response();
     }
     let method = |path: &str, button: &str, label: &str| {
@@ -155,7 +158,6 @@ pub(super) async fn events(
     };
     let rx = s.sessions.events().subscribe(&id);
     let first = s.sessions.current_event(&session);
-    let until_expiry = Duration::from_secs((session.expires_at - s.sessions.now()).max(0) as u64 + 1);
     let sse = |e: &Event| -> Result<SseEvent, Infallible> {
         Ok(SseEvent::default().data(serde_json::to_string(e).unwrap_or_else(|_| "{}".into())))
     };
@@ -167,11 +169,7 @@ pub(super) async fn events(
         let live = BroadcastStream::new(rx)
             .filter_map(|m| async move { m.ok() })
             .map(move |e| sse(&e));
-        let expiry = stream::once(async move {
-            tokio::time::sleep(until_expiry).await;
-            Event::Expired
-        })
-        .map(move |e| sse(&e));
+        let expiry = stream::once(time_up(s.sessions.clone(), id.clone(), session.time_limit())).map(move |e| sse(&e));
         let stream = head.chain(stream::select(live, expiry));
         match streams {
             Some(Extension(streams)) => {
@@ -199,6 +197,30 @@ pub(super) async fn events(
     .into_response()
 }
 
+/// [`Event::Expired`] when the time limit that runs (`limit` now) has passed. The session is
+/// looked at again then: the person may have extended it, or the card was read and the
+/// confirmation code's limit runs. A session that ended otherwise says so with its own
+/// event: this one never comes.
+async fn time_up(sessions: Arc<mynaid_sessions::Service>, id: String, limit: Option<i64>) -> Event {
+    let Some(mut limit) = limit else {
+        return std::future::pending().await;
+    };
+    loop {
+        let wait = (limit - sessions.now()).max(0) as u64 + 1;
+        tokio::time::sleep(Duration::from_secs(wait)).await;
+        match sessions.session(&id).await {
+            Ok(Some(now)) => match now.time_limit() {
+                Some(t) if t >= sessions.now() => limit = t,
+                Some(_) => return Event::Expired,
+                None => return std::future::pending().await,
+            },
+            Ok(None) => return Event::Expired,
+            // The database could not answer: look again shortly.
+            Err(_) => limit = sessions.now() + 1,
+        }
+    }
+}
+
 type Events = std::pin::Pin<Box<dyn Stream<Item = Result<SseEvent, Infallible>> + Send>>;
 
 /// A stream with its slots among the caps, given back when it ends or its client goes.
@@ -219,17 +241,23 @@ impl Stream for Held {
 
 pub(super) async fn done(State(s): State<Arc<Server>>, b: Browser) -> Response {
     let (lang, id, session) = (b.lang, b.id(), &b.session);
+    let now = s.sessions.now();
+    // Nothing to say yet: the session goes on on its own page.
+    let going_on =
+        matches!(session.state, SessionState::Created | SessionState::HandleRedeemed) && !session.time_is_up(now);
     // The way back carries the code only this browser (its cookie) can show: the relying
     // party takes the result with it, so a browser without the cookie gets nothing.
-    let code = s.sessions.return_code(id, &b.token);
-    let back = session
-        .return_url
-        .as_ref()
-        .map(|u| format!("{u}{}session={id}&code={code}", if u.contains('?') { '&' } else { '?' }));
+    let back = flow::back_url(&s, &b);
     let verified = session.state == SessionState::Completed
         || (session.state == SessionState::EvidenceVerified && session.released);
-    let confirming = session.state == SessionState::EvidenceVerified && !session.released;
-    let refresh = back.as_ref().filter(|_| verified).map(|b| format!("2;url={b}"));
+    let confirming = session.state == SessionState::EvidenceVerified && !session.released && !session.time_is_up(now);
+    // What can still be done in this session: a new reading (of the way it was read, or
+    // another way), when it allows one.
+    let again = s.sessions.may_read_again(session);
+    let pattern = session.pattern.unwrap_or(Pattern::PcReader);
+    // Back to the service at once: a timed refresh is a time limit the person cannot stop or
+    // extend (WCAG 2.2.1; axe-core's `meta-refresh`), an instant one is not.
+    let refresh = back.as_ref().filter(|_| verified).map(|b| format!("0;url={b}"));
     let failure = session.failure.map(|f| f.as_str()).unwrap_or_default();
     let body = page_with(
         lang,
@@ -250,16 +278,62 @@ pub(super) async fn done(State(s): State<Arc<Server>>, b: Browser) -> Response {
                 @if let Some(back) = &back {
                     p { a id="back" class="button" href=(back) { (lang.pick("サービスに戻る", "Back to the service")) } }
                 }
-            } @else if session.is_expired(s.sessions.now()) {
+            } @else if going_on {
+                h1 { (lang.pick("手続きの途中です", "The procedure is not finished")) }
+                (who(&s, lang, session))
+                p id="result-message" { (lang.pick("カードはまだ読み取られていません。手続きの画面に戻って続けてください。", "The card has not been read yet. Go back to the procedure page to go on.")) }
+                p { a id="go-on" class="button" href=(flow::session_page(&b)) { (lang.pick("手続きの画面に戻る", "Back to the procedure page")) } }
+                @if let Some(back) = &back { p { a id="back-to-service" class="button secondary" href=(back) { (lang.pick("サービスに戻る", "Back to the service")) } } }
+            } @else if session.time_is_up(now) {
                 h1 { (lang.pick("有効期限が切れました", "The time limit has passed")) }
-                p class="status bad" { (lang.pick("もう一度、手続きをするサービスからやり直してください。", "Start again from the service.")) }
-                @if let Some(back) = &back { p { a class="button secondary" href=(back) { (lang.pick("サービスに戻る", "Back to the service")) } } }
+                @if again {
+                    p class="status bad" id="result-message" { (lang.pick("新しい時間で、もう一度読み取ることができます。", "You can read the card again, with new time.")) }
+                    (next_steps(&b, session.pattern))
+                } @else {
+                    p class="status bad" id="result-message" { (lang.pick("もう一度、手続きをするサービスからやり直してください。", "Start again from the service.")) }
+                }
+                @if let Some(back) = &back { p { a id="back-to-service" class="button secondary" href=(back) { (lang.pick("サービスに戻る", "Back to the service")) } } }
             } @else {
                 h1 { (lang.pick("確認できませんでした", "The card could not be verified")) }
-                p class="status bad" data-code=(failure) { (messages::failed(lang, session.failure)) }
-                @if let Some(back) = &back { p { a class="button secondary" href=(back) { (lang.pick("サービスに戻る", "Back to the service")) } } }
+                p class="status bad" id="result-message" data-code=(failure) { (messages::failed(lang, pattern, &session.accepted, session.failure)) }
+                @if again { (next_steps(&b, session.pattern)) }
+                @if let Some(back) = &back { p { a id="back-to-service" class="button secondary" href=(back) { (lang.pick("サービスに戻る", "Back to the service")) } } }
             }
         },
     );
     (StatusCode::OK, [(header::CACHE_CONTROL, "no-store")], body).into_response()
+}
+
+/// A new reading in a session that allows one: the way it was read (a form: a fresh handle,
+/// then that way's page), or another way (the method choice).
+fn next_steps(b: &Browser, pattern: Option<Pattern>) -> Markup {
+    html! {
+        @if let Some(pattern) = pattern { (flow::again_form(b, pattern)) }
+        p { a id="choose-again" class="button secondary" href=(format!("/s/{}{}", b.id(), query(b.lang))) { (b.lang.pick("読み取り方法を選び直す", "Choose another way to read the card")) } }
+    }
+}
+
+/// A form's address opened with `GET` (a reload after the form was sent, a bookmark): the
+/// session's page, never `405`.
+pub(super) async fn to_page(b: Browser) -> Response {
+    flow::see_other(&flow::session_page(&b))
+}
+
+/// More time ("Extend the time", WCAG 2.2.1): the session's time limit (or the confirmation
+/// code's) moves on by the session's lifetime, a few times at most
+/// (`Service::extend`). The script gets the new limit as JSON and says it; without the
+/// script the page comes back (`303`) with it.
+pub(super) async fn extend(State(s): State<Arc<Server>>, post: BrowserForm) -> Response {
+    let b = &post.browser;
+    match (s.sessions.extend(b.id(), &b.token).await, post.json) {
+        (Ok(e), true) => {
+            Json(json!({ "expires_at": e.expires_at, "extensions_left": e.extensions_left })).into_response()
+        }
+        (Err(e), true) => Answer::from(e).into_response(),
+        (Err(SessionError::Unavailable), false) => Answer::unavailable().page(b.lang).into_response(),
+        // Extended, or no more time to give: the page shows the time and whether it can be
+        // extended again; a session that ended or ran out of time goes to its result.
+        (Ok(_) | Err(SessionError::NoMoreTime), false) => flow::see_other(&flow::session_page(b)),
+        (Err(_), false) => flow::see_other(&flow::done_url(b.id(), b.lang)),
+    }
 }

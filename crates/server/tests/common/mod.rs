@@ -225,7 +225,8 @@ impl Server {
         BrowserSession { id, cookie }
     }
 
-    /// The browser chooses a way to read the card (`pc`, `phone`, `same`): the page.
+    /// The browser chooses a way to read the card (`pc`, `phone`, `same`): the form is
+    /// answered `303` to the way's page, which the browser then gets; answers that page.
     pub async fn choose_way(&self, b: &BrowserSession, way: &str) -> String {
         let r = self
             .call(
@@ -236,6 +237,10 @@ impl Server {
                 b.form(""),
             )
             .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        let page = format!("/s/{}/{way}", b.id);
+        assert_eq!(r.header(header::LOCATION).as_deref(), Some(page.as_str()));
+        let r = self.get(&page, Some(&b.cookie)).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text());
         r.text()
     }

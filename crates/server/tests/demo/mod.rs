@@ -128,6 +128,16 @@ impl Demo {
                 portal_url: base.clone(),
             }));
         }
+        // The API relying party's return address: a page of the service, where a verified
+        // result page sends the person at once.
+        app = app.route(
+            "/portal/return",
+            axum::routing::get(|| async {
+                axum::response::Html(
+                    "<!doctype html><html lang=\"ja\"><title>サービス</title><h1 id=\"service-return\">サービスに戻りました</h1></html>",
+                )
+            }),
+        );
         rt.spawn(async move { axum::serve(listener, app).await });
         Demo {
             rt: Some(rt),

@@ -336,8 +336,18 @@ impl Browser {
     /// Chooses a way to read the card (`pc`, `phone`, `same`) on `base`; answers the page.
     pub(crate) async fn choose(&self, http: &Client, base: &str, way: &str) -> String {
         let r = self.post(http, base, way, "").await;
-        assert_eq!(r.status().as_u16(), 200, "choosing {way}");
-        r.text().await.expect("page")
+        // The form is answered `303` to the way's page (which a client that follows
+        // redirects has already got): the page is got with `GET`.
+        let status = r.status().as_u16();
+        assert!(status == 303 || status == 200, "choosing {way}: {status}");
+        let page = http
+            .get(format!("{base}/s/{}/{way}", self.id))
+            .header("cookie", &self.cookie)
+            .send()
+            .await
+            .expect("the way's page");
+        assert_eq!(page.status().as_u16(), 200, "the page of {way}");
+        page.text().await.expect("page")
     }
 }
 

@@ -383,15 +383,15 @@ pub(crate) async fn page_of(op: &impl Site, b: &reqwest::Client, path: &str) -> 
 pub(crate) async fn choose_pc(op: &impl Site, b: &reqwest::Client, id: &str) -> String {
     let html = page_of(op, b, &format!("/s/{id}")).await;
     assert!(html.contains("method-pc"), "{html}");
-    let page = b
+    let chosen = b
         .post(format!("{}/s/{id}/pc", op.base()))
         .form(&[("csrf", crate::common::form_token_of(&html))])
         .send()
         .await
-        .unwrap()
-        .text()
-        .await
         .unwrap();
+    // Answered `303` to the page, which the browser gets.
+    assert_eq!(chosen.status(), StatusCode::SEE_OTHER);
+    let page = page_of(op, b, &format!("/s/{id}/pc")).await;
     let link = html_unescape(&between(&page, "id=\"launch\"", "href=\"", "\""));
     link.split("handle=").nth(1).unwrap().to_string()
 }

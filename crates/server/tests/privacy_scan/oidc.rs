@@ -211,10 +211,13 @@ pub(super) fn oidc_flow(
     let csrf = form_token(&r.body).expect("the procedure page's token");
     let r = b.post_form(
         bodies,
-        "OIDC pattern-1 page",
+        "OIDC pattern-1 choice",
         &format!("/s/{id}/pc"),
         &format!("csrf={}", percent(&csrf)),
     );
+    // Answered with the page's address, which the browser gets.
+    assert_eq!(r.status, 303, "{}", r.body);
+    let r = b.get(bodies, "OIDC pattern-1 page", &format!("/s/{id}/pc"));
     assert_eq!(r.status, 200, "{}", r.body);
     let link = reader_link(&r.body);
     let back =
