@@ -20,10 +20,12 @@ mod redeemed;
 pub mod secrets;
 mod service;
 pub mod store;
+mod time_limit;
 
 pub use config::{RelyingParty, Settings};
 pub use error::{Failure, SessionError};
 pub use service::{
-    BrowserSession, Clock, CreatedSession, Extended, IssuedHandle, MAX_CONFIRMATION_ATTEMPTS, MAX_EXTENSIONS,
-    MAX_LIFETIME_SECS, Parts, Presence, Service, Started, VerifiedResult, system_clock, version_at_least,
+    BrowserSession, Clock, CreatedSession, IssuedHandle, MAX_CONFIRMATION_ATTEMPTS, MAX_LIFETIME_SECS, Parts, Presence,
+    Service, Started, VerifiedResult, system_clock, version_at_least,
 };
+pub use time_limit::{Extended, MAX_EXTENSIONS};

@@ -22,11 +22,6 @@ use crate::store::{Confirmation, NewSession, Redeem, Release, SessionRow, Sessio
 /// Wrong confirmation codes allowed before the session fails.
 pub const MAX_CONFIRMATION_ATTEMPTS: i64 = 5;
 
-/// How many times a person may extend a session's time limit on the page (WCAG 2.2.1), each
-/// time by the session's lifetime (`session_ttl_secs`): with the default 5 minutes, 20
-/// minutes in all.
-pub const MAX_EXTENSIONS: i64 = 3;
-
 /// The longest life of a session, in seconds from its creation: neither a new handle ("read
 /// again") nor an extension goes beyond it (the session's cookie lives as long).
 pub const MAX_LIFETIME_SECS: i64 = 1800;
@@ -154,15 +149,6 @@ fn derive_handle(id: &str, browser_token: &str, challenge: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&crate::secrets::sha256(&input)[..24])
 }
 
-/// What extending the time limit gave.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Extended {
-    /// The new time limit, seconds since the epoch.
-    pub expires_at: i64,
-    /// How many more times it can be extended.
-    pub extensions_left: i64,
-}
-
 /// A handle just issued for a reading device.
 #[derive(Debug, Clone)]
 pub struct IssuedHandle {
@@ -184,7 +170,7 @@ enum Entry<'a> {
 
 /// The session services.
 pub struct Service {
-    store: SessionStore,
+    pub(crate) store: SessionStore,
     pub(crate) verifier: Verifier,
     pub(crate) result_key: SealingKey,
     link_secret: Zeroizing<Vec<u8>>,
@@ -497,57 +483,6 @@ impl Service {
                 State::Failed => s.failure.is_some_and(|f| f.allows_another_attempt(&s.accepted)),
                 State::EvidenceVerified | State::Completed => false,
             }
-    }
-
-    /// How many more times the time limit that runs can be extended ([`Service::extend`]).
-    pub fn extensions_left(&self, s: &SessionRow) -> i64 {
-        match s.time_limit() {
-            Some(t)
-                if t >= self.now()
-                    && (t + self.settings.session_ttl_secs as i64).min(s.created_at + MAX_LIFETIME_SECS) > t =>
-            {
-                (MAX_EXTENSIONS - s.extensions).max(0)
-            }
-            _ => 0,
-        }
-    }
-
-    /// Extends the time limit the session's browser sees ([`SessionRow::time_limit`]) by the
-    /// session's lifetime: at most [`MAX_EXTENSIONS`] times, never beyond
-    /// [`MAX_LIFETIME_SECS`] from creation, and only while it runs.
-    pub async fn extend(&self, id: &str, browser_token: &str) -> Result<Extended, SessionError> {
-        let s = self.browser_session(id, browser_token).await?;
-        let now = self.now();
-        let Some(old) = s.time_limit() else {
-            return Err(SessionError::Finished);
-        };
-        if now > old {
-            return Err(SessionError::Expired);
-        }
-        let left = MAX_EXTENSIONS - s.extensions;
-        let new = (old + self.settings.session_ttl_secs as i64).min(s.created_at + MAX_LIFETIME_SECS);
-        if left <= 0 || new <= old {
-            return Err(SessionError::NoMoreTime);
-        }
-        let confirming = s.state == State::EvidenceVerified;
-        if self.store.extend(id, confirming, old, new, now, MAX_EXTENSIONS).await? {
-            tracing::info!(session = %id, extensions = s.extensions + 1, "time limit extended");
-            return Ok(Extended {
-                expires_at: new,
-                extensions_left: left - 1,
-            });
-        }
-        // It changed meanwhile (extended from another tab, a double click, the card read, the
-        // time up): the answer is the session as it is now.
-        let s = self.browser_session(id, browser_token).await?;
-        match s.time_limit() {
-            Some(t) if t >= now => Ok(Extended {
-                expires_at: t,
-                extensions_left: (MAX_EXTENSIONS - s.extensions).max(0),
-            }),
-            Some(_) => Err(SessionError::Expired),
-            None => Err(SessionError::Finished),
-        }
     }
 
     /// Redeems a handle for a reading device (of the kind `device`, when it says).
