@@ -80,8 +80,8 @@ struct Verified {
     name: String,
     address: String,
     birthdate: String,
-    gender: String,
-    how: String,
+    gender: Both,
+    how: Both,
 }
 
 #[derive(Debug, Default)]
@@ -92,7 +92,30 @@ struct Account {
     revoked: Option<String>,
     verified: Option<Verified>,
     pending: HashMap<String, Pending>,
-    message: Option<String>,
+    message: Option<Both>,
+}
+
+/// Words in both languages, Japanese first: the English half is marked `lang="en"` (WCAG
+/// 3.1.2) so that a screen reader speaks it in English.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Both {
+    ja: String,
+    en: String,
+}
+
+impl Both {
+    fn new(ja: impl Into<String>, en: impl Into<String>) -> Both {
+        Both {
+            ja: ja.into(),
+            en: en.into(),
+        }
+    }
+}
+
+impl maud::Render for Both {
+    fn render(&self) -> Markup {
+        html! { (self.ja) " / " span lang="en" { (self.en) } }
+    }
 }
 
 #[derive(Clone)]
@@ -116,37 +139,44 @@ struct Events {
 }
 
 /// The card's sex in words (OpenID Connect's `gender` values as mynaid sends them).
-fn sex_words(gender: &str) -> &'static str {
-    match gender {
-        "male" => "男性 / Male",
-        "female" => "女性 / Female",
-        "not_applicable" => "該当なし / Not applicable",
-        _ => "記載なし / Not stated",
-    }
+fn sex_words(gender: &str) -> Both {
+    let (ja, en) = match gender {
+        "male" => ("男性", "Male"),
+        "female" => ("女性", "Female"),
+        "not_applicable" => ("該当なし", "Not applicable"),
+        _ => ("記載なし", "Not stated"),
+    };
+    Both::new(ja, en)
 }
 
 /// How the card was read, in words.
-fn route_words(route: &str) -> &'static str {
-    match route {
-        "signature" => "署名用電子証明書とパスワードで確認 / Verified with the signature certificate and its password",
-        "user_authentication" => {
-            "利用者証明用電子証明書と数字4桁の暗証番号で確認（氏名などはカードの記録から） / Verified with the user-authentication certificate and the 4-digit PINs (name and the rest from the card's records)"
-        }
-        _ => "確認方法不明 / Verified by an unknown route",
-    }
+fn route_words(route: &str) -> Both {
+    let (ja, en) = match route {
+        "signature" => (
+            "署名用電子証明書とパスワードで確認",
+            "Verified with the signature certificate and its password",
+        ),
+        "user_authentication" => (
+            "利用者証明用電子証明書と数字4桁の暗証番号で確認（氏名などはカードの記録から）",
+            "Verified with the user-authentication certificate and the 4-digit PINs (name and the rest from the card's records)",
+        ),
+        _ => ("確認方法不明", "Verified by an unknown route"),
+    };
+    Both::new(ja, en)
 }
 
 /// An RFC 3339 time (`2026-11-27T00:00:00Z`) as Japan's wall-clock time.
-fn time_words(time: &str) -> String {
-    let Some(jst) = chrono::FixedOffset::east_opt(9 * 3600) else {
-        return "-".into();
-    };
-    match chrono::DateTime::parse_from_rfc3339(time) {
-        Ok(t) => t
-            .with_timezone(&jst)
-            .format("%Y年%m月%d日 %H:%M（日本時間 / JST）")
-            .to_string(),
-        Err(_) => "-".into(),
+fn time_words(time: &str) -> Both {
+    let jst = chrono::FixedOffset::east_opt(9 * 3600);
+    match (jst, chrono::DateTime::parse_from_rfc3339(time)) {
+        (Some(jst), Ok(t)) => {
+            let t = t.with_timezone(&jst);
+            Both::new(
+                t.format("%Y年%m月%d日 %H:%M（日本時間）").to_string(),
+                t.format("%-d %B %Y, %H:%M (Japan time)").to_string(),
+            )
+        }
+        _ => Both::new("-", "-"),
     }
 }
 
@@ -205,7 +235,7 @@ fn page(title: &str, body: Markup) -> Markup {
                 link rel="stylesheet" href="/static/style.css";
             }
             body {
-                header { strong { "登録ポータル（デモ） / Registration portal (demo)" } }
+                header { strong { (Both::new("登録ポータル（デモ）", "Registration portal (demo)")) } }
                 main { (body) }
             }
         }
@@ -223,35 +253,45 @@ async fn account(State(p): State<Portal>, headers: HeaderMap) -> Response {
     let body = page(
         "アカウント / Account",
         html! {
-            h1 { "アカウント / Your account" }
+            h1 { (Both::new("アカウント", "Your account")) }
             @if let Some(m) = message { p class="status" role="status" id="portal-message" { (m) } }
             dl class="who" {
-                dt { "マイナンバーカードの連携 / Linked My Number Card" }
-                dd id="linked" { @match &a.linked_card { Some(c) => { "連携済み / linked (" (c.chars().take(8).collect::<String>()) "…)" }, None => { "未連携 / not linked" } } }
+                dt { (Both::new("マイナンバーカードの連携", "Linked My Number Card")) }
+                dd id="linked" {
+                    @match &a.linked_card {
+                        Some(c) => {
+                            @let short = c.chars().take(8).collect::<String>();
+                            (Both::new(format!("連携済み（{short}…）"), format!("linked ({short}…)")))
+                        },
+                        None => { (Both::new("未連携", "not linked")) }
+                    }
+                }
             }
             @if let Some(reason) = &a.revoked {
                 p class="status error" id="revoked" {
-                    "カードの電子証明書が失効しました（" (reason_words(reason)) "）。もう一度「マイナンバーカードを連携する」でカードを確認してください。"
-                    " / Your card's certificate was revoked (" (reason_words_en(reason)) "). Verify again with 'Link my card'."
+                    (Both::new(
+                        format!("カードの電子証明書が失効しました（{}）。もう一度「マイナンバーカードを連携する」でカードを確認してください。", reason_words(reason)),
+                        format!("Your card's certificate was revoked ({}). Verify again with 'Link my card'.", reason_words_en(reason)),
+                    ))
                 }
             }
             @if a.linked_card.is_some() {
-                form method="post" action="/portal/unlink" { button id="unlink" type="submit" class="secondary" { "カードの連携を解除する / Unlink my card" } }
+                form method="post" action="/portal/unlink" { button id="unlink" type="submit" class="secondary" { (Both::new("カードの連携を解除する", "Unlink my card")) } }
             }
             @if let Some(v) = &a.verified {
-                h2 { "確認された本人情報 / Verified identity" }
+                h2 { (Both::new("確認された本人情報", "Verified identity")) }
                 table class="face" id="verified" {
-                    tr { th { "氏名 / Name" } td id="verified-name" { (v.name) } }
-                    tr { th { "住所 / Address" } td id="verified-address" { (v.address) } }
-                    tr { th { "生年月日 / Birth date" } td id="verified-birthdate" { (v.birthdate) } }
-                    tr { th { "性別 / Sex" } td id="verified-gender" { (v.gender) } }
-                    tr { th { "確認方法 / Verified by" } td id="verified-how" { (v.how) } }
+                    tr { th { (Both::new("氏名", "Name")) } td id="verified-name" { (v.name) } }
+                    tr { th { (Both::new("住所", "Address")) } td id="verified-address" { (v.address) } }
+                    tr { th { (Both::new("生年月日", "Birth date")) } td id="verified-birthdate" { (v.birthdate) } }
+                    tr { th { (Both::new("性別", "Sex")) } td id="verified-gender" { (v.gender) } }
+                    tr { th { (Both::new("確認方法", "Verified by")) } td id="verified-how" { (v.how) } }
                 }
             }
             ul class="methods" {
-                li { form method="post" action="/portal/start" { input type="hidden" name="action" value="link_card"; button id="link-card" type="submit" { "マイナンバーカードを連携する / Link my card" } } }
-                li { form method="post" action="/portal/start" { input type="hidden" name="action" value="sign_in"; button id="sign-in" type="submit" { "マイナンバーカードでサインイン / Sign in with my card" } } }
-                li { form method="post" action="/portal/start" { input type="hidden" name="action" value="verify_identity"; button id="verify-identity" type="submit" { "本人確認をする / Verify my identity" } } }
+                li { form method="post" action="/portal/start" { input type="hidden" name="action" value="link_card"; button id="link-card" type="submit" { (Both::new("マイナンバーカードを連携する", "Link my card")) } } }
+                li { form method="post" action="/portal/start" { input type="hidden" name="action" value="sign_in"; button id="sign-in" type="submit" { (Both::new("マイナンバーカードでサインイン", "Sign in with my card")) } } }
+                li { form method="post" action="/portal/start" { input type="hidden" name="action" value="verify_identity"; button id="verify-identity" type="submit" { (Both::new("本人確認をする", "Verify my identity")) } } }
             }
         },
     );
@@ -330,7 +370,12 @@ async fn start(State(p): State<Portal>, headers: HeaderMap, Form(f): Form<Start>
         return Redirect::to("/portal").into_response();
     };
     let Some(client) = client(&p).await else {
-        return back_with(&p, &id, "mynaid に接続できません / mynaid cannot be reached").await;
+        return back_with(
+            &p,
+            &id,
+            Both::new("mynaid に接続できません", "mynaid cannot be reached"),
+        )
+        .await;
     };
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let mut req = client
@@ -360,8 +405,8 @@ async fn start(State(p): State<Portal>, headers: HeaderMap, Form(f): Form<Start>
     Redirect::to(url.as_str()).into_response()
 }
 
-async fn back_with(p: &Portal, id: &str, message: &str) -> Response {
-    p.accounts.lock().await.entry(id.to_string()).or_default().message = Some(message.into());
+async fn back_with(p: &Portal, id: &str, message: Both) -> Response {
+    p.accounts.lock().await.entry(id.to_string()).or_default().message = Some(message);
     Redirect::to("/portal").into_response()
 }
 
@@ -392,24 +437,40 @@ async fn callback(State(p): State<Portal>, headers: HeaderMap, Query(q): Query<B
         return back_with(
             &p,
             &id,
-            "この結果は受け付けられません / This result was not requested here",
+            Both::new("この結果は受け付けられません", "This result was not requested here"),
         )
         .await;
     };
     if let Some(e) = &q.error {
         let m = if e == "access_denied" {
-            "手続きは完了しませんでした（同意しなかったか、カードを確認できませんでした） / Not completed (you declined, or the card could not be verified)"
+            Both::new(
+                "手続きは完了しませんでした（同意しなかったか、カードを確認できませんでした）",
+                "Not completed (you declined, or the card could not be verified)",
+            )
         } else {
-            "mynaid がリクエストを受け付けませんでした / mynaid refused the request"
+            Both::new(
+                "mynaid がリクエストを受け付けませんでした",
+                "mynaid refused the request",
+            )
         };
         return back_with(&p, &id, m).await;
     }
     let (Some(code), Some(client)) = (q.code.clone(), client(&p).await) else {
-        return back_with(&p, &id, "mynaid に接続できません / mynaid cannot be reached").await;
+        return back_with(
+            &p,
+            &id,
+            Both::new("mynaid に接続できません", "mynaid cannot be reached"),
+        )
+        .await;
     };
-    let failed = "マイナンバーカードを確認できませんでした / The card could not be verified";
+    let failed = || {
+        Both::new(
+            "マイナンバーカードを確認できませんでした",
+            "The card could not be verified",
+        )
+    };
     let Ok(req) = client.exchange_code(AuthorizationCode::new(code)) else {
-        return back_with(&p, &id, failed).await;
+        return back_with(&p, &id, failed()).await;
     };
     let tokens = match req
         .set_pkce_verifier(PkceCodeVerifier::new(pending.pkce_verifier.clone()))
@@ -419,7 +480,7 @@ async fn callback(State(p): State<Portal>, headers: HeaderMap, Query(q): Query<B
         Ok(t) => t,
         Err(e) => {
             tracing::warn!(error = %e, "token request failed");
-            return back_with(&p, &id, failed).await;
+            return back_with(&p, &id, failed()).await;
         }
     };
     let verifier = client.id_token_verifier();
@@ -430,7 +491,7 @@ async fn callback(State(p): State<Portal>, headers: HeaderMap, Query(q): Query<B
         Some(Ok(c)) => c.subject().to_string(),
         _ => {
             tracing::warn!("the ID token did not verify");
-            return back_with(&p, &id, failed).await;
+            return back_with(&p, &id, failed()).await;
         }
     };
     match pending.action {
@@ -445,7 +506,7 @@ async fn callback(State(p): State<Portal>, headers: HeaderMap, Query(q): Query<B
             let a = accounts.entry(id).or_default();
             a.linked_card = Some(sub);
             a.revoked = None;
-            a.message = Some("マイナンバーカードを連携しました / Your card is linked".into());
+            a.message = Some(Both::new("マイナンバーカードを連携しました", "Your card is linked"));
             drop(accounts);
             // From now on mynaid tells the portal if this card's certificate is revoked.
             register_stream(&p).await;
@@ -460,15 +521,20 @@ async fn callback(State(p): State<Portal>, headers: HeaderMap, Query(q): Query<B
             match owner {
                 Some(owner) => {
                     if let Some(a) = accounts.get_mut(&owner) {
-                        a.message = Some("マイナンバーカードでサインインしました / Signed in with your card".into());
+                        a.message = Some(Both::new(
+                            "マイナンバーカードでサインインしました",
+                            "Signed in with your card",
+                        ));
                     }
                     let mut resp = Redirect::to("/portal").into_response();
                     set_account_cookie(&mut resp, &owner);
                     resp
                 }
                 None => {
-                    accounts.entry(id).or_default().message =
-                        Some("このカードが連携されたアカウントはありません / No account is linked to this card".into());
+                    accounts.entry(id).or_default().message = Some(Both::new(
+                        "このカードが連携されたアカウントはありません",
+                        "No account is linked to this card",
+                    ));
                     Redirect::to("/portal").into_response()
                 }
             }
@@ -485,7 +551,7 @@ async fn callback(State(p): State<Portal>, headers: HeaderMap, Query(q): Query<B
                 Ok(i) => i,
                 Err(e) => {
                     tracing::warn!(error = %e, "UserInfo failed");
-                    return back_with(&p, &id, failed).await;
+                    return back_with(&p, &id, failed()).await;
                 }
             };
             let verification = info
@@ -494,10 +560,13 @@ async fn callback(State(p): State<Portal>, headers: HeaderMap, Query(q): Query<B
                 .as_ref()
                 .map(|v| v["verification"].clone())
                 .unwrap_or_default();
-            let how = format!(
-                "{}、{}",
+            let (route, time) = (
                 route_words(verification["mynaid_route"].as_str().unwrap_or_default()),
                 time_words(verification["time"].as_str().unwrap_or_default()),
+            );
+            let how = Both::new(
+                format!("{}、{}", route.ja, time.ja),
+                format!("{}, {}", route.en, time.en),
             );
             let verified = Verified {
                 name: info
@@ -511,13 +580,13 @@ async fn callback(State(p): State<Portal>, headers: HeaderMap, Query(q): Query<B
                     .map(|a| a.to_string())
                     .unwrap_or_default(),
                 birthdate: info.birthdate().map(|b| b.to_string()).unwrap_or_default(),
-                gender: sex_words(info.gender().map(|g| g.as_str()).unwrap_or_default()).to_string(),
+                gender: sex_words(info.gender().map(|g| g.as_str()).unwrap_or_default()),
                 how,
             };
             let mut accounts = p.accounts.lock().await;
             let a = accounts.entry(id).or_default();
             a.verified = Some(verified);
-            a.message = Some("本人確認ができました / Your identity is verified".into());
+            a.message = Some(Both::new("本人確認ができました", "Your identity is verified"));
             Redirect::to("/portal").into_response()
         }
     }
@@ -608,7 +677,12 @@ async fn unlink(State(p): State<Portal>, headers: HeaderMap) -> Response {
             .send()
             .await;
     }
-    back_with(&p, &id, "カードの連携を解除しました / Your card is unlinked").await
+    back_with(
+        &p,
+        &id,
+        Both::new("カードの連携を解除しました", "Your card is unlinked"),
+    )
+    .await
 }
 
 fn refused(status: u16, err: &str, description: &str) -> Response {
@@ -699,12 +773,22 @@ mod words {
     fn values_are_shown_in_words() {
         assert_eq!(
             time_words("2026-11-27T15:30:00Z"),
-            "2026年11月28日 00:30（日本時間 / JST）"
+            Both::new(
+                "2026年11月28日 00:30（日本時間）",
+                "28 November 2026, 00:30 (Japan time)"
+            )
         );
-        assert_eq!(time_words("not a time"), "-");
-        assert_eq!(sex_words("female"), "女性 / Female");
-        assert_eq!(sex_words("unknown"), "記載なし / Not stated");
-        assert!(route_words("signature").contains("署名用電子証明書"));
-        assert!(!route_words("user_authentication").contains("user_authentication"));
+        assert_eq!(time_words("not a time"), Both::new("-", "-"));
+        assert_eq!(sex_words("female"), Both::new("女性", "Female"));
+        assert_eq!(sex_words("unknown"), Both::new("記載なし", "Not stated"));
+        assert!(route_words("signature").ja.contains("署名用電子証明書"));
+        assert!(!route_words("user_authentication").en.contains("user_authentication"));
+    }
+
+    /// The English half of every bilingual text is marked as English (WCAG 3.1.2).
+    #[test]
+    fn the_english_half_is_marked_english() {
+        let shown = maud::Render::render(&Both::new("女性", "Female")).into_string();
+        assert_eq!(shown, "女性 / <span lang=\"en\">Female</span>");
     }
 }

@@ -19,8 +19,14 @@ use super::consent;
 use super::store::{RequestRow, RequestStatus};
 use super::{AuthParams, Grant, Oidc, claims};
 
-fn lang_of(en: bool) -> Lang {
-    if en { Lang::En } else { Lang::Ja }
+/// The language of a page of an authorization request: the switch on this page (`?lang=`),
+/// else the request's `ui_locales`, else the person's earlier switch or their browser's
+/// (`Accept-Language`), else Japanese.
+fn request_lang(q: Option<&LangQuery>, ui_lang: Option<Lang>, headers: &HeaderMap) -> Lang {
+    q.and_then(LangQuery::chosen)
+        .or(ui_lang)
+        .or_else(|| mynaid_web::preferred_lang(headers))
+        .unwrap_or_default()
 }
 
 /// A refusal shown on a page, never redirected (the redirect URI is not known good, or the
@@ -115,9 +121,7 @@ async fn authorize(o: &Oidc, headers: &HeaderMap, query: &[u8]) -> Response {
             "A parameter is given twice.",
         );
     }
-    // `ui_locales` first; without it, the browser's Accept-Language.
-    let en = english(&params) || (!params.has("ui_locales") && mynaid_web::accepted_lang(headers) == Some(Lang::En));
-    let lang = lang_of(en);
+    let lang = request_lang(None, ui_lang(&params), headers);
     let bad = |ja: &str, en_text: &str| refused(lang, StatusCode::BAD_REQUEST, ja, en_text);
     let Some(client) = params.get("client_id").and_then(|id| o.client(id)) else {
         return bad(
@@ -126,7 +130,7 @@ async fn authorize(o: &Oidc, headers: &HeaderMap, query: &[u8]) -> Response {
         );
     };
     if repeated.is_none() && params.get("request_uri").is_some_and(|u| u.starts_with(PAR_URN)) {
-        return pushed(o, client, &params, lang).await;
+        return pushed(o, client, &params, headers).await;
     }
     let Some(redirect_uri) = params
         .get("redirect_uri")
@@ -155,7 +159,7 @@ async fn authorize(o: &Oidc, headers: &HeaderMap, query: &[u8]) -> Response {
             "this client must push its authorization requests (PAR, RFC 9126)",
         );
     }
-    let auth = match validate(client, &params, repeated.is_some(), redirect_uri, en) {
+    let auth = match validate(client, &params, repeated.is_some(), redirect_uri) {
         Ok(a) => a,
         Err(r) => return fail(r.error, r.description),
     };
@@ -164,7 +168,8 @@ async fn authorize(o: &Oidc, headers: &HeaderMap, query: &[u8]) -> Response {
 
 /// A request whose parameters were pushed (RFC 9126): `client_id` and `request_uri` only; the
 /// rest was validated when it was pushed. Each `request_uri` works once, before it expires.
-async fn pushed(o: &Oidc, client: &Client, params: &Form, lang: Lang) -> Response {
+async fn pushed(o: &Oidc, client: &Client, params: &Form, headers: &HeaderMap) -> Response {
+    let lang = request_lang(None, None, headers);
     let bad = |ja: &str, en_text: &str| refused(lang, StatusCode::BAD_REQUEST, ja, en_text);
     let gone = || {
         bad(
@@ -193,7 +198,7 @@ async fn pushed(o: &Oidc, client: &Client, params: &Form, lang: Lang) -> Respons
         Ok(false) => return gone(),
         Err(e) => return refused_by(lang, SessionError::from(e)),
     }
-    let lang = lang_of(pushed.params.en);
+    let lang = request_lang(None, pushed.params.ui_lang, headers);
     start(o, client, pushed.params, lang)
 }
 
@@ -259,12 +264,17 @@ impl Refusal {
     }
 }
 
-/// Whether `ui_locales` asks for English first.
-pub(super) fn english(params: &Form) -> bool {
-    params
-        .get("ui_locales")
-        .and_then(|l| l.split(' ').next())
-        .is_some_and(|l| l.starts_with("en"))
+/// The first of Japanese and English that `ui_locales` names (BCP 47 tags in the person's
+/// order of preference), if it names either.
+pub(super) fn ui_lang(params: &Form) -> Option<Lang> {
+    params.get("ui_locales")?.split(' ').find_map(|tag| {
+        let tag = tag.to_ascii_lowercase();
+        match tag.split('-').next() {
+            Some("ja") => Some(Lang::Ja),
+            Some("en") => Some(Lang::En),
+            _ => None,
+        }
+    })
 }
 
 /// Validates the parameters of an authorization request of `client` to `redirect_uri` (known
@@ -274,7 +284,6 @@ pub(super) fn validate(
     params: &Form,
     repeated: bool,
     redirect_uri: &str,
-    en: bool,
 ) -> Result<AuthParams, Refusal> {
     if repeated {
         return Err(Refusal::new("invalid_request", "a parameter is given twice"));
@@ -417,7 +426,7 @@ pub(super) fn validate(
         nonce,
         code_challenge: challenge,
         purpose,
-        en,
+        ui_lang: ui_lang(params),
         routes,
     };
     Ok(auth)
@@ -505,10 +514,6 @@ async fn own_request(o: &Oidc, jar: &CookieJar, id: &str) -> Result<(Pending, Op
     }
 }
 
-fn chosen_lang(q: &LangQuery, params_en: bool) -> Lang {
-    q.chosen().unwrap_or(lang_of(params_en))
-}
-
 const CONSENT_CSRF_SCOPE: &str = "oidc-consent";
 
 fn moved_on(lang: Lang) -> Response {
@@ -524,14 +529,15 @@ pub(super) async fn consent_page(
     State(o): State<Oidc>,
     Path(id): Path<String>,
     Query(q): Query<LangQuery>,
+    headers: HeaderMap,
     jar: CookieJar,
 ) -> Response {
     let (pending, decided) = match own_request(&o, &jar, &id).await {
         Ok(v) => v,
-        Err(e) => return e.page(chosen_lang(&q, false)),
+        Err(e) => return e.page(request_lang(Some(&q), None, &headers)),
     };
     let (params, secret) = (&pending.params, &pending.secret);
-    let lang = chosen_lang(&q, params.en);
+    let lang = request_lang(Some(&q), params.ui_lang, &headers);
     if decided.is_some() {
         return moved_on(lang);
     }
@@ -561,15 +567,16 @@ pub(super) async fn consent_decision(
     State(o): State<Oidc>,
     Path(id): Path<String>,
     Query(q): Query<LangQuery>,
+    headers: HeaderMap,
     jar: CookieJar,
     body: Bytes,
 ) -> Response {
     let (pending, decided) = match own_request(&o, &jar, &id).await {
         Ok(v) => v,
-        Err(e) => return e.page(chosen_lang(&q, false)),
+        Err(e) => return e.page(request_lang(Some(&q), None, &headers)),
     };
     let params = &pending.params;
-    let lang = chosen_lang(&q, params.en);
+    let lang = request_lang(Some(&q), params.ui_lang, &headers);
     let form = Form::parse(&body).unwrap_or_default();
     if !csrf_valid(CONSENT_CSRF_SCOPE, &id, &pending.secret, form.get(CSRF_FIELD)) {
         tracing::warn!("consent form without its token refused");
@@ -659,7 +666,13 @@ pub(super) struct Back {
 /// The verification session came back: take its result once, keep what the scopes release,
 /// issue a code. Only in the browser that holds both the request's cookie and the session's
 /// (the one that agreed and read the card): a link to here is worth nothing elsewhere.
-pub(super) async fn callback(State(o): State<Oidc>, jar: CookieJar, Query(b): Query<Back>) -> Response {
+pub(super) async fn callback(
+    State(o): State<Oidc>,
+    headers: HeaderMap,
+    jar: CookieJar,
+    Query(b): Query<Back>,
+) -> Response {
+    let browser_lang = request_lang(None, None, &headers);
     let unknown = |lang: Lang| {
         refused(
             lang,
@@ -669,20 +682,20 @@ pub(super) async fn callback(State(o): State<Oidc>, jar: CookieJar, Query(b): Qu
         )
     };
     if b.session.len() > 64 {
-        return unknown(Lang::Ja);
+        return unknown(browser_lang);
     }
     let row = match o.store.request_by_session(&b.session).await {
         Ok(Some(r)) => r,
-        _ => return unknown(Lang::Ja),
+        _ => return unknown(browser_lang),
     };
     // This browser's request cookie must open for the request this session belongs to.
     let pending = match own_request(&o, &jar, &row.id).await {
         Ok((pending, _)) if same(&hash(&pending.secret), &row.browser_hash) => pending,
-        Ok(_) => return unknown(Lang::Ja),
-        Err(e) => return e.page(Lang::Ja),
+        Ok(_) => return unknown(browser_lang),
+        Err(e) => return e.page(browser_lang),
     };
     let params = &pending.params;
-    let lang = lang_of(params.en);
+    let lang = request_lang(None, params.ui_lang, &headers);
     let Some(session_cookie) = cookies::read(&jar, &cookies::session_name(&b.session, o.https)) else {
         tracing::warn!(client = %row.client_id, "callback without the session's cookie: refused");
         return Answer::from(SessionError::OtherBrowser).page(lang).into_response();

@@ -43,7 +43,8 @@ pub struct OidcConfig {
     /// Lifetime of an authorization code (default 60 s).
     pub code_ttl_secs: u64,
     /// How long a person has from the authorization request to the end of the card reading
-    /// (default 30 minutes; the verification session has its own, shorter limits).
+    /// (default an hour, a verification session's longest life with every extension; the
+    /// session has its own, shorter limits).
     pub request_ttl_secs: u64,
     /// The `trust_framework` of `verified_claims` (default `jp_aml`: Japan's Act on Prevention
     /// of Transfer of Criminal Proceeds; set what your deployment's legal basis is).
@@ -62,7 +63,7 @@ impl Default for OidcConfig {
         OidcConfig {
             signing_key_rotation_secs: 30 * 24 * 3600,
             code_ttl_secs: 60,
-            request_ttl_secs: 1800,
+            request_ttl_secs: 3600,
             trust_framework: "jp_aml".into(),
             max_assertion_lifetime_secs: 3600,
             clients: Vec::new(),

@@ -220,7 +220,10 @@ struct AuthParams {
     #[serde(default)]
     code_challenge: Option<String>,
     purpose: Purpose,
-    en: bool,
+    /// The language `ui_locales` asked for (the first of Japanese and English it names);
+    /// none: the browser's ([`mynaid_web::preferred_lang`]) on each page.
+    #[serde(default)]
+    ui_lang: Option<mynaid_protocol::Lang>,
     /// The routes the request's assurance (`acr_values`, an essential `acr` claim) allows,
     /// among the client's; empty: the client's.
     #[serde(default)]

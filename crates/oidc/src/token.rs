@@ -293,7 +293,7 @@ async fn push(o: &Oidc, headers: &HeaderMap, body: &[u8]) -> Result<Response, OA
             "redirect_uri is missing or not registered for this client",
         ));
     };
-    let auth = authorize::validate(client, &params, false, redirect_uri, authorize::english(&params))
+    let auth = authorize::validate(client, &params, false, redirect_uri)
         .map_err(|r| OAuthError::new(r.error, r.description))?;
     let pushed = Pushed {
         id: random_token::<16>(),

@@ -515,7 +515,10 @@ async fn the_demo_portal_asks_to_verify_again_after_the_cards_certificate_is_rev
             .text()
             .await
             .unwrap();
-        assert!(account.contains("連携済み / linked"), "{account}");
+        assert!(
+            account.contains("連携済み（") && account.contains("<span lang=\"en\">linked ("),
+            "{account}"
+        );
         browsers.push(b);
     }
 
@@ -553,7 +556,7 @@ async fn the_demo_portal_asks_to_verify_again_after_the_cards_certificate_is_rev
         .await
         .unwrap();
     assert!(
-        other.contains("連携済み / linked") && !other.contains("id=\"revoked\""),
+        other.contains("<span lang=\"en\">linked (") && !other.contains("id=\"revoked\""),
         "{other}"
     );
 }

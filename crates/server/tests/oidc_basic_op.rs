@@ -423,26 +423,58 @@ async fn request_objects_are_refused_as_unsupported_and_the_request_may_be_poste
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_consent_page_follows_ui_locales_then_accept_language() {
+async fn the_consent_page_follows_ui_locales_then_the_switch_then_accept_language() {
     let op = Op::start().await;
     let pkce = [("code_challenge", CHALLENGE), ("code_challenge_method", "S256")];
-    let consent_lang = |accept: &'static str, extra: Option<(&'static str, &'static str)>| {
-        let op = &op;
-        async move {
-            let mut params = vec![pkce[0], pkce[1]];
-            params.extend(extra);
-            let url = auth_url(op, BASIC_CLIENT, BASIC_REDIRECT, &params);
-            let b = browser();
-            let r = b.get(&url).header("accept-language", accept).send().await.unwrap();
-            let consent = format!("{}{}", op.base, location(&r));
-            let html = b.get(&consent).send().await.unwrap().text().await.unwrap();
-            html.contains("<html lang=\"en\"")
-        }
-    };
-    assert!(consent_lang("en-US,en;q=0.9", None).await, "an English browser");
-    assert!(!consent_lang("ja", None).await);
+    // `switched`: the language this browser chose earlier with a page's switch.
+    let consent_lang =
+        |accept: &'static str, switched: Option<&'static str>, extra: Option<(&'static str, &'static str)>| {
+            let op = &op;
+            async move {
+                let mut params = vec![pkce[0], pkce[1]];
+                params.extend(extra);
+                let url = auth_url(op, BASIC_CLIENT, BASIC_REDIRECT, &params);
+                let b = browser();
+                if let Some(l) = switched {
+                    let r = b.get(format!("{}/?lang={l}", op.base)).send().await.unwrap();
+                    assert!(
+                        r.headers()
+                            .get_all("set-cookie")
+                            .iter()
+                            .any(|c| c.to_str().unwrap().starts_with(&format!("mynaid-lang={l};"))),
+                        "the switch is remembered"
+                    );
+                }
+                let r = b.get(&url).header("accept-language", accept).send().await.unwrap();
+                let consent = format!("{}{}", op.base, location(&r));
+                let html = b
+                    .get(&consent)
+                    .header("accept-language", accept)
+                    .send()
+                    .await
+                    .unwrap()
+                    .text()
+                    .await
+                    .unwrap();
+                html.contains("<html lang=\"en\"")
+            }
+        };
+    assert!(consent_lang("en-US,en;q=0.9", None, None).await, "an English browser");
+    assert!(!consent_lang("ja", None, None).await);
     assert!(
-        !consent_lang("en-US", Some(("ui_locales", "ja"))).await,
+        !consent_lang("en-US", None, Some(("ui_locales", "ja"))).await,
         "ui_locales wins"
+    );
+    assert!(
+        consent_lang("ja", None, Some(("ui_locales", "fr-FR en"))).await,
+        "the first of ui_locales' languages this provider speaks"
+    );
+    // The person switched to English on an earlier page: the consent page follows, whatever
+    // the browser prefers; and back to Japanese the same way.
+    assert!(consent_lang("ja", Some("en"), None).await, "the remembered switch");
+    assert!(!consent_lang("en-US", Some("ja"), None).await, "the remembered switch");
+    assert!(
+        !consent_lang("en-US", Some("en"), Some(("ui_locales", "ja"))).await,
+        "ui_locales still wins"
     );
 }

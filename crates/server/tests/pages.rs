@@ -37,7 +37,7 @@ async fn the_start_url_gives_its_first_browser_a_fresh_cookie_and_redirects() {
     parts.sort_unstable();
     assert_eq!(
         parts,
-        ["HttpOnly", "Max-Age=1800", "Path=/", "SameSite=Lax", "Secure"],
+        ["HttpOnly", "Max-Age=3600", "Path=/", "SameSite=Lax", "Secure"],
         "{cookie}"
     );
     let jar = cookie.split(';').next().unwrap();
@@ -379,9 +379,9 @@ async fn an_expired_session_says_so_on_the_live_status_and_the_result_page() {
         .text();
     assert!(html.contains("The time limit has passed"), "{html}");
 
-    // Past the 30-minute limit not even "read again" revives it: the result page says to
-    // start again from the service, and shows the way back.
-    s.advance(1800);
+    // Past the session's longest life (an hour) not even "read again" revives it: the
+    // result page says to start again from the service, and shows the way back.
+    s.advance(3600 - 300); // one second past the hour
     let r = s
         .call(
             Method::POST,

@@ -62,7 +62,19 @@ async fn pattern_2_releases_the_result_only_after_the_code_is_typed_on_the_pc() 
     let wrong = if code == "000000" { "000001" } else { "000000" };
     let r = confirm(&s, &b, wrong, Some(&b.cookie)).await;
     r.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "wrong_confirmation_code");
-    assert!(r.json()["error"]["message"]["ja"].as_str().unwrap().contains("あと4回"));
+    let said = &r.json()["error"]["message"];
+    assert!(said["ja"].as_str().unwrap().contains("あと4回"));
+    // One text for every pattern (the PC reader app shows the code too): it names the app
+    // the card was read with, not a smartphone; the field's label names the device.
+    assert!(
+        said["ja"].as_str().unwrap().contains("カードの読み取りに使ったアプリ"),
+        "{said}"
+    );
+    assert!(
+        said["en"].as_str().unwrap().contains("the app you read the card with"),
+        "{said}"
+    );
+    assert!(!said.to_string().contains("smartphone") && !said.to_string().contains("スマートフォン"));
     let r = confirm(&s, &b, &format!("{} {}", &code[..3], &code[3..]), Some(&b.cookie)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(next_state(&mut sse).await["state"], "verified");

@@ -23,8 +23,10 @@ use crate::store::{Confirmation, NewSession, Redeem, Release, SessionRow, Sessio
 pub const MAX_CONFIRMATION_ATTEMPTS: i64 = 5;
 
 /// The longest life of a session, in seconds from its creation: neither a new handle ("read
-/// again") nor an extension goes beyond it (the session's cookie lives as long).
-pub const MAX_LIFETIME_SECS: i64 = 1800;
+/// again") nor an extension goes beyond it (the session's cookie lives as long). An hour:
+/// room for the ten extensions WCAG 2.2.1 asks for with the default 5-minute lifetime
+/// (5 + 10 × 5 = 55 minutes), while a relayed or forgotten session still ends within the hour.
+pub const MAX_LIFETIME_SECS: i64 = 3600;
 
 /// A code from an alphabet without look-alikes (no 0/O, 1/I/L, 2/Z, 5/S, 8/B).
 fn pc_code() -> String {

@@ -207,15 +207,17 @@ impl From<&SessionError> for Answer {
                 let (ja, en) = match attempts_left {
                     Some(n) => (
                         format!(
-                            "確認コードが違います。スマートフォンに表示された6桁の数字を入力してください（あと{n}回）。"
+                            "確認コードが違います。カードの読み取りに使ったアプリに表示された6桁の数字を入力してください（あと{n}回）。"
                         ),
                         format!(
-                            "Wrong confirmation code. Type the 6 digits your smartphone shows ({n} attempts left)."
+                            "Wrong confirmation code. Type the 6 digits shown by the app you read the card with ({n} attempts left)."
                         ),
                     ),
                     None => (
-                        "確認コードは6桁の数字です。スマートフォンに表示された数字を入力してください。".to_string(),
-                        "The confirmation code is 6 digits. Type the number your smartphone shows.".to_string(),
+                        "確認コードは6桁の数字です。カードの読み取りに使ったアプリに表示された数字を入力してください。"
+                            .to_string(),
+                        "The confirmation code is 6 digits. Type the number shown by the app you read the card with."
+                            .to_string(),
                     ),
                 };
                 answer(StatusCode::UNPROCESSABLE_ENTITY, "wrong_confirmation_code", ja, en)

@@ -21,8 +21,8 @@ pub fn session_name(id: &str, https: bool) -> String {
     name("mynaid", id, https)
 }
 
-/// How long a session's cookie lives: a session's hard limit (30 minutes from creation).
-pub const SESSION_MAX_AGE_SECS: u64 = 1800;
+/// How long a session's cookie lives: a session's hard limit from its creation.
+pub const SESSION_MAX_AGE_SECS: u64 = mynaid_sessions::MAX_LIFETIME_SECS as u64;
 
 /// The value of cookie `name`, if the browser sent it.
 pub fn read(jar: &CookieJar, name: &str) -> Option<String> {

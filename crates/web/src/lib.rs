@@ -19,6 +19,6 @@ pub use answer::Answer;
 pub use form::{Form, Repeated};
 pub use mynaid_protocol::Lang;
 pub use page::{
-    ErrorKind, LANG_COOKIE, LangQuery, PageError, PageLang, accepted_lang, page, page_lang, page_with, query,
-    remember_lang, style,
+    ErrorKind, LANG_COOKIE, LangQuery, PageError, PageLang, accepted_lang, page, page_lang, page_with, preferred_lang,
+    query, remember_lang, style,
 };

@@ -55,27 +55,33 @@ pub fn accepted_lang(headers: &axum::http::HeaderMap) -> Option<Lang> {
     best.map(|(l, _)| l)
 }
 
-/// The language of a page: the person's choice (`?lang=`, else the [`LANG_COOKIE`] that
-/// choice left), else their browser's (`Accept-Language`), else Japanese.
-pub fn page_lang(uri: &axum::http::Uri, headers: &axum::http::HeaderMap) -> Lang {
-    let chosen = uri.query().and_then(|q| {
+/// The language chosen with the switch on this very request (`?lang=`).
+fn chosen_lang(uri: &axum::http::Uri) -> Option<Lang> {
+    uri.query().and_then(|q| {
         q.split('&')
             .find_map(|kv| kv.strip_prefix("lang="))
             .and_then(|l| l.parse::<Lang>().ok())
-    });
-    let remembered = || {
-        headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .find_map(|c| c.trim().strip_prefix(LANG_COOKIE).and_then(|r| r.strip_prefix('=')))
-            .and_then(|l| l.parse::<Lang>().ok())
-    };
-    chosen
-        .or_else(remembered)
+    })
+}
+
+/// The language a person chose earlier with the switch ([`LANG_COOKIE`]), else their
+/// browser's (`Accept-Language`): what a page without `?lang=` follows, and what an
+/// authorization request without `ui_locales` follows.
+pub fn preferred_lang(headers: &axum::http::HeaderMap) -> Option<Lang> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| c.trim().strip_prefix(LANG_COOKIE).and_then(|r| r.strip_prefix('=')))
+        .and_then(|l| l.parse::<Lang>().ok())
         .or_else(|| accepted_lang(headers))
-        .unwrap_or_default()
+}
+
+/// The language of a page: the person's choice (`?lang=`, else the [`LANG_COOKIE`] that
+/// choice left), else their browser's (`Accept-Language`), else Japanese.
+pub fn page_lang(uri: &axum::http::Uri, headers: &axum::http::HeaderMap) -> Lang {
+    chosen_lang(uri).or_else(|| preferred_lang(headers)).unwrap_or_default()
 }
 
 /// The page language as an extractor ([`page_lang`]).
@@ -92,11 +98,7 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PageLang {
 
 /// Middleware: a page asked for with `?lang=` remembers the choice ([`LANG_COOKIE`]).
 pub async fn remember_lang(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    let chosen = req.uri().query().and_then(|q| {
-        q.split('&')
-            .find_map(|kv| kv.strip_prefix("lang="))
-            .and_then(|l| l.parse::<Lang>().ok())
-    });
+    let chosen = chosen_lang(req.uri());
     let mut resp = next.run(req).await;
     if let Some(lang) = chosen
         && let Ok(v) = axum::http::HeaderValue::from_str(&format!(
