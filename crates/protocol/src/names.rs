@@ -209,6 +209,34 @@ impl PinName {
         }
     }
 
+    /// Where a locked one is unlocked (reset): the user-authentication PIN and the signature
+    /// password each with the other at a convenience store's kiosk, or at the city office;
+    /// the input-support PIN only at the city office.
+    pub fn where_to_unlock(self) -> Text {
+        match self {
+            PinName::SignaturePassword => Text::new(
+                "住民票のある市区町村の窓口で初期化の手続きをしてください。利用者証明用電子証明書の暗証番号（数字4桁）が分かれば、コンビニのキオスク端末（マルチコピー機）でも初期化できます。",
+                "Ask your city office to reset it; with your 4-digit user-authentication PIN you can also reset it at a convenience-store kiosk (multi-copy machine).",
+            ),
+            PinName::UserAuthenticationPin => Text::new(
+                "住民票のある市区町村の窓口で初期化の手続きをしてください。署名用電子証明書のパスワードが分かれば、コンビニのキオスク端末（マルチコピー機）でも初期化できます。",
+                "Ask your city office to reset it; with your signature password you can also reset it at a convenience-store kiosk (multi-copy machine).",
+            ),
+            PinName::InputSupportPin => Text::new(
+                "住民票のある市区町村の窓口でロック解除（初期化）の手続きをしてください（この暗証番号はコンビニでは初期化できません）。",
+                "Ask your city office (where you are registered) to unlock it; this PIN cannot be reset at a convenience store.",
+            ),
+        }
+    }
+
+    /// The route this PIN belongs to.
+    pub fn route(self) -> Route {
+        match self {
+            PinName::SignaturePassword => Route::Signature,
+            PinName::UserAuthenticationPin | PinName::InputSupportPin => Route::UserAuthentication,
+        }
+    }
+
     /// Tries after a reset.
     pub fn max_tries(self) -> u8 {
         match self {
@@ -273,6 +301,9 @@ named_enum! {
         Cancelled = "cancelled",
         /// The card reader failed.
         ReaderError = "reader_error",
+        /// The card answered, but its data could not be read correctly (a damaged card, or
+        /// not a valid My Number Card): putting it back does not help.
+        CardUnreadable = "card_unreadable",
     }
 }
 

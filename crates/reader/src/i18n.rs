@@ -6,9 +6,11 @@
 //! cleaned by the device core (`mynaid_device::shown`); paths and entries of the person's
 //! own configuration are cleaned here.
 
+use std::fmt;
 use std::path::Path;
 
 use mynaid_card::formats::Sex;
+use mynaid_card::transport::TransportError;
 use mynaid_card::{CardError, PinFormatError, PinKind, RetryStatus};
 use mynaid_device::{Route, shown};
 pub use mynaid_protocol::Lang;
@@ -25,6 +27,14 @@ fn pin_name(lang: Lang, kind: PinKind) -> String {
     mynaid_device::pin_name(kind).text().get(lang).to_string()
 }
 
+/// "1 try left", "3 tries left".
+fn tries(n: u8) -> String {
+    match n {
+        1 => "1 try left".into(),
+        n => format!("{n} tries left"),
+    }
+}
+
 /// Before any prompt: the tries left of every PIN the route will use (the 4-digit route
 /// has two counters), so the person knows both before typing.
 pub fn tries_left(lang: Lang, statuses: &[(PinKind, RetryStatus)]) -> String {
@@ -33,11 +43,9 @@ pub fn tries_left(lang: Lang, statuses: &[(PinKind, RetryStatus)]) -> String {
         .map(|(kind, status)| {
             let name = pin_name(lang, *kind);
             match status {
-                RetryStatus::Remaining(n) => pick(
-                    lang,
-                    format!("  {name}: 残り{n}回"),
-                    format!("  {name}: {n} tries left"),
-                ),
+                RetryStatus::Remaining(n) => {
+                    pick(lang, format!("  {name}: 残り{n}回"), format!("  {name}: {}", tries(*n)))
+                }
                 RetryStatus::Blocked => pick(lang, format!("  {name}: ロック中"), format!("  {name}: locked")),
                 RetryStatus::NotReported => pick(
                     lang,
@@ -87,7 +95,7 @@ pub fn wants_pin(lang: Lang, kind: PinKind, remaining: Option<u8>) -> String {
         Some(n) => pick(
             lang,
             format!("{name}を入力してください。残り{n}回入力できます。"),
-            format!("Enter your {name}. {n} tries left."),
+            format!("Enter your {name}. {}.", tries(n)),
         ),
         None => pick(
             lang,
@@ -108,50 +116,57 @@ pub fn prompt(lang: Lang, kind: PinKind) -> String {
 /// The warning and question before the last try.
 pub fn last_try_question(lang: Lang, kind: PinKind) -> String {
     let name = pin_name(lang, kind);
+    let unlock = unlock_advice(lang, kind);
     pick(
         lang,
         format!(
-            "残り1回です。{name}を間違えるとロックされ、市区町村の窓口での手続きが必要になります。\n\
+            "残り1回です。{name}を間違えるとロックされます（ロックされたら: {unlock}）\n\
              正しいことを確かめてから続けてください。続けますか？ [y/N] "
         ),
         format!(
-            "Only 1 try is left. A wrong {name} locks it, and unlocking needs a visit to your city office.\n\
+            "Only 1 try is left. A wrong {name} locks it (then: {unlock})\n\
              Make sure it is right before you go on. Continue? [y/N] "
         ),
     )
 }
 
-/// Where to unlock a blocked PIN: the two JPKI PINs each with the other one at a
-/// convenience store's kiosk (or the city office), the input-support PIN only at the city
-/// office.
+/// Where to unlock a blocked PIN (in the pages' words): the two JPKI PINs each with the
+/// other one at a convenience store's kiosk (or the city office), the input-support PIN
+/// only at the city office.
 fn unlock_advice(lang: Lang, kind: PinKind) -> String {
-    match kind {
-        PinKind::Signature => pick(
-            lang,
-            "住民票のある市区町村の窓口で初期化の手続きをしてください。利用者証明用電子証明書の暗証番号（数字4桁）が分かれば、コンビニのキオスク端末でも初期化できます。",
-            "Ask your city office to reset it; with your 4-digit user-authentication PIN you can also reset it at a convenience-store kiosk.",
-        ),
-        PinKind::UserAuthentication => pick(
-            lang,
-            "住民票のある市区町村の窓口で初期化の手続きをしてください。署名用電子証明書のパスワードが分かれば、コンビニのキオスク端末でも初期化できます。",
-            "Ask your city office to reset it; with your signature password you can also reset it at a convenience-store kiosk.",
-        ),
-        PinKind::InputSupport => pick(
-            lang,
-            "住民票のある市区町村の窓口でロック解除（初期化）の手続きをしてください（この暗証番号はコンビニでは初期化できません）。",
-            "Ask your city office (where you are registered) to unlock it; this PIN cannot be reset at a convenience store.",
-        ),
-    }
+    // One wording with the pages.
+    mynaid_device::pin_name(kind).where_to_unlock().get(lang).to_string()
 }
 
-/// The PIN is blocked; nothing was sent.
+/// The other route, which still works when a PIN of `kind` (and so its route) is locked.
+fn other_route_than(lang: Lang, kind: PinKind) -> String {
+    let route = match kind {
+        PinKind::Signature => Route::Signature,
+        PinKind::UserAuthentication | PinKind::InputSupport => Route::UserAuthentication,
+    };
+    other_route(lang, route)
+}
+
+/// The technical detail for support, apart from the person's words: on a line of its own at
+/// the end, marked, cleaned to one line. Never a PIN: no error carries one.
+fn for_support(lang: Lang, detail: &dyn fmt::Display) -> String {
+    let detail = shown(&detail.to_string());
+    pick(
+        lang,
+        format!("\n（お問い合わせ用の情報: {detail}）"),
+        format!("\n(For support: {detail})"),
+    )
+}
+
+/// The PIN is blocked: where to unlock it and which route still works.
 pub fn blocked(lang: Lang, kind: PinKind) -> String {
     let name = pin_name(lang, kind);
     let advice = unlock_advice(lang, kind);
+    let other = other_route_than(lang, kind);
     pick(
         lang,
-        format!("{name}はロックされています。{advice}"),
-        format!("Your {name} is locked. {advice}"),
+        format!("{name}はロックされています（入力できる回数を使い切りました）。{advice}{other}"),
+        format!("Your {name} is locked (no tries left). {advice} {other}"),
     )
 }
 
@@ -166,17 +181,17 @@ pub fn bad_format(lang: Lang, e: &PinFormatError) -> String {
         PinFormatError::PasswordLength { .. } => pick(
             lang,
             "パスワードは6〜16文字です。",
-            "The password is 6 to 16 characters long.",
+            "The password must be 6 to 16 characters long.",
         ),
         PinFormatError::PasswordCharacters => pick(
             lang,
             "パスワードに使える文字は英字（A〜Z）と数字（0〜9）だけです。",
-            "The password uses only letters A-Z and digits 0-9.",
+            "The password may use only letters A-Z and digits 0-9.",
         ),
         PinFormatError::PasswordNeedsLetterAndDigit => pick(
             lang,
             "パスワードには英字と数字の両方が含まれます。",
-            "The password contains both letters and digits.",
+            "The password must contain both letters and digits.",
         ),
         _ => pick(lang, "入力の形式が正しくありません。", "The input has the wrong form."),
     };
@@ -187,64 +202,202 @@ pub fn bad_format(lang: Lang, e: &PinFormatError) -> String {
     )
 }
 
-/// The message for a failed read, with what to do next.
+/// The card is not a My Number Card (no JPKI application).
+fn not_my_number_card(lang: Lang) -> String {
+    pick(
+        lang,
+        "カードリーダーのカードはマイナンバーカードではありません。マイナンバーカードをリーダーに置いて、もう一度読み取ってください。",
+        "The card on the reader is not a My Number Card. Put your My Number Card on the reader and read it again.",
+    )
+}
+
+/// The card left the reader before any PIN was presented on this connection.
+fn card_removed(lang: Lang) -> String {
+    pick(
+        lang,
+        "カードが取り外されました。入力できる回数は減っていません。カードをリーダーに置き直して、もう一度読み取ってください。",
+        "The card was removed. No PIN try was used. Put it back on the reader and read it again.",
+    )
+}
+
+/// pcscd is not running.
+fn service_not_running(lang: Lang) -> String {
+    pick(
+        lang,
+        "スマートカードサービス（pcscd）が動いていません。起動してから（例: sudo systemctl start pcscd）、もう一度お試しください。",
+        "The smart card service (pcscd) is not running. Start it (e.g. sudo systemctl start pcscd) and try again.",
+    )
+}
+
+/// No reader is connected.
+fn no_reader(lang: Lang) -> String {
+    pick(
+        lang,
+        "ICカードリーダーが見つかりません。リーダーをパソコンに接続してから、もう一度お試しください。",
+        "No IC card reader was found. Connect the reader to this computer and try again.",
+    )
+}
+
+/// No card on the reader.
+fn no_card(lang: Lang) -> String {
+    pick(
+        lang,
+        "カードが置かれませんでした。マイナンバーカードをカードリーダーに置いて、もう一度お試しください。",
+        "No card was put on the reader. Put your My Number Card on the reader and try again.",
+    )
+}
+
+/// The reader cannot carry a command the card needs (or the command could not be encoded
+/// for it): another reader, not the card put back, is what helps.
+fn reader_cannot_carry(lang: Lang, detail: &dyn fmt::Display) -> String {
+    pick(
+        lang,
+        "このカードリーダーでは、カードとのやり取りに必要な長さのデータを送れませんでした。カードを置き直しても変わらないため、別のカードリーダーで読み取ってください。",
+        "This card reader cannot carry the data the card needs, and putting the card back does not change that. Read the card with another card reader.",
+    ) + &for_support(lang, detail)
+}
+
+/// Any other failure of the link to the reader.
+fn reader_link_failed(lang: Lang, detail: &dyn fmt::Display) -> String {
+    pick(
+        lang,
+        "カードリーダーとの通信に失敗しました。リーダーをパソコンにつなぎ直して、もう一度読み取ってください。繰り返す場合は、別のカードリーダーをお試しください。",
+        "Communication with the card reader failed. Reconnect the reader to this computer and read the card again. If it happens again, try another card reader.",
+    ) + &for_support(lang, detail)
+}
+
+/// A failure nobody foresaw.
+fn unexpected(lang: Lang, detail: &dyn fmt::Display) -> String {
+    pick(
+        lang,
+        "予期しないエラーのため、読み取りを中止しました。もう一度読み取ってください。繰り返す場合は、最後の行の情報を添えて、手続きのサービスにお問い合わせください。",
+        "Reading stopped because of an unexpected error. Read the card again. If it happens again, contact the service of your procedure and give them the last line below.",
+    ) + &for_support(lang, detail)
+}
+
+/// A transport failure of the card library (the card removed is said before this).
+fn transport_error(lang: Lang, source: &TransportError, e: &CardError) -> String {
+    match source {
+        TransportError::ServiceUnavailable => service_not_running(lang),
+        TransportError::NoReader => no_reader(lang),
+        TransportError::NoCard => no_card(lang),
+        TransportError::Timeout => pick(
+            lang,
+            "カードから時間内に応答がありませんでした。カードをリーダーに置き直し、動かさないようにして、もう一度読み取ってください。",
+            "The card did not answer in time. Put it back on the reader, keep it still, and read it again.",
+        ),
+        TransportError::CommandTooLong { .. } => reader_cannot_carry(lang, e),
+        _ => reader_link_failed(lang, e),
+    }
+}
+
+/// The message for a failed read, with what to do next. Technical detail, where it helps
+/// support, stands apart on the last line (`for_support`).
 pub fn card_error(lang: Lang, e: &CardError) -> String {
     match e {
         CardError::WrongPin { kind, remaining: 0 } => {
+            let name = pin_name(lang, *kind);
             let advice = unlock_advice(lang, *kind);
+            let other = other_route_than(lang, *kind);
             pick(
                 lang,
-                format!("{}が違います。ロックされました。{advice}", pin_name(lang, *kind)),
-                format!("Wrong {}. It is now locked. {advice}", pin_name(lang, *kind)),
+                format!("{name}が違います。入力できる回数を使い切ったため、ロックされました。{advice}{other}"),
+                format!("Wrong {name}. No tries are left, so it is now locked. {advice} {other}"),
             )
         }
-        CardError::WrongPin { kind, remaining } => pick(
-            lang,
-            format!("{}が違います。残り{remaining}回です。", pin_name(lang, *kind)),
-            format!("Wrong {}. {remaining} tries left.", pin_name(lang, *kind)),
-        ),
+        CardError::WrongPin { kind, remaining: 1 } => {
+            let name = pin_name(lang, *kind);
+            pick(
+                lang,
+                format!(
+                    "{name}が違います。残り1回です。次に間違えるとロックされます。正しいことを確かめてから、もう一度読み取ってください。思い出せない場合は、推測で入力しないでください。"
+                ),
+                format!(
+                    "Wrong {name}. Only 1 try is left: one more wrong entry locks it. Make sure it is right, then read the card again. If you cannot remember it, do not guess."
+                ),
+            )
+        }
+        CardError::WrongPin { kind, remaining } => {
+            let name = pin_name(lang, *kind);
+            pick(
+                lang,
+                format!(
+                    "{name}が違います。残り{remaining}回です。正しいことを確かめてから、もう一度読み取ってください。"
+                ),
+                format!("Wrong {name}. {remaining} tries left. Check it, then read the card again."),
+            )
+        }
         CardError::PinBlocked { kind } => blocked(lang, *kind),
-        CardError::LastTryNotConfirmed { .. } => pick(
-            lang,
-            "残り1回のため、確認が得られなかったので中止しました。カードには何も送っていません。",
-            "Stopped: only 1 try is left and it was not confirmed. Nothing was sent to the card.",
-        ),
-        CardError::VerifyOutcomeUnknown { .. } => pick(
-            lang,
-            "照合の途中でカードとの通信が途切れ、結果が分かりません。カードを置き直してから、もう一度読み取ってください（先に残り回数を確認します）。",
-            "The link to the card broke while the PIN was being checked, so the result is unknown. Put the card back and read again (the tries left will be checked first).",
-        ),
-        CardError::PinFormat(f) => bad_format(lang, f),
-        CardError::NoSignatureCertificate => pick(
-            lang,
-            "このカードには署名用電子証明書がありません（15歳未満の方など）。数字4桁の暗証番号で読み取ってください。",
-            "This card has no signature certificate (for example, a card of a child under 15). Read it with the 4-digit PIN instead.",
-        ),
-        CardError::NotMyNumberCard { .. } => pick(
-            lang,
-            "マイナンバーカードではありません。マイナンバーカードを置いてください。",
-            "This is not a My Number Card. Put your My Number Card on the reader.",
-        ),
-        e if e.is_card_removed() => pick(
-            lang,
-            "カードが取り外されました。カードを置き直して、もう一度読み取ってください。入力できる回数は減っていません。",
-            "The card was removed. Put it back and read again. No PIN try was used.",
-        ),
-        CardError::Transport { .. } => pick(
-            lang,
-            "カードリーダーとの通信に失敗しました。リーダーの接続を確かめて、もう一度お試しください。",
-            "Communication with the card reader failed. Check the reader's connection and try again.",
-        ),
-        CardError::Format(_) | CardError::UnexpectedResponse { .. } | CardError::Status { .. } => pick(
-            lang,
-            format!("カードのデータを読み取れませんでした（{e}）。カードを置き直してもう一度お試しください。"),
-            format!("The card's data could not be read ({e}). Put the card back and try again."),
-        ),
-        _ => pick(
-            lang,
-            format!("読み取りに失敗しました（{e}）。"),
-            format!("Reading failed ({e})."),
-        ),
+        CardError::LastTryNotConfirmed { kind } => {
+            let name = pin_name(lang, *kind);
+            pick(
+                lang,
+                format!(
+                    "{name}は残り1回のため、使ってよいかを確かめましたが、確認が得られなかったので中止しました。カードには何も送っていません。正しいことを確かめてから、もう一度読み取り、確認の質問に y と答えてください。"
+                ),
+                format!(
+                    "Stopped: your {name} has only 1 try left, and using it was not confirmed. Nothing was sent to the card. Make sure it is right, then read the card again and answer y to the question."
+                ),
+            )
+        }
+        CardError::VerifyOutcomeUnknown { kind, source } => {
+            let name = pin_name(lang, *kind);
+            let text = pick(
+                lang,
+                format!(
+                    "{name}の照合の途中でカードとの通信が途切れたため、入力できる回数が減ったかどうか分かりません。カードをリーダーに置き直して、もう一度読み取ってください（最初に残り回数を確かめます）。"
+                ),
+                format!(
+                    "The link to the card broke while your {name} was being checked, so it is unknown whether a try was used. Put the card back on the reader and read it again (the tries left are checked first)."
+                ),
+            );
+            match source {
+                TransportError::CardRemoved | TransportError::CardReset => text,
+                _ => text + &for_support(lang, e),
+            }
+        }
+        CardError::PinFormat(f) => {
+            let what = bad_format(lang, f);
+            pick(
+                lang,
+                format!("{what}もう一度読み取って、正しい形で入力してください。"),
+                format!("{what} Read the card again and type it in that form."),
+            )
+        }
+        CardError::NoSignatureCertificate => {
+            let other = other_route_than(lang, PinKind::Signature);
+            pick(
+                lang,
+                format!(
+                    "このカードには署名用電子証明書がないため（15歳未満の方のカードなど）、署名用電子証明書のパスワードでは読み取れません。{other}"
+                ),
+                format!(
+                    "This card has no signature certificate (for example, a card of a child under 15), so the signature password cannot be used. {other}"
+                ),
+            )
+        }
+        CardError::NotMyNumberCard { .. } => not_my_number_card(lang),
+        e if e.is_card_removed() => card_removed(lang),
+        CardError::Transport { source, .. } => transport_error(lang, source, e),
+        // The card answered, but not what a valid My Number Card answers: putting it back
+        // does not help; once more, then another reader, the phone or the city office.
+        CardError::Format(_) | CardError::UnexpectedResponse { .. } | CardError::Status { .. } => {
+            pick(
+                lang,
+                "カードのデータを正しく読み取れませんでした。カードが傷んでいるか、有効なマイナンバーカードではない可能性があります。もう一度だけ読み取ってみて、同じ表示が出る場合は、別の読み取り方法（別のカードリーダーやスマートフォン）を使うか、住民票のある市区町村の窓口にご相談ください。",
+                "The data on the card could not be read correctly. The card may be damaged, or it may not be a valid My Number Card. Try once more; if this message comes back, use another way of reading (another card reader or a smartphone) or ask your city office.",
+            ) + &for_support(lang, e)
+        }
+        CardError::Encode { .. } => reader_cannot_carry(lang, e),
+        // A PIN of the wrong kind for the operation: the app's own mistake; nothing was sent.
+        CardError::PinKindMismatch { .. } => {
+            pick(
+                lang,
+                "読み取りアプリの内部の誤りのため中止しました。カードには何も送っていません。アプリを最新の版に更新してから、もう一度お試しください。直らない場合は、最後の行の情報を添えて、手続きのサービスにお問い合わせください。",
+                "Stopped because of an error inside the reader app. Nothing was sent to the card. Update the app to the latest version and try again. If that does not help, contact the service of your procedure and give them the last line below.",
+            ) + &for_support(lang, e)
+        }
+        _ => unexpected(lang, e),
     }
 }
 
@@ -261,42 +414,34 @@ pub fn put_card(lang: Lang) -> String {
 pub fn reader_error(lang: Lang, e: &mynaid_pcsc::ReaderError) -> String {
     use mynaid_pcsc::ReaderError as R;
     match e {
-        R::ServiceNotRunning => pick(
-            lang,
-            "スマートカードサービス（pcscd）が動いていません。起動してから（例: sudo systemctl start pcscd）もう一度お試しください。",
-            "The smart card service (pcscd) is not running. Start it (e.g. sudo systemctl start pcscd) and try again.",
-        ),
-        R::NoReader => pick(
-            lang,
-            "ICカードリーダーが見つかりません。リーダーがパソコンに接続されているか確かめてください。",
-            "No IC card reader was found. Check that the reader is connected to this computer.",
-        ),
-        R::UnknownReader(name) => pick(
-            lang,
-            format!("「{name}」という名前のカードリーダーはありません。"),
-            format!("There is no card reader named \"{name}\"."),
-        ),
-        R::NoCard => pick(
-            lang,
-            "カードが置かれませんでした。マイナンバーカードをカードリーダーに置いて、もう一度お試しください。",
-            "No card was put on the reader. Put your My Number Card on the reader and try again.",
-        ),
-        R::NotMyNumberCard => pick(
-            lang,
-            "カードリーダーのカードはマイナンバーカードではありません。マイナンバーカードを置いてください。",
-            "The card on the reader is not a My Number Card. Put your My Number Card on the reader.",
-        ),
-        R::CardRemoved => pick(
-            lang,
-            "カードが取り外されました。カードを置き直して、もう一度お試しください。",
-            "The card was removed. Put it back and try again.",
-        ),
-        _ => pick(
-            lang,
-            format!("カードリーダーのエラーです（{e}）。"),
-            format!("Card reader error ({e})."),
-        ),
+        R::ServiceNotRunning => service_not_running(lang),
+        R::NoReader => no_reader(lang),
+        R::UnknownReader(name) => {
+            let name = shown(name);
+            pick(
+                lang,
+                format!(
+                    "「{name}」という名前のカードリーダーはありません。名前を確かめるか、--reader を外して（マイナンバーカードが置かれたリーダーを使います）、もう一度お試しください。"
+                ),
+                format!(
+                    "There is no card reader named \"{name}\". Check the name, or leave out --reader to use the reader that holds your My Number Card, and try again."
+                ),
+            )
+        }
+        R::NoCard => no_card(lang),
+        R::NotMyNumberCard => not_my_number_card(lang),
+        R::CardRemoved => card_removed(lang),
+        _ => reader_failed(lang, e),
     }
+}
+
+/// PC/SC failed in a way it does not name (`ReaderError::Pcsc`).
+fn reader_failed(lang: Lang, detail: &dyn fmt::Display) -> String {
+    pick(
+        lang,
+        "カードリーダーを使えませんでした。リーダーをパソコンにつなぎ直して、もう一度お試しください。繰り返す場合は、パソコンを再起動するか、別のカードリーダーをお試しください。",
+        "The card reader could not be used. Reconnect it to this computer and try again. If it happens again, restart the computer or try another card reader.",
+    ) + &for_support(lang, detail)
 }
 
 /// Who asks for the card, shown before anything else. The two addresses stand on lines of
@@ -675,5 +820,677 @@ mod tests {
         let text = config_error(Lang::Ja, &ConfigError::BadServer(None, "\u{1b}]0;x\u{7}".into()));
         assert!(!text.contains('\u{1b}') && !text.contains('\u{7}'), "{text}");
         assert!(first_use(Lang::En, None).contains("--config"));
+    }
+
+    /// Every card and reader failure, in both languages: plain words with what to do next,
+    /// and wire or Rust detail only on the marked support line at the end.
+    mod failures {
+        use mynaid_card::formats::{Format, FormatError, FormatErrorKind};
+        use mynaid_card::transport::{CardTransport, Exchange};
+        use mynaid_card::{Application, Op, Session, SigningKey};
+        use mynaid_pcsc::ReaderError;
+
+        use super::*;
+
+        const JA_SUPPORT: &str = "\n（お問い合わせ用の情報: ";
+        const EN_SUPPORT: &str = "\n(For support: ";
+
+        /// The ASCII a Japanese sentence may hold: a command, an option, letters of the
+        /// password's rule, the answer `y`, the reader's name of the test.
+        const JA_ASCII: &[&str] = &[
+            "sudo systemctl start pcscd",
+            "pcscd",
+            "--reader",
+            "IC",
+            "A〜Z",
+            " y ",
+            READER,
+        ];
+
+        /// Wire and Rust text that only the support line may carry.
+        const RAW: &[&str] = &[
+            "SW",
+            "6A82",
+            "EF ",
+            "0x",
+            "::",
+            "{",
+            "}",
+            "offset",
+            "malformed",
+            "Backend",
+            "PC/SC",
+            "SCard",
+            "Some(",
+            "Op",
+            "status word",
+        ];
+
+        const READER: &str = "ACME Reader 00 00";
+
+        /// One failure: its messages, the phrases each must say (what happened and what to do
+        /// next), phrases it must not say, and whether it carries a support line with `detail`.
+        struct Case {
+            what: String,
+            ja: String,
+            en: String,
+            ja_has: Vec<String>,
+            en_has: Vec<String>,
+            avoid: &'static [&'static str],
+            detail: Option<String>,
+        }
+
+        fn case(what: String, text: impl Fn(Lang) -> String, ja: &[&str], en: &[&str]) -> Case {
+            Case {
+                what,
+                ja: text(Lang::Ja),
+                en: text(Lang::En),
+                ja_has: ja.iter().map(|s| s.to_string()).collect(),
+                en_has: en.iter().map(|s| s.to_string()).collect(),
+                avoid: &[],
+                detail: None,
+            }
+        }
+
+        fn card(e: CardError, ja: &[&str], en: &[&str]) -> Case {
+            case(format!("{e:?}"), |lang| card_error(lang, &e), ja, en)
+        }
+
+        fn reader(e: ReaderError, ja: &[&str], en: &[&str]) -> Case {
+            case(format!("{e:?}"), |lang| reader_error(lang, &e), ja, en)
+        }
+
+        impl Case {
+            /// The message carries `e`'s own words on the support line.
+            fn detail(mut self, e: &dyn fmt::Display) -> Case {
+                self.detail = Some(shown(&e.to_string()));
+                self
+            }
+
+            fn avoid(mut self, avoid: &'static [&'static str]) -> Case {
+                self.avoid = avoid;
+                self
+            }
+        }
+
+        /// One PIN: its names and where its lock is undone, and the route that still works.
+        struct Kind {
+            kind: PinKind,
+            ja: &'static str,
+            en: &'static str,
+            unlock: [&'static str; 2],
+            other: [&'static str; 2],
+        }
+
+        const KINDS: [Kind; 3] = [
+            Kind {
+                kind: PinKind::UserAuthentication,
+                ja: "利用者証明用電子証明書の暗証番号（数字4桁）",
+                en: "user-authentication certificate PIN (4 digits)",
+                unlock: [
+                    "署名用電子証明書のパスワードが分かれば、コンビニのキオスク端末",
+                    "with your signature password you can also reset it at a convenience-store kiosk",
+                ],
+                other: [
+                    "署名用電子証明書のパスワード（英数字6〜16文字）で読み取ることはできます",
+                    "you can still read the card with the signature password",
+                ],
+            },
+            Kind {
+                kind: PinKind::InputSupport,
+                ja: "券面事項入力補助用暗証番号（数字4桁）",
+                en: "card-info input-support PIN (4 digits)",
+                unlock: [
+                    "（この暗証番号はコンビニでは初期化できません）",
+                    "this PIN cannot be reset at a convenience store",
+                ],
+                other: [
+                    "署名用電子証明書のパスワード（英数字6〜16文字）で読み取ることはできます",
+                    "you can still read the card with the signature password",
+                ],
+            },
+            Kind {
+                kind: PinKind::Signature,
+                ja: "署名用電子証明書のパスワード（英数字6〜16文字）",
+                en: "signature certificate password (6 to 16 letters and digits)",
+                unlock: [
+                    "利用者証明用電子証明書の暗証番号（数字4桁）が分かれば、コンビニのキオスク端末",
+                    "with your 4-digit user-authentication PIN you can also reset it at a convenience-store kiosk",
+                ],
+                other: [
+                    "数字4桁の暗証番号で読み取ることはできます",
+                    "you can still read the card with the 4-digit PINs",
+                ],
+            },
+        ];
+
+        /// A transport that never gets a command: the card library refuses before sending.
+        struct Unused;
+
+        impl CardTransport for Unused {
+            fn transmit(&mut self, _: &[u8], _: Exchange) -> Result<Vec<u8>, TransportError> {
+                Err(TransportError::NoCard)
+            }
+        }
+
+        fn transport(source: TransportError) -> CardError {
+            CardError::Transport {
+                op: Op::ReadFile(0x0002),
+                source,
+            }
+        }
+
+        fn backend() -> TransportError {
+            TransportError::Backend(Box::new(std::io::Error::other("SCardTransmit: 0x80100016")))
+        }
+
+        fn cases() -> Vec<Case> {
+            let mut cases = Vec::new();
+            for k in &KINDS {
+                let (ja, en) = (k.ja, k.en);
+                let tries = k.kind.max_tries() - 1;
+                let pin = |remaining| CardError::WrongPin {
+                    kind: k.kind,
+                    remaining,
+                };
+                cases.push(card(
+                    pin(tries),
+                    &[
+                        &format!("{ja}が違います。残り{tries}回です。"),
+                        "もう一度読み取ってください",
+                    ],
+                    &[&format!("Wrong {en}. {tries} tries left."), "read the card again"],
+                ));
+                cases.push(card(
+                    pin(1),
+                    &[
+                        &format!("{ja}が違います。残り1回です。"),
+                        "次に間違えるとロックされます",
+                        "もう一度読み取って",
+                    ],
+                    &[
+                        &format!("Wrong {en}. Only 1 try is left"),
+                        "one more wrong entry locks it",
+                        "read the card again",
+                    ],
+                ));
+                // Locked: where this PIN is unlocked, and which route still works.
+                let locked = |lang| [k.unlock[lang], k.other[lang], ["市区町村の窓口", "city office"][lang]];
+                let [u, o, c] = locked(0);
+                let [eu, eo, ec] = locked(1);
+                cases.push(card(
+                    pin(0),
+                    &[&format!("{ja}が違います。"), "ロックされました", u, o, c],
+                    &[&format!("Wrong {en}."), "it is now locked", eu, eo, ec],
+                ));
+                cases.push(card(
+                    CardError::PinBlocked { kind: k.kind },
+                    &[&format!("{ja}はロックされています"), u, o, c],
+                    &[&format!("Your {en} is locked"), eu, eo, ec],
+                ));
+                cases.push(card(
+                    CardError::LastTryNotConfirmed { kind: k.kind },
+                    &[
+                        &format!("{ja}は残り1回"),
+                        "カードには何も送っていません",
+                        "y と答えてください",
+                    ],
+                    &[
+                        &format!("your {en} has only 1 try left"),
+                        "Nothing was sent to the card",
+                        "answer y",
+                    ],
+                ));
+                cases.push(card(
+                    CardError::VerifyOutcomeUnknown {
+                        kind: k.kind,
+                        source: TransportError::CardRemoved,
+                    },
+                    &[
+                        &format!("{ja}の照合の途中"),
+                        "減ったかどうか分かりません",
+                        "置き直して、もう一度読み取って",
+                    ],
+                    &[
+                        &format!("while your {en} was being checked"),
+                        "unknown whether a try was used",
+                        "Put the card back",
+                    ],
+                ));
+            }
+            let broken = CardError::VerifyOutcomeUnknown {
+                kind: PinKind::UserAuthentication,
+                source: backend(),
+            };
+            let detail = broken.to_string();
+            cases.push(
+                card(
+                    broken,
+                    &["減ったかどうか分かりません", "置き直して"],
+                    &["unknown whether a try was used", "Put the card back"],
+                )
+                .detail(&detail),
+            );
+
+            // Malformed PINs: nothing sent, and how to type it.
+            let nothing_sent = [
+                "入力できる回数は減っていません",
+                "もう一度読み取って、正しい形で入力してください",
+            ];
+            let nothing_sent_en = [
+                "Nothing was sent to the card; no try was used.",
+                "Read the card again and type it",
+            ];
+            for k in &KINDS[..2] {
+                let e = CardError::PinFormat(PinFormatError::NotFourDigits { kind: k.kind });
+                let (ja, en) = (format!("{}は数字4桁です。", k.ja), format!("The {} is 4 digits.", k.en));
+                cases.push(card(
+                    e,
+                    &[&ja, nothing_sent[0], nothing_sent[1]],
+                    &[&en, nothing_sent_en[0], nothing_sent_en[1]],
+                ));
+            }
+            for (f, ja, en) in [
+                (
+                    PinFormatError::PasswordLength { len: 4 },
+                    "パスワードは6〜16文字です。",
+                    "must be 6 to 16 characters long",
+                ),
+                (
+                    PinFormatError::PasswordCharacters,
+                    "英字（A〜Z）と数字（0〜9）だけです。",
+                    "may use only letters A-Z and digits 0-9",
+                ),
+                (
+                    PinFormatError::PasswordNeedsLetterAndDigit,
+                    "英字と数字の両方",
+                    "must contain both letters and digits",
+                ),
+            ] {
+                cases.push(card(
+                    CardError::PinFormat(f),
+                    &[ja, nothing_sent[0], nothing_sent[1]],
+                    &[en, nothing_sent_en[0], nothing_sent_en[1]],
+                ));
+            }
+
+            cases.push(card(
+                CardError::NoSignatureCertificate,
+                &[
+                    "署名用電子証明書がない",
+                    "パスワードでは読み取れません",
+                    "数字4桁の暗証番号で読み取ることはできます",
+                ],
+                &[
+                    "no signature certificate",
+                    "the signature password cannot be used",
+                    "with the 4-digit PINs",
+                ],
+            ));
+            cases.push(card(
+                CardError::NotMyNumberCard {
+                    application: Application::Jpki,
+                    sw: 0x6A82.into(),
+                },
+                &[
+                    "マイナンバーカードではありません",
+                    "マイナンバーカードをリーダーに置いて、もう一度読み取って",
+                ],
+                &[
+                    "is not a My Number Card",
+                    "Put your My Number Card on the reader and read it again",
+                ],
+            ));
+
+            // Transport failures: removal, the service, the reader, the link.
+            for source in [TransportError::CardRemoved, TransportError::CardReset] {
+                cases.push(card(
+                    transport(source),
+                    &[
+                        "カードが取り外されました",
+                        "回数は減っていません",
+                        "置き直して、もう一度読み取って",
+                    ],
+                    &[
+                        "The card was removed",
+                        "No PIN try was used",
+                        "Put it back on the reader and read it again",
+                    ],
+                ));
+            }
+            cases.push(card(
+                transport(TransportError::ServiceUnavailable),
+                &["スマートカードサービス（pcscd）が動いていません", "起動してから"],
+                &["(pcscd) is not running", "Start it"],
+            ));
+            cases.push(card(
+                transport(TransportError::NoReader),
+                &[
+                    "ICカードリーダーが見つかりません",
+                    "接続してから、もう一度お試しください",
+                ],
+                &["No IC card reader was found", "Connect the reader"],
+            ));
+            cases.push(card(
+                transport(TransportError::NoCard),
+                &["カードが置かれませんでした", "リーダーに置いて、もう一度お試しください"],
+                &[
+                    "No card was put on the reader",
+                    "Put your My Number Card on the reader and try again",
+                ],
+            ));
+            cases.push(card(
+                transport(TransportError::Timeout),
+                &["時間内に応答がありませんでした", "置き直し"],
+                &["did not answer in time", "Put it back on the reader"],
+            ));
+            let too_long = transport(TransportError::CommandTooLong { len: 300 });
+            let detail = too_long.to_string();
+            let other_reader = [
+                "別のカードリーダーで読み取ってください",
+                "Read the card with another card reader",
+            ];
+            cases.push(card(too_long, &[other_reader[0]], &[other_reader[1]]).detail(&detail));
+            for source in [TransportError::MalformedResponse { len: 1 }, backend()] {
+                let e = transport(source);
+                let detail = e.to_string();
+                cases.push(
+                    card(
+                        e,
+                        &[
+                            "カードリーダーとの通信に失敗しました",
+                            "つなぎ直して、もう一度読み取って",
+                            "別のカードリーダー",
+                        ],
+                        &[
+                            "Communication with the card reader failed",
+                            "Reconnect the reader",
+                            "another card reader",
+                        ],
+                    )
+                    .detail(&detail),
+                );
+            }
+
+            // The card answered, but not as a valid card: not "put it back" (issue 22).
+            let unreadable = [
+                CardError::Status {
+                    op: Op::ReadFile(0x0002),
+                    sw: 0x6A82.into(),
+                },
+                CardError::UnexpectedResponse {
+                    op: Op::SelectFile(0x0002),
+                    what: "no status word",
+                },
+                CardError::Format(FormatError {
+                    format: Format::BasicInfo,
+                    offset: 3,
+                    kind: FormatErrorKind::UnexpectedData,
+                }),
+            ];
+            for e in unreadable {
+                let detail = e.to_string();
+                cases.push(
+                    card(
+                        e,
+                        &[
+                            "カードのデータを正しく読み取れませんでした",
+                            "傷んでいるか、有効なマイナンバーカードではない可能性",
+                            "もう一度だけ読み取ってみて",
+                            "別の読み取り方法",
+                            "市区町村の窓口にご相談ください",
+                        ],
+                        &[
+                            "The data on the card could not be read correctly",
+                            "damaged, or it may not be a valid My Number Card",
+                            "Try once more",
+                            "another way of reading",
+                            "ask your city office",
+                        ],
+                    )
+                    .detail(&detail)
+                    .avoid(&["置き直", "Put the card back", "put it back", "Put it back"]),
+                );
+            }
+
+            let encode = Session::new(Unused)
+                .sign(SigningKey::ApplicationDefault, &[0; 300])
+                .expect_err("300 bytes do not fit a short APDU");
+            assert!(matches!(encode, CardError::Encode { .. }), "{encode:?}");
+            let detail = encode.to_string();
+            cases.push(card(encode, &[other_reader[0]], &[other_reader[1]]).detail(&detail));
+            let mismatch = CardError::PinKindMismatch {
+                expected: PinKind::UserAuthentication,
+                given: PinKind::Signature,
+            };
+            let detail = mismatch.to_string();
+            cases.push(
+                card(
+                    mismatch,
+                    &[
+                        "読み取りアプリの内部の誤り",
+                        "カードには何も送っていません",
+                        "最新の版に更新して",
+                    ],
+                    &[
+                        "an error inside the reader app",
+                        "Nothing was sent to the card",
+                        "Update the app",
+                    ],
+                )
+                .detail(&detail),
+            );
+            // The catch-all of a variant added later.
+            cases.push(
+                case(
+                    "unexpected".into(),
+                    |lang| unexpected(lang, &"a new failure"),
+                    &[
+                        "予期しないエラー",
+                        "もう一度読み取ってください",
+                        "最後の行の情報を添えて",
+                    ],
+                    &[
+                        "unexpected error",
+                        "Read the card again",
+                        "give them the last line below",
+                    ],
+                )
+                .detail(&"a new failure"),
+            );
+
+            // The reader, before any PIN.
+            cases.push(reader(
+                ReaderError::ServiceNotRunning,
+                &["スマートカードサービス（pcscd）が動いていません", "起動してから"],
+                &[
+                    "(pcscd) is not running",
+                    "Start it (e.g. sudo systemctl start pcscd) and try again",
+                ],
+            ));
+            cases.push(reader(
+                ReaderError::NoReader,
+                &[
+                    "ICカードリーダーが見つかりません",
+                    "接続してから、もう一度お試しください",
+                ],
+                &[
+                    "No IC card reader was found",
+                    "Connect the reader to this computer and try again",
+                ],
+            ));
+            cases.push(reader(
+                // The name as typed, cleaned of what would move the cursor or turn the text.
+                ReaderError::UnknownReader(format!("{READER}\u{202E}\u{7}")),
+                &[
+                    &format!("「{READER}」という名前のカードリーダーはありません"),
+                    "名前を確かめるか、--reader を外して",
+                ],
+                &[
+                    &format!("no card reader named \"{READER}\""),
+                    "Check the name, or leave out --reader",
+                ],
+            ));
+            cases.push(reader(
+                ReaderError::NoCard,
+                &["カードが置かれませんでした", "リーダーに置いて、もう一度お試しください"],
+                &[
+                    "No card was put on the reader",
+                    "Put your My Number Card on the reader and try again",
+                ],
+            ));
+            cases.push(reader(
+                ReaderError::NotMyNumberCard,
+                &[
+                    "マイナンバーカードではありません",
+                    "マイナンバーカードをリーダーに置いて",
+                ],
+                &["is not a My Number Card", "Put your My Number Card on the reader"],
+            ));
+            cases.push(reader(
+                ReaderError::CardRemoved,
+                &["カードが取り外されました", "回数は減っていません", "置き直して"],
+                &[
+                    "The card was removed",
+                    "No PIN try was used",
+                    "Put it back on the reader",
+                ],
+            ));
+            // `ReaderError::Pcsc` holds a `pcsc::Error`, which this crate cannot name: its
+            // message (and that of any later variant) is this one.
+            cases.push(
+                case(
+                    "ReaderError::Pcsc".into(),
+                    |lang| reader_failed(lang, &"PC/SC error: Reader is unavailable"),
+                    &[
+                        "カードリーダーを使えませんでした",
+                        "つなぎ直して、もう一度お試しください",
+                        "別のカードリーダー",
+                    ],
+                    &[
+                        "The card reader could not be used",
+                        "Reconnect it",
+                        "try another card reader",
+                    ],
+                )
+                .detail(&"PC/SC error: Reader is unavailable"),
+            );
+            cases
+        }
+
+        /// The person's words, and the support line's detail if there is one.
+        fn split<'a>(text: &'a str, marker: &str, close: &str) -> (&'a str, Option<&'a str>) {
+            match text.split_once(marker) {
+                Some((words, rest)) => {
+                    let detail = rest.strip_suffix(close);
+                    assert!(
+                        detail.is_some_and(|d| !d.contains('\n')),
+                        "the support line is the last line, closed: {text:?}"
+                    );
+                    (words, detail)
+                }
+                None => (text, None),
+            }
+        }
+
+        fn is_japanese(c: char) -> bool {
+            matches!(c, '\u{3000}'..='\u{30FF}' | '\u{4E00}'..='\u{9FFF}' | '\u{FF00}'..='\u{FFEF}')
+        }
+
+        fn check(c: &Case, lang: Lang) {
+            let (text, has, marker, close, end) = match lang {
+                Lang::Ja => (&c.ja, &c.ja_has, JA_SUPPORT, "）", '。'),
+                Lang::En => (&c.en, &c.en_has, EN_SUPPORT, ")", '.'),
+            };
+            let what = &c.what;
+            let (words, detail) = split(text, marker, close);
+            assert_eq!(detail, c.detail.as_deref(), "{what} ({lang:?}): support line: {text}");
+            for phrase in has {
+                assert!(
+                    words.contains(phrase.as_str()),
+                    "{what} ({lang:?}) lacks {phrase:?}: {text}"
+                );
+            }
+            for phrase in c.avoid {
+                assert!(!words.contains(phrase), "{what} ({lang:?}) says {phrase:?}: {text}");
+            }
+            for raw in RAW {
+                assert!(
+                    !words.contains(raw),
+                    "{what} ({lang:?}): raw {raw:?} in the person's words: {text}"
+                );
+            }
+            // No status word, no PIN: never four digits in a row.
+            let digits = words
+                .split(|ch: char| !ch.is_ascii_digit())
+                .map(str::len)
+                .max()
+                .unwrap_or(0);
+            assert!(digits < 4, "{what} ({lang:?}): a number of 4 digits: {text}");
+            assert!(
+                !words.contains('\n') && !words.contains('\u{1b}'),
+                "{what} ({lang:?}): {text:?}"
+            );
+            assert!(words.ends_with(end), "{what} ({lang:?}): not a whole sentence: {text}");
+            match lang {
+                Lang::Ja => {
+                    let mut rest = words.to_string();
+                    for allowed in JA_ASCII {
+                        rest = rest.replace(allowed, "");
+                    }
+                    assert!(
+                        !rest.chars().any(|ch| ch.is_ascii_alphabetic()),
+                        "{what}: English in the Japanese words: {rest}"
+                    );
+                }
+                Lang::En => {
+                    assert!(
+                        !words.chars().any(is_japanese),
+                        "{what}: Japanese in the English words: {text}"
+                    );
+                    assert!(!words.contains("1 tries"), "{what}: {text}");
+                }
+            }
+        }
+
+        #[test]
+        fn every_failure_is_said_plainly_with_what_to_do_next_in_both_languages() {
+            let cases = cases();
+            for c in &cases {
+                check(c, Lang::Ja);
+                check(c, Lang::En);
+            }
+            // 6 for each of the 3 PINs, 1 outcome unknown over a broken link, 5 PIN formats,
+            // 2 of the card, 9 of the transport, 3 of the card's data, 3 others, 7 of the
+            // reader: a table that shrinks by mistake fails here.
+            assert_eq!(cases.len(), 48, "cases");
+        }
+
+        #[test]
+        fn one_try_is_one_try() {
+            let status = [(PinKind::InputSupport, RetryStatus::Remaining(1))];
+            assert!(tries_left(Lang::En, &status).ends_with(": 1 try left"));
+            assert!(wants_pin(Lang::En, PinKind::Signature, Some(1)).ends_with(" 1 try left."));
+            assert!(wants_pin(Lang::En, PinKind::Signature, Some(4)).ends_with(" 4 tries left."));
+        }
+
+        /// Only the 4-digit JPKI PIN and the password unlock at a kiosk; the input-support PIN
+        /// needs the city office.
+        #[test]
+        fn only_the_jpki_pins_unlock_at_a_kiosk() {
+            for k in &KINDS {
+                let e = CardError::PinBlocked { kind: k.kind };
+                let (ja, en) = (card_error(Lang::Ja, &e), card_error(Lang::En, &e));
+                let kiosk = k.kind != PinKind::InputSupport;
+                assert_eq!(ja.contains("キオスク"), kiosk, "{ja}");
+                assert_eq!(en.contains("kiosk"), kiosk, "{en}");
+                // The route said to still work is the other one.
+                assert_eq!(
+                    ja.contains("数字4桁の暗証番号で読み取る"),
+                    k.kind == PinKind::Signature,
+                    "{ja}"
+                );
+            }
+        }
     }
 }

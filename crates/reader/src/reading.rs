@@ -126,7 +126,8 @@ impl Failure {
             "last_try_not_confirmed" | "pin_format" | "input" => ReaderStatus::Cancelled,
             // The card answered what it should not (read again, the card put back): what the
             // page says of a reader that failed.
-            "pcsc_not_running" | "no_reader" | "reader_error" | "card_data_error" => ReaderStatus::ReaderError,
+            "pcsc_not_running" | "no_reader" | "reader_error" => ReaderStatus::ReaderError,
+            "card_data_error" => ReaderStatus::CardUnreadable,
             _ => return None,
         })
     }
@@ -250,15 +251,26 @@ pub fn choose_route(
                 "--route pin|password is required".into(),
             ));
         }
+        // A slip of the finger costs nothing (nothing was sent): asked again, a few times;
+        // the end of input stops.
         (None, _) => {
-            let answer = answers
-                .line(&i18n::route_question(lang))
-                .map_err(|e| Failure::new(exit::FAILURE, "input", e.to_string()))?;
-            match answer.trim() {
-                "1" => Route::UserAuthentication,
-                "2" => Route::Signature,
-                _ => return Err(Failure::new(exit::BAD_INPUT, "input", i18n::route_not_chosen(lang))),
+            let mut chosen = None;
+            for _ in 0..ROUTE_QUESTIONS {
+                let answer = answers
+                    .line(&i18n::route_question(lang))
+                    .map_err(|e| Failure::new(exit::FAILURE, "input", e.to_string()))?;
+                chosen = match answer.trim() {
+                    "1" => Some(Route::UserAuthentication),
+                    "2" => Some(Route::Signature),
+                    _ if answer.is_empty() => break,
+                    _ => {
+                        eprintln!("{}", i18n::route_not_chosen(lang));
+                        continue;
+                    }
+                };
+                break;
             }
+            chosen.ok_or_else(|| Failure::new(exit::BAD_INPUT, "input", i18n::route_not_chosen(lang)))?
         }
     };
     if !offers.contains(&chosen) {
@@ -270,6 +282,9 @@ pub fn choose_route(
     }
     Ok(chosen)
 }
+
+/// How many times the route question is asked before the app gives up.
+const ROUTE_QUESTIONS: usize = 3;
 
 /// The guarded sequence: the tries left of every PIN the route uses (its own operation),
 /// the PINs, a last-try confirmation per PIN, the read (one operation).
@@ -297,9 +312,8 @@ pub fn read_with_pin<L: CardLink>(
     // A route with a locked PIN cannot finish: say which, where to unlock it and which route
     // still works, before anything is typed.
     if let Some(kind) = mynaid_device::blocked_pin(&statuses) {
-        let mut f = Failure::from_card(lang, &CardError::PinBlocked { kind });
-        f.message = format!("{}\n{}", f.message, i18n::other_route(lang, route));
-        return Err(f);
+        // The message says where to unlock it and which route still works.
+        return Err(Failure::from_card(lang, &CardError::PinBlocked { kind }));
     }
     let status_of = |kind: PinKind| {
         statuses
@@ -487,7 +501,7 @@ mod page_status_tests {
         assert_eq!(status("wrong_pin"), Some(ReaderStatus::PinWrong));
         assert_eq!(status("pin_format"), Some(ReaderStatus::Cancelled));
         // Every card failure reaches the page.
-        assert_eq!(status("card_data_error"), Some(ReaderStatus::ReaderError));
+        assert_eq!(status("card_data_error"), Some(ReaderStatus::CardUnreadable));
         assert_eq!(
             status("no_signature_certificate"),
             Some(ReaderStatus::NoSignatureCertificate)

@@ -41,6 +41,7 @@
   function text(key, n, pin) {
     var t = messages[key] || messages.unknown;
     t = t.replace("{pin}", messages["pin_" + (pin || "")] || messages.pin_);
+    t = t.replace("{unlock}", messages["unlock_" + (pin || "")] || messages.unlock_);
     t = t.replace("{time}", clock(expires - now()));
     return n === undefined || n === null ? t : t.replace("{n}", String(n));
   }

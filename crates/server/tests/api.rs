@@ -265,17 +265,8 @@ async fn a_newer_handle_kills_the_older_one() {
     r.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "signature_mismatch");
     // Once the session is over, the page cannot get a handle any more: its form goes to the
     // result page, which says why.
-    let r = s
-        .call(
-            Method::POST,
-            &format!("/s/{}/pc", b.id),
-            None,
-            Some(&b.cookie),
-            b.form(""),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER);
-    assert_eq!(r.header(header::LOCATION).unwrap(), format!("/s/{}/done", b.id));
+    let r = post_form(&s, &b, "pc", "").await;
+    assert_eq!(see_other(&r), format!("/s/{}/done", b.id));
     assert_eq!(s.state(&b.id).await.state, State::Failed);
 }
 
@@ -478,13 +469,7 @@ async fn an_expired_session_refuses_redeem_and_evidence() {
 async fn a_revoked_signature_certificate_is_refused_and_the_pin_route_still_works() {
     let s = Server::start().await;
     let flow = s.redeemed("verify_identity").await;
-    let r = s
-        .submit(
-            &flow.handle,
-            flow.token(),
-            read_card("p08", Route::Signature, &flow.answer),
-        )
-        .await;
+    let r = s.submit_read(&flow, "p08", Route::Signature).await;
     r.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "certificate_revoked");
     assert!(r.json()["error"]["message"]["ja"].as_str().unwrap().contains("失効"));
     let row = s.state(flow.id()).await;

@@ -261,13 +261,7 @@ async fn a_way_back_replayed_in_another_browser_is_used_up() {
     let s = Server::start().await;
     let other = s.browser("verify_identity").await;
     let flow = s.redeemed("verify_identity").await;
-    let submitted = s
-        .submit(
-            &flow.handle,
-            flow.token(),
-            read_card("p01", Route::UserAuthentication, &flow.answer),
-        )
-        .await;
+    let submitted = s.submit_read(&flow, "p01", Route::UserAuthentication).await;
     let v = submitted.json();
     s.come_back(&submitted, Some(&other.cookie))
         .await

@@ -29,18 +29,14 @@ mod demo;
 
 use std::fmt::Write as _;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use demo::{Demo, WAIT};
-use mynaid_harness::bins::run_typed;
+use demo::{Demo, WAIT, phone_reads, qr_link};
 use mynaid_harness::browser::{Browser, BrowserOptions, Key};
-use mynaid_testkit::PersonCard;
 use mynaid_testkit::person;
 use serde_json::{Value, json};
-
-const MYNAID_SERVER: &str = env!("CARGO_BIN_EXE_mynaid-server");
 
 /// The axe-core tags of WCAG 2.0, 2.1 and 2.2, levels A and AA.
 const WCAG_TAGS: [&str; 6] = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"];
@@ -225,45 +221,6 @@ impl Walk<'_> {
     }
 }
 
-/// `mynaid-server phone` reading `person`'s card (4-digit route) for the app link `link`;
-/// the confirmation code it shows.
-fn phone_reads(link: &str, who: &str) -> String {
-    let p = person(who);
-    let card = p.card();
-    let out = phone(
-        &["--link", link, "--route", "pin"],
-        &card.path,
-        &format!("{}\n{}\n", p.auth_pin, p.pin),
-    );
-    assert!(out.status.success(), "phone: {}", String::from_utf8_lossy(&out.stderr));
-    let text = String::from_utf8_lossy(&out.stdout);
-    let v: Value = serde_json::from_str(text.lines().last().unwrap_or("null")).unwrap();
-    v["confirmation_code"]
-        .as_str()
-        .expect("a confirmation code")
-        .to_string()
-}
-
-fn phone(args: &[&str], card: &Path, stdin: &str) -> Output {
-    run_typed(
-        Command::new(MYNAID_SERVER)
-            .arg("phone")
-            .args(args)
-            .arg("--emulator")
-            .arg(card)
-            .args(["--pin-stdin", "--json", "--nfc-delay-ms", "2", "--no-browser"]),
-        stdin,
-    )
-}
-
-/// The app link of the pattern-2 page the browser shows (in a closed `<details>`).
-fn app_link(b: &Browser) -> String {
-    b.execute("return document.getElementById('app-link').textContent;")
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
 /// The reading device redeems `link`'s handle, as the phone app does: the HTTP status.
 fn redeem(base: &str, link: &str) -> u16 {
     let handle = link
@@ -341,7 +298,7 @@ fn every_page(w: &mut Walk<'_>, demo: &Demo, short: &Demo) {
     w.check("pattern 2: QR code");
 
     // The phone reads the card: the page asks for the code; then the confirmation page.
-    let code = phone_reads(&app_link(b), "p01");
+    let code = phone_reads(&qr_link(b), "p01");
     b.wait_for_css("#status[data-state='confirm_needed']", WAIT);
     w.check("pattern 2: confirmation code asked");
     b.goto(&format!("{method}/done"));
@@ -361,7 +318,7 @@ fn every_page(w: &mut Walk<'_>, demo: &Demo, short: &Demo) {
     b.wait_for_id("method-phone", WAIT);
     b.click("method-phone");
     b.wait_for_id("qr", WAIT);
-    let link = app_link(b);
+    let link = qr_link(b);
     assert_eq!(redeem(base, &link), 200);
     assert_eq!(redeem(base, &link), 409, "a second device is refused");
     b.wait_for_css("#status[data-state^='failed']", WAIT);
@@ -650,7 +607,7 @@ fn pattern_2_completes_with_the_keyboard_alone_and_the_focus_always_shows() {
     record_unfocused(&b);
 
     // The phone side, as the person's phone does it.
-    let code = phone_reads(&app_link(&b), "p02");
+    let code = phone_reads(&qr_link(&b), "p02");
     b.wait_for_css("#status[data-state='confirm_needed']", WAIT);
     // The page takes the focus to the code's field itself; else Tab finds it.
     tab_to(&b, "#confirm-code", &mut failures);
@@ -754,7 +711,7 @@ fn the_status_region_announces_each_change_of_the_session() {
     log_status(&b);
 
     // The phone redeems the link: the page says the card is being read.
-    let link = app_link(&b);
+    let link = qr_link(&b);
     let reading = message(&b, "reading");
     assert_eq!(redeem(&demo.base, &link), 200);
     let now = b.wait_for_text("status", &reading, WAIT);
@@ -775,7 +732,7 @@ fn the_status_region_announces_each_change_of_the_session() {
     log_status(&b);
     let confirm = message(&b, "confirm_needed");
     assert!(confirm.contains("確認コード"), "{confirm}");
-    let code = phone_reads(&app_link(&b), "p01");
+    let code = phone_reads(&qr_link(&b), "p01");
     b.wait_for_text("status", &confirm, WAIT);
     let log = said(&b);
     assert_eq!(log.last(), Some(&confirm), "{log:?}");

@@ -11,17 +11,20 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod demo;
+mod reader_app;
 
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::Duration;
 
-use demo::{Demo, WAIT};
+use demo::{Demo, WAIT, navigation_type, run_as_shown};
 use mynaid_harness::bins::{self, run_typed};
 use mynaid_harness::browser::{Browser, BrowserOptions, DefaultBrowser, artifacts_dir};
-use mynaid_harness::pcsc::{EmulatorProcess, PcscStack, READER};
+use mynaid_harness::pcsc::{PcscStack, READER};
 use mynaid_testkit::PersonCard;
-use mynaid_testkit::{CardCopy, person};
-use serde_json::Value;
+use mynaid_testkit::person;
+use reader_app::{
+    consent, four_digit, json, read, read_again_to_the_portal, read_emulated, read_in, serve, to_reader_page,
+};
 
 /// The person's way through the portal to the reader page of pattern 1; returns the
 /// `mynaid://` link the page opens.
@@ -50,19 +53,6 @@ fn open_reader_page(b: &Browser, demo: &Demo) -> String {
     link
 }
 
-/// The consent page of mynaid's OpenID Connect flow: it names the service and the purpose
-/// before the card is read; the person agrees.
-fn consent(b: &Browser, purpose: &str) {
-    b.wait_for_id("consent-allow", WAIT);
-    assert_eq!(b.text("consent-service"), "登録ポータル（デモ）");
-    assert!(
-        b.text("consent-purpose").contains(purpose),
-        "{}",
-        b.text("consent-purpose")
-    );
-    b.click("consent-allow");
-}
-
 /// From the consent page to the reader page: agree, choose the PC reader, read `p`'s card,
 /// and come back in this browser.
 fn agree_and_read(b: &Browser, demo: &Demo, purpose: &str, typed: &str) {
@@ -81,43 +71,6 @@ fn agree_and_read(b: &Browser, demo: &Demo, purpose: &str, typed: &str) {
         String::from_utf8_lossy(&out.stderr)
     );
     b.goto(&default.wait_for_opened(WAIT));
-}
-
-/// `mynaid read --link LINK --route ROUTE --pin-stdin --json --reader "Virtual PCD 00 00"`,
-/// with `stdin` typed in and `default` as the PC's default browser.
-fn read(link: &str, route: &str, stdin: &str, default: &DefaultBrowser) -> Output {
-    read_in(link, route, stdin, default, "ja")
-}
-
-/// [`read`] with the app's messages in `lang`.
-fn read_in(link: &str, route: &str, stdin: &str, default: &DefaultBrowser, lang: &str) -> Output {
-    run_typed(
-        Command::new(bins::reader())
-            .args(["read", "--link", link, "--route", route, "--pin-stdin", "--json"])
-            .args(["--reader", READER, "--wait", "5", "--lang", lang])
-            .env("BROWSER", default.command()),
-        stdin,
-    )
-}
-
-/// What a person types for the 4-digit route: the user-authentication PIN, then the
-/// input-support PIN.
-fn four_digit(p: &mynaid_testkit::PersonRecord) -> String {
-    format!("{}\n{}\n", p.auth_pin, p.pin)
-}
-
-fn json(out: &Output) -> Value {
-    let text = String::from_utf8_lossy(&out.stdout);
-    serde_json::from_str(text.lines().last().unwrap_or("null")).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}): {text}\nstderr: {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
-
-fn serve(card: &CardCopy, extra: &[&str]) -> EmulatorProcess {
-    EmulatorProcess::start(&card.path, extra)
 }
 
 #[test]
@@ -195,18 +148,7 @@ fn the_demo_command_on_the_page_runs_as_shown() {
         "{command}"
     );
     let default = DefaultBrowser::new();
-    let out = run_typed(
-        Command::new("sh")
-            .arg("-c")
-            .arg(format!("{command} --route pin --pin-stdin"))
-            .env("BROWSER", default.command()),
-        &four_digit(&p),
-    );
-    assert!(
-        out.status.success(),
-        "the page's command failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_as_shown(&command, "--route pin --pin-stdin", &four_digit(&p), &default);
     b.goto(&default.wait_for_opened(WAIT));
     let name = b.wait_for_text("verified-name", &p.name, Duration::from_secs(30));
     assert_eq!(name, p.name);
@@ -490,64 +432,6 @@ fn the_harness_saves_artifacts_of_a_failing_test_and_has_a_phone_viewport() {
     }
 }
 
-/// `mynaid read --link LINK --emulator CARD --route ROUTE --pin-stdin --json --lang LANG`:
-/// the reader app with the card in process (no PC/SC), `default` as the PC's browser.
-fn read_emulated(
-    link: &str,
-    card: &CardCopy,
-    route: &str,
-    stdin: &str,
-    default: &DefaultBrowser,
-    lang: &str,
-) -> Output {
-    run_typed(
-        Command::new(bins::reader())
-            .args([
-                "read",
-                "--link",
-                link,
-                "--route",
-                route,
-                "--pin-stdin",
-                "--json",
-                "--lang",
-                lang,
-            ])
-            .arg("--emulator")
-            .arg(&card.path)
-            .env("BROWSER", default.command()),
-        stdin,
-    )
-}
-
-/// From the portal to the reader page (verify identity), as [`open_reader_page`] does, but
-/// without asserting the words: the session's id and the link.
-fn to_reader_page(b: &Browser, demo: &Demo) -> (String, String) {
-    b.goto(&format!("{}/portal", demo.base));
-    b.click("verify-identity");
-    consent(b, "本人確認");
-    b.wait_for_id("method-pc", WAIT);
-    let id = b
-        .url()
-        .split("/s/")
-        .nth(1)
-        .and_then(|r| r.split(['/', '?']).next())
-        .expect("the session's page")
-        .to_string();
-    b.click("method-pc");
-    b.wait_for_id("launch", WAIT);
-    demo.wait_for_listening_page();
-    (id, b.attr("launch", "href").expect("#launch has a link"))
-}
-
-/// How the document now shown was loaded: `navigate`, `reload` or `back_forward`.
-fn navigation_type(b: &Browser) -> String {
-    b.execute("return performance.getEntriesByType('navigation')[0].type;")
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
-}
-
 /// Issue 22: back, reload and the language switch on the reader page never post again (no
 /// "resubmit the form?" prompt, no 405) and keep the person on the same page and state: the
 /// same link while it waits, the code field while the code waits (never "verified" before
@@ -694,24 +578,8 @@ fn read_again_after_a_revoked_certificate_reads_with_the_4_digit_pins() {
         b.attr("status", "data-state").as_deref(),
         Some("failed_certificate_revoked")
     );
-    // This session allows another attempt: "read again" is offered, not the way back.
-    assert_eq!(
-        b.execute("return [document.getElementById('again-form').hidden, document.getElementById('way-back').hidden];"),
-        serde_json::json!([false, true])
-    );
-    b.click("read-again");
-    b.wait_for_text("status", "読み取りアプリの起動を待っています", WAIT);
-    assert_eq!(b.url(), format!("{}/s/{id}/pc", demo.base));
-    let again = b.attr("launch", "href").unwrap();
-    assert_ne!(again, link, "a new link");
-    demo.wait_for_listening_page();
-    let default = DefaultBrowser::new();
-    let out = read_emulated(&again, &card, "pin", &four_digit(&p), &default, "ja");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    b.goto(&default.wait_for_opened(WAIT));
-    let name = b.wait_for_text("verified-name", &p.name, Duration::from_secs(30));
-    assert_eq!(name, p.name);
-    assert!(b.text("portal-message").contains("本人確認ができました"));
+    // This session allows another attempt: "read again", with the 4-digit PINs.
+    read_again_to_the_portal(&b, &demo, &id, &link, (&card, "pin", &four_digit(&p)), &p.name);
 }
 
 /// Issue 22 (WCAG 2.2.1): the time left can be extended on the page, ten times; each new

@@ -11,49 +11,29 @@
 
 mod demo;
 
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
-use demo::{Demo, WAIT};
-use mynaid_harness::bins::run_typed;
+use demo::{
+    Demo, MYNAID_SERVER, WAIT, four_digit, last_json, navigation_type, on_way_page, phone, phone_ok, phone_reads,
+    qr_link, released,
+};
 use mynaid_harness::browser::{Browser, artifacts_dir};
 use mynaid_testkit::PersonCard;
 use mynaid_testkit::person;
 use serde_json::Value;
 
-const MYNAID_SERVER: &str = env!("CARGO_BIN_EXE_mynaid-server");
-
-fn phone(args: &[&str], card: &Path, stdin: &str) -> Output {
-    run_typed(
-        Command::new(MYNAID_SERVER)
-            .arg("phone")
-            .args(args)
-            .arg("--emulator")
-            .arg(card)
-            .args(["--pin-stdin", "--json", "--nfc-delay-ms", "2", "--no-browser"]),
-        stdin,
-    )
-}
-
-fn last_json(out: &Output) -> Value {
-    let text = String::from_utf8_lossy(&out.stdout);
-    serde_json::from_str(text.lines().last().unwrap_or("null")).unwrap_or_else(|e| {
-        panic!(
-            "phone output is not JSON ({e}): {text}\nstderr: {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
+/// `who` reads their card with the phone from `link` on the password route (the signature
+/// certificate): what the phone said last.
+fn phone_by_password(link: &str, who: &str) -> Value {
+    let p = person(who);
+    let card = p.card();
+    let password = format!("{}\n", p.sign_password.clone().unwrap());
+    phone_ok(&["--link", link, "--route", "password"], &card.path, &password)
 }
 
 #[test]
 fn pattern_2_qr_screenshot_phone_and_confirmation_code() {
-    let demo = Demo::start(300);
-    let (id, url) = demo.create_session("verify_identity");
-    let b = Browser::start();
-    b.goto(&url);
-    b.wait_for_id("method-phone", WAIT);
-    b.click("method-phone");
-    b.wait_for_id("qr", WAIT);
+    let (demo, id, b) = on_way_page(Browser::start, "verify_identity", "method-phone", "qr");
     let pc_code = b.text("pc-code");
     assert_eq!(pc_code.len(), 4, "{pc_code}");
     demo.wait_for_listening_page();
@@ -69,7 +49,7 @@ fn pattern_2_qr_screenshot_phone_and_confirmation_code() {
     let out = phone(
         &["--qr", shot.to_str().unwrap(), "--route", "pin"],
         &card.path,
-        &format!("{}\n{}\n", p.auth_pin, p.pin),
+        &four_digit(&p),
     );
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
     assert!(out.status.success(), "phone failed: {stderr}");
@@ -89,35 +69,17 @@ fn pattern_2_qr_screenshot_phone_and_confirmation_code() {
     // The page moved on by itself: the result page sends the person back to the service at
     // once (an instant redirect, WCAG 2.2.1).
     b.wait_for_url(&format!("/portal/return?session={id}"), WAIT);
-    let (status, result) = demo.take_result(&b, &id);
-    assert_eq!(status, 200, "{result}");
+    let result = released(&demo, &b, &id);
     assert_eq!(result["claims"]["name"], p.name);
 }
 
 #[test]
 fn pattern_2_wrong_code_is_shown_and_counted() {
-    let demo = Demo::start(300);
-    let (id, url) = demo.create_session("verify_identity");
-    let b = Browser::start();
-    b.goto(&url);
-    b.click("method-phone");
-    b.wait_for_id("app-link", WAIT);
+    let (demo, id, b) = on_way_page(Browser::start, "verify_identity", "method-phone", "app-link");
     // Inside a closed <details>, so read it from the DOM rather than as visible text.
-    let link = b
-        .execute("return document.getElementById('app-link').textContent;")
-        .as_str()
-        .unwrap()
-        .to_string();
+    let link = qr_link(&b);
     demo.wait_for_listening_page();
-    let p = person("p01");
-    let card = p.card();
-    let out = phone(
-        &["--link", &link, "--route", "pin"],
-        &card.path,
-        &format!("{}\n{}\n", p.auth_pin, p.pin),
-    );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let code = last_json(&out)["confirmation_code"].as_str().unwrap().to_string();
+    let code = phone_reads(&link, "p01");
     let wrong = format!("{:06}", (code.parse::<u32>().unwrap() + 1) % 1_000_000);
     b.wait_for_text("status", "確認コード", WAIT);
     b.block_on(b.find("confirm-code").send_keys(&wrong)).unwrap();
@@ -129,55 +91,29 @@ fn pattern_2_wrong_code_is_shown_and_counted() {
 
 #[test]
 fn pattern_3_phone_browser_app_and_back() {
-    let demo = Demo::start(300);
-    let (id, url) = demo.create_session("link_card");
-    let b = Browser::mobile();
-    b.goto(&url);
-    b.wait_for_id("method-same", WAIT);
-    b.click("method-same");
-    b.wait_for_id("open-app", WAIT);
+    let (demo, id, b) = on_way_page(Browser::mobile, "link_card", "method-same", "open-app");
     let link = b.attr("open-app", "href").unwrap();
     assert!(link.starts_with(&format!("{}/app/read#h=", demo.base)), "{link}");
     demo.wait_for_listening_page();
-    let p = person("p03");
-    let card = p.card();
-    let out = phone(
-        &["--link", &link, "--route", "password"],
-        &card.path,
-        &format!("{}\n", p.sign_password.clone().unwrap()),
-    );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let v = last_json(&out);
+    let v = phone_by_password(&link, "p03");
     let back = v["return_url"].as_str().unwrap().to_string();
     assert!(back.starts_with(&format!("{}/return#", demo.base)), "{back}");
     // The app opens the return address in this (the same) browser.
     b.goto(&back);
     b.wait_for_url(&format!("/portal/return?session={id}"), WAIT);
     assert!(!b.url().contains('#'), "the result handle left the address bar");
-    let (status, result) = demo.take_result(&b, &id);
-    assert_eq!(status, 200, "{result}");
+    let result = released(&demo, &b, &id);
     assert_eq!(result["purpose"], "link_card");
 }
 
 #[test]
 fn pattern_3_return_in_another_browser_explains_and_the_code_continues() {
-    let demo = Demo::start(300);
-    let (id, url) = demo.create_session("verify_identity");
-    let first = Browser::mobile();
-    first.goto(&url);
-    first.click("method-same");
-    first.wait_for_id("open-app", WAIT);
+    let (demo, id, first) = on_way_page(Browser::mobile, "verify_identity", "method-same", "open-app");
     let link = first.attr("open-app", "href").unwrap();
     demo.wait_for_listening_page();
     let p = person("p01");
     let card = p.card();
-    let out = phone(
-        &["--link", &link, "--route", "pin"],
-        &card.path,
-        &format!("{}\n{}\n", p.auth_pin, p.pin),
-    );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let v = last_json(&out);
+    let v = phone_ok(&["--link", &link, "--route", "pin"], &card.path, &four_digit(&p));
     // Another browser on the phone opens the return address.
     let other = Browser::mobile();
     other.goto(v["return_url"].as_str().unwrap());
@@ -203,7 +139,7 @@ fn pattern_3_return_in_another_browser_explains_and_the_code_continues() {
         .unwrap();
     first.click("confirm-submit");
     first.wait_for_url(&format!("/portal/return?session={id}"), WAIT);
-    assert_eq!(demo.take_result(&first, &id).0, 200);
+    released(&demo, &first, &id);
 }
 
 /// An app link opened in a browser (no app claimed it): the page says so, its demo command
@@ -211,12 +147,7 @@ fn pattern_3_return_in_another_browser_explains_and_the_code_continues() {
 /// runs as shown, and the back button returns to where the person came from.
 #[test]
 fn the_app_needed_page_fills_in_its_own_address_and_leads_back() {
-    let demo = Demo::start(300);
-    let (id, url) = demo.create_session("link_card");
-    let b = Browser::mobile();
-    b.goto(&url);
-    b.click("method-same");
-    b.wait_for_id("open-app", WAIT);
+    let (demo, id, b) = on_way_page(Browser::mobile, "link_card", "method-same", "open-app");
     let link = b.attr("open-app", "href").unwrap();
     // From the procedure page (a plain GET), the link opened in this browser.
     b.goto(&format!("{}/s/{id}", demo.base));
@@ -246,35 +177,13 @@ fn the_phone_stand_in_without_a_link_names_both_ways() {
     assert!(err.contains("--qr") && err.contains("--link"), "{err}");
 }
 
-/// How the document now shown was loaded: `navigate`, `reload` or `back_forward`.
-fn navigation_type(b: &Browser) -> String {
-    b.execute("return performance.getEntriesByType('navigation')[0].type;")
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
-}
-
-/// The app link of the QR page (inside a closed `<details>`: read from the DOM).
-fn qr_link(b: &Browser) -> String {
-    b.execute("return document.getElementById('app-link').textContent;")
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
 /// Issue 22: reload, back and the language switch on the QR page keep the same QR code and
 /// PC code (nothing is posted again: no "resubmit the form?", no 405); while the code the
 /// phone shows is pending, the switch keeps the code field, never says "verified" and loses
 /// nothing: the code typed on the switched page releases the result.
 #[test]
 fn the_qr_page_keeps_its_state_through_reload_back_and_the_language_switch() {
-    let demo = Demo::start(300);
-    let (id, url) = demo.create_session("verify_identity");
-    let b = Browser::start();
-    b.goto(&url);
-    b.wait_for_id("method-phone", WAIT);
-    b.click("method-phone");
-    b.wait_for_id("qr", WAIT);
+    let (demo, id, b) = on_way_page(Browser::start, "verify_identity", "method-phone", "qr");
     let page = format!("{}/s/{id}/phone", demo.base);
     assert_eq!(b.url(), page);
     let (pc_code, link) = (b.text("pc-code"), qr_link(&b));
@@ -298,14 +207,7 @@ fn the_qr_page_keeps_its_state_through_reload_back_and_the_language_switch() {
     demo.wait_for_listening_page();
 
     let p = person("p02");
-    let card = p.card();
-    let out = phone(
-        &["--link", &link, "--route", "pin"],
-        &card.path,
-        &format!("{}\n{}\n", p.auth_pin, p.pin),
-    );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let code = last_json(&out)["confirmation_code"].as_str().unwrap().to_string();
+    let code = phone_reads(&link, "p02");
     b.wait_for_text("status", "Type the 6-digit confirmation code", WAIT);
     // Switched while the code waits: the same page, the code field, in Japanese.
     b.click_css("header a[lang='ja']");
@@ -319,8 +221,7 @@ fn the_qr_page_keeps_its_state_through_reload_back_and_the_language_switch() {
     b.block_on(b.find("confirm-code").send_keys(&code)).unwrap();
     b.click("confirm-submit");
     moved_on(&b, &page);
-    let (status, result) = demo.take_result(&b, &id);
-    assert_eq!(status, 200, "{result}");
+    let result = released(&demo, &b, &id);
     assert_eq!(result["claims"]["name"], p.name);
 }
 
@@ -345,13 +246,7 @@ fn moved_on(b: &Browser, page: &str) {
 /// the result in this browser).
 #[test]
 fn the_phone_only_page_keeps_its_state_through_reload_and_the_language_switch() {
-    let demo = Demo::start(300);
-    let (id, url) = demo.create_session("link_card");
-    let b = Browser::mobile();
-    b.goto(&url);
-    b.wait_for_id("method-same", WAIT);
-    b.click("method-same");
-    b.wait_for_id("open-app", WAIT);
+    let (demo, id, b) = on_way_page(Browser::mobile, "link_card", "method-same", "open-app");
     let page = format!("{}/s/{id}/same", demo.base);
     assert_eq!(b.url(), page);
     let link = b.attr("open-app", "href").unwrap();
@@ -363,15 +258,10 @@ fn the_phone_only_page_keeps_its_state_through_reload_and_the_language_switch() 
     b.wait_for_text("status", "Read your card in the mynaid app", WAIT);
     assert_eq!(b.attr("open-app", "href").as_deref(), Some(link.as_str()));
     demo.wait_for_listening_page();
-    let p = person("p03");
-    let card = p.card();
-    let out = phone(
-        &["--link", &link, "--route", "password"],
-        &card.path,
-        &format!("{}\n", p.sign_password.clone().unwrap()),
-    );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let back = last_json(&out)["return_url"].as_str().unwrap().to_string();
+    let back = phone_by_password(&link, "p03")["return_url"]
+        .as_str()
+        .unwrap()
+        .to_string();
     b.wait_for_text("status", "Waiting for the app to return to this browser", WAIT);
     b.click_css("header a[lang='ja']");
     b.wait_for_text("status", "アプリからこのブラウザに戻るのを待っています", WAIT);
@@ -381,8 +271,7 @@ fn the_phone_only_page_keeps_its_state_through_reload_and_the_language_switch() 
     assert_eq!(demo.take_result(&b, &id).0, 409);
     b.goto(&back);
     moved_on(&b, &format!("{}/return", demo.base));
-    let (status, result) = demo.take_result(&b, &id);
-    assert_eq!(status, 200, "{result}");
+    let result = released(&demo, &b, &id);
     assert_eq!(result["purpose"], "link_card");
 }
 
@@ -391,12 +280,7 @@ fn the_phone_only_page_keeps_its_state_through_reload_and_the_language_switch() 
 /// then reads it with the 4-digit PINs.
 #[test]
 fn a_phone_failure_reaches_the_qr_page_within_2_s() {
-    let demo = Demo::start(300);
-    let (id, url) = demo.create_session("link_card");
-    let b = Browser::start();
-    b.goto(&url);
-    b.click("method-phone");
-    b.wait_for_id("qr", WAIT);
+    let (demo, id, b) = on_way_page(Browser::start, "link_card", "method-phone", "qr");
     demo.wait_for_listening_page();
     let p = person("p06");
     let card = p.card();
@@ -415,12 +299,7 @@ fn a_phone_failure_reaches_the_qr_page_within_2_s() {
     b.wait_for_text("status", "QRコードを読み取ってください", WAIT);
     assert_eq!(b.url(), format!("{}/s/{id}/phone", demo.base));
     demo.wait_for_listening_page();
-    let out = phone(
-        &["--link", &qr_link(&b), "--route", "pin"],
-        &card.path,
-        &format!("{}\n{}\n", p.auth_pin, p.pin),
-    );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    phone_ok(&["--link", &qr_link(&b), "--route", "pin"], &card.path, &four_digit(&p));
     b.wait_for_id("confirm-code", WAIT);
     b.wait_for_text("status", "確認コードを入力してください", WAIT);
 }

@@ -299,13 +299,7 @@ async fn redeem_and_evidence_are_limited_per_handle() {
             .assert_error(StatusCode::UNAUTHORIZED, "unauthorized");
     }
     // The fourth request for this handle: too many.
-    let r = s
-        .submit(
-            &flow.handle,
-            flow.token(),
-            read_card("p01", Route::UserAuthentication, &flow.answer),
-        )
-        .await;
+    let r = s.submit_read(&flow, "p01", Route::UserAuthentication).await;
     r.assert_error(StatusCode::TOO_MANY_REQUESTS, "rate_limited");
     let retry: u64 = r.header(header::RETRY_AFTER).unwrap().parse().unwrap();
     assert!((1..=60).contains(&retry), "{retry}");

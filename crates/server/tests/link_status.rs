@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::http::{HeaderMap, StatusCode};
-use common::{copy_pki, pki_revoke, real_now};
+use common::{copy_pki, page_text, pki_revoke, real_now};
 use mynaid_server::config::TrustConfig;
 use mynaid_signals::{CREDENTIAL_CHANGE, Delivered, VERIFICATION};
 use oidc_support::{
@@ -34,20 +34,35 @@ async fn link(op: &Op, person: &str) -> String {
     payload(&id_token)["sub"].as_str().unwrap().to_string()
 }
 
-/// A client-credentials token of scope `ssf` (`client_secret_basic`).
-async fn ssf_token(base: &str, client: &str, secret: &str) -> String {
-    let r = reqwest::Client::new()
+/// A client-credentials token request for `scope` (`client_secret_basic`): the answer.
+async fn client_credentials(base: &str, client: &str, secret: &str, scope: &str) -> reqwest::Response {
+    reqwest::Client::new()
         .post(format!("{base}/oidc/token"))
         .basic_auth(client, Some(secret))
-        .form(&[("grant_type", "client_credentials"), ("scope", "ssf")])
+        .form(&[("grant_type", "client_credentials"), ("scope", scope)])
         .send()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// A client-credentials token of scope `ssf` (`client_secret_basic`).
+async fn ssf_token(base: &str, client: &str, secret: &str) -> String {
+    let r = client_credentials(base, client, secret, "ssf").await;
     assert_eq!(r.status(), StatusCode::OK);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["scope"], "ssf");
     assert!(v.get("id_token").is_none(), "no person, no ID token");
     v["access_token"].as_str().unwrap().to_string()
+}
+
+/// Sends `request` with `token` as its bearer: the answer.
+async fn with_bearer(request: reqwest::RequestBuilder, token: &str) -> reqwest::Response {
+    request.bearer_auth(token).send().await.unwrap()
+}
+
+/// Sends `request` with `token` as its bearer and `body` as JSON: the answer.
+async fn json_with_bearer(request: reqwest::RequestBuilder, token: &str, body: &Value) -> reqwest::Response {
+    with_bearer(request.json(body), token).await
 }
 
 /// An application's event receiver: answers 202 when up, 503 when down; keeps what it took.
@@ -99,16 +114,15 @@ impl Receiver {
 
 /// `client`'s push stream to `rx`, created with `token`: the stream's id.
 async fn push_stream(base: &str, token: &str, rx: &Receiver) -> String {
-    let r = reqwest::Client::new()
-        .post(format!("{base}/ssf/stream"))
-        .bearer_auth(token)
-        .json(&json!({
+    let r = json_with_bearer(
+        reqwest::Client::new().post(format!("{base}/ssf/stream")),
+        token,
+        &json!({
             "delivery": { "method": "urn:ietf:rfc:8935", "endpoint_url": rx.url, "authorization_header": RECEIVER_AUTH },
             "events_requested": [CREDENTIAL_CHANGE],
-        }))
-        .send()
-        .await
-        .unwrap();
+        }),
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["events_delivered"], json!([CREDENTIAL_CHANGE]));
@@ -207,13 +221,12 @@ async fn a_revocation_is_pushed_once_after_the_endpoint_comes_back_and_an_unlink
     // p02's link is ended by the application (the person unlinked there): its data goes at
     // once, and its revocation later raises nothing.
     let token = ssf_token(&op.base, BASIC_CLIENT, BASIC_SECRET).await;
-    let r = reqwest::Client::new()
-        .post(format!("{}/ssf/subjects/remove", op.base))
-        .bearer_auth(&token)
-        .json(&json!({ "subject": { "format": "iss_sub", "iss": op.base, "sub": stays } }))
-        .send()
-        .await
-        .unwrap();
+    let r = json_with_bearer(
+        reqwest::Client::new().post(format!("{}/ssf/subjects/remove", op.base)),
+        &token,
+        &json!({ "subject": { "format": "iss_sub", "iss": op.base, "sub": stays } }),
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     assert!(!op.svc.links().has_link(BASIC_CLIENT, &stays).await.unwrap());
     pki_revoke(dir.path(), "p02", "keyCompromise", Some("auth"));
@@ -231,25 +244,25 @@ async fn poll_delivery_and_the_verification_event_and_a_client_reaches_only_its_
     let token = ssf_token(&op.base, BASIC_CLIENT, BASIC_SECRET).await;
     let http = reqwest::Client::new();
     // A push endpoint in the clear on another host is refused: events name people's links.
-    let r = http
-        .post(format!("{}/ssf/stream", op.base))
-        .bearer_auth(&token)
-        .json(&json!({ "delivery": { "method": "urn:ietf:rfc:8935", "endpoint_url": "http://rp.example.jp/events" } }))
-        .send()
-        .await
-        .unwrap();
+    let streams = format!("{}/ssf/stream", op.base);
+    let r = json_with_bearer(
+        http.post(&streams),
+        &token,
+        &json!({ "delivery": { "method": "urn:ietf:rfc:8935", "endpoint_url": "http://rp.example.jp/events" } }),
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert_eq!(r.json::<Value>().await.unwrap()["err"], "invalid_configuration");
-    let r = http
-        .post(format!("{}/ssf/stream", op.base))
-        .bearer_auth(&token)
-        .json(&json!({ "delivery": { "method": "urn:ietf:rfc:8936" }, "events_requested": [CREDENTIAL_CHANGE] }))
-        .send()
-        .await
-        .unwrap();
+    let r = json_with_bearer(
+        http.post(&streams),
+        &token,
+        &json!({ "delivery": { "method": "urn:ietf:rfc:8936" }, "events_requested": [CREDENTIAL_CHANGE] }),
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let stream: Value = r.json().await.unwrap();
     let stream_id = stream["stream_id"].as_str().unwrap().to_string();
+    let this_stream = format!("{streams}?stream_id={stream_id}");
     let poll_url = stream["delivery"]["endpoint_url"].as_str().unwrap().to_string();
     assert_eq!(poll_url, format!("{}/ssf/poll/{stream_id}", op.base));
     // The metadata names the endpoints.
@@ -284,62 +297,34 @@ async fn poll_delivery_and_the_verification_event_and_a_client_reaches_only_its_
             .unwrap()
             .to_string()
     };
-    let get = http
-        .get(format!("{}/ssf/stream?stream_id={stream_id}", op.base))
-        .bearer_auth(&other)
-        .send()
-        .await
-        .unwrap();
+    let get = with_bearer(http.get(&this_stream), &other).await;
     assert_eq!(get.status(), StatusCode::NOT_FOUND);
-    let polled = http
-        .post(&poll_url)
-        .bearer_auth(&other)
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
+    let polled = json_with_bearer(http.post(&poll_url), &other, &json!({})).await;
     assert_eq!(polled.status(), StatusCode::NOT_FOUND);
-    let deleted = http
-        .delete(format!("{}/ssf/stream?stream_id={stream_id}", op.base))
-        .bearer_auth(&other)
-        .send()
-        .await
-        .unwrap();
+    let deleted = with_bearer(http.delete(&this_stream), &other).await;
     assert_eq!(deleted.status(), StatusCode::NOT_FOUND);
     // Without a token, or with a token that is not for streams, nothing.
     let anonymous = http.post(&poll_url).json(&json!({})).send().await.unwrap();
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
-    let openid_only = http
-        .post(format!("{}/oidc/token", op.base))
-        .basic_auth(BASIC_CLIENT, Some(BASIC_SECRET))
-        .form(&[("grant_type", "client_credentials"), ("scope", "openid name")])
-        .send()
-        .await
-        .unwrap();
+    let openid_only = client_credentials(&op.base, BASIC_CLIENT, BASIC_SECRET, "openid name").await;
     assert_eq!(openid_only.status(), StatusCode::BAD_REQUEST);
     assert_eq!(openid_only.json::<Value>().await.unwrap()["error"], "invalid_scope");
     // …and a stream token opens no UserInfo.
-    let userinfo = http
-        .get(format!("{}/oidc/userinfo", op.base))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let userinfo = with_bearer(http.get(format!("{}/oidc/userinfo", op.base)), &token).await;
     assert_eq!(userinfo.status(), StatusCode::FORBIDDEN);
 
     // The client asks for a verification event and polls it.
-    let v = http
-        .post(format!("{}/ssf/verify", op.base))
-        .bearer_auth(&token)
-        .json(&json!({ "stream_id": stream_id, "state": "state-123" }))
-        .send()
-        .await
-        .unwrap();
+    let v = json_with_bearer(
+        http.post(format!("{}/ssf/verify", op.base)),
+        &token,
+        &json!({ "stream_id": stream_id, "state": "state-123" }),
+    )
+    .await;
     assert_eq!(v.status(), StatusCode::NO_CONTENT);
     let poll = |body: Value| {
         let (http, url, token) = (http.clone(), poll_url.clone(), token.clone());
         async move {
-            let r = http.post(url).bearer_auth(token).json(&body).send().await.unwrap();
+            let r = json_with_bearer(http.post(url), &token, &body).await;
             assert_eq!(r.status(), StatusCode::OK);
             r.json::<Value>().await.unwrap()
         }
@@ -360,20 +345,9 @@ async fn poll_delivery_and_the_verification_event_and_a_client_reaches_only_its_
     let after = poll(json!({ "ack": [jti], "returnImmediately": true })).await;
     assert_eq!(after["sets"], json!({}));
     // The client deletes its stream.
-    let deleted = http
-        .delete(format!("{}/ssf/stream?stream_id={stream_id}", op.base))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let deleted = with_bearer(http.delete(&this_stream), &token).await;
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
-    let gone = http
-        .post(&poll_url)
-        .bearer_auth(&token)
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
+    let gone = json_with_bearer(http.post(&poll_url), &token, &json!({})).await;
     assert_eq!(gone.status(), StatusCode::NOT_FOUND);
 }
 
@@ -507,14 +481,7 @@ async fn the_demo_portal_asks_to_verify_again_after_the_cards_certificate_is_rev
         let back = consent_and_read(&site, &b, &consent, person).await;
         let done = b.get(&back).send().await.unwrap();
         assert_eq!(location(&done), "/portal");
-        let account = b
-            .get(format!("{base}/portal"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let account = page_text(b.get(format!("{base}/portal"))).await;
         assert!(
             account.contains("連携済み（") && account.contains("<span lang=\"en\">linked ("),
             "{account}"
@@ -526,14 +493,7 @@ async fn the_demo_portal_asks_to_verify_again_after_the_cards_certificate_is_rev
     // Within a few refresh intervals the portal hears it.
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     let page = loop {
-        let page = browsers[0]
-            .get(format!("{base}/portal"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let page = page_text(browsers[0].get(format!("{base}/portal"))).await;
         if page.contains("id=\"revoked\"") {
             break page;
         }
@@ -547,14 +507,7 @@ async fn the_demo_portal_asks_to_verify_again_after_the_cards_certificate_is_rev
         page.contains("引っ越しや氏名の変更など") && page.contains("Verify again"),
         "{page}"
     );
-    let other = browsers[1]
-        .get(format!("{base}/portal"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let other = page_text(browsers[1].get(format!("{base}/portal"))).await;
     assert!(
         other.contains("<span lang=\"en\">linked (") && !other.contains("id=\"revoked\""),
         "{other}"

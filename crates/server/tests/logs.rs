@@ -159,13 +159,7 @@ async fn no_log_line_holds_personal_data() {
     }
     // Refusals: revoked, bound to another session, malformed, expired, wrong token.
     let flow = s.redeemed("verify_identity").await;
-    let r = s
-        .submit(
-            &flow.handle,
-            flow.token(),
-            read_card("p08", Route::Signature, &flow.answer),
-        )
-        .await;
+    let r = s.submit_read(&flow, "p08", Route::Signature).await;
     r.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "certificate_revoked");
     people.push("p08");
     let a = s.redeemed("verify_identity").await;
@@ -194,23 +188,9 @@ async fn no_log_line_holds_personal_data() {
         .await;
     r.assert_error(StatusCode::UNAUTHORIZED, "unauthorized");
     s.advance(301);
-    let r = s
-        .submit(
-            &flow.handle,
-            flow.token(),
-            read_card("p01", Route::UserAuthentication, &flow.answer),
-        )
-        .await;
+    let r = s.submit_read(&flow, "p01", Route::UserAuthentication).await;
     r.assert_error(StatusCode::GONE, "session_expired");
-    let _ = s
-        .call(
-            Method::POST,
-            &format!("/s/{}/pc", flow.id()),
-            None,
-            Some(&flow.browser.cookie),
-            flow.browser.form(""),
-        )
-        .await;
+    let _ = post_form(&s, &flow.browser, "pc", "").await;
 
     let lines = lines.lock().unwrap().clone();
     let all = lines.join("\n");

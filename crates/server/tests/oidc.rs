@@ -52,14 +52,7 @@ async fn the_openidconnect_library_runs_the_whole_code_flow() {
     }
     assert!(html.contains("id=\"consent-allow\"") && html.contains("id=\"consent-deny\""));
     assert!(html.contains("<html lang=\"ja\""));
-    let en = b
-        .get(format!("{consent}?lang=en"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let en = common::page_text(b.get(format!("{consent}?lang=en"))).await;
     assert!(
         en.contains("Registration portal (OIDC test)") && en.contains("Your date of birth"),
         "{en}"
@@ -330,9 +323,10 @@ async fn the_service_purge_deletes_expired_requests_codes_tokens_and_replay_ids(
     // What `serve` runs every `purge_interval_secs`: nothing unexpired goes.
     op.server.purge().await.unwrap();
     assert_eq!(oidc_rows(&pool).await, before);
-    // Past every expiry: requests, tokens and replay ids go; the code stays a day longer
-    // (a replay is still recognised), then goes too.
-    op.advance(3600);
+    // Past every expiry and the purge's minute of grace (a request lives an hour, a
+    // session's longest life): requests, tokens and replay ids go; the code stays a day
+    // longer (a replay is still recognised), then goes too.
+    op.advance(3600 + 61);
     op.server.purge().await.unwrap();
     let after_an_hour = oidc_rows(&pool).await;
     assert_eq!(
@@ -368,14 +362,7 @@ async fn the_consent_page_says_linking_or_signing_in_for_link_card() {
         purpose,
         "マイナンバーカードとアカウントの連携、または連携済みのカードでのサインイン"
     );
-    let english = b
-        .get(format!("{consent}?lang=en"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let english = common::page_text(b.get(format!("{consent}?lang=en"))).await;
     let purpose = common::between(&english, "id=\"consent-purpose\"", ">", "<");
     assert_eq!(
         purpose,

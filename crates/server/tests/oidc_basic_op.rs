@@ -447,15 +447,7 @@ async fn the_consent_page_follows_ui_locales_then_the_switch_then_accept_languag
                 }
                 let r = b.get(&url).header("accept-language", accept).send().await.unwrap();
                 let consent = format!("{}{}", op.base, location(&r));
-                let html = b
-                    .get(&consent)
-                    .header("accept-language", accept)
-                    .send()
-                    .await
-                    .unwrap()
-                    .text()
-                    .await
-                    .unwrap();
+                let html = common::page_text(b.get(&consent).header("accept-language", accept)).await;
                 html.contains("<html lang=\"en\"")
             }
         };

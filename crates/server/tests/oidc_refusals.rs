@@ -513,15 +513,7 @@ async fn an_authorization_flood_is_refused_and_writes_nothing() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let consent = format!("{}{}", op.base, location(&r));
-    let html = person
-        .get(&consent)
-        .header("x-forwarded-for", "198.51.100.7")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = common::page_text(person.get(&consent).header("x-forwarded-for", "198.51.100.7")).await;
     let r = person
         .post(&consent)
         .header("x-forwarded-for", "198.51.100.7")

@@ -131,13 +131,7 @@ async fn metrics_count_a_flow_by_route_template_and_never_by_id() {
     s.submit_and_return(&flow, read_card("p01", Route::UserAuthentication, &flow.answer))
         .await;
     let refused = s.redeemed("verify_identity").await;
-    let r = s
-        .submit(
-            &refused.handle,
-            refused.token(),
-            read_card("p08", Route::Signature, &refused.answer),
-        )
-        .await;
+    let r = s.submit_read(&refused, "p08", Route::Signature).await;
     r.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "certificate_revoked");
     // The handle's bucket holds 2: the redeem and the evidence took them, the next is 429.
     let limited = s.redeem(&refused.handle).await;

@@ -9,43 +9,10 @@ mod common;
 
 use std::time::Duration;
 
-use axum::body::Body;
-use axum::http::{Method, StatusCode, header};
+use axum::http::{StatusCode, header};
 use common::*;
 use mynaid_sessions::store::State;
 use serde_json::json;
-
-/// A form's answer as the browser follows it: the `303` and where it goes.
-fn see_other(r: &Resp) -> String {
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
-    r.header(header::LOCATION).expect("a Location")
-}
-
-/// A post of one of the session's forms without the page's script (`way`: `pc`, `confirm`,
-/// `extend`…; `fields` after the form's token).
-async fn post_form(s: &Server, b: &BrowserSession, way: &str, fields: &str) -> Resp {
-    let req = axum::http::Request::builder()
-        .method(Method::POST)
-        .uri(format!("/s/{}/{way}", b.id))
-        .header(header::COOKIE, &b.cookie)
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(b.form(fields)))
-        .unwrap();
-    s.send(req).await
-}
-
-/// The same form posted by the page's script, which wants JSON back.
-async fn post_json(s: &Server, b: &BrowserSession, way: &str, fields: &str) -> Resp {
-    let req = axum::http::Request::builder()
-        .method(Method::POST)
-        .uri(format!("/s/{}/{way}", b.id))
-        .header(header::COOKIE, &b.cookie)
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .header(header::ACCEPT, "application/json")
-        .body(Body::from(b.form(fields)))
-        .unwrap();
-    s.send(req).await
-}
 
 /// The `mynaid://` link of a pattern-1 page, if it shows one.
 fn launch_link(html: &str) -> Option<String> {
@@ -97,13 +64,7 @@ async fn the_reader_page_is_a_get_that_shows_the_session_as_it_is() {
     );
     // The link is the session's handle: a reading device redeems it.
     let handle = link.split("handle=").nth(1).unwrap().to_string();
-    let r = s.redeem(&handle).await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    let flow = Flow {
-        browser: b.clone(),
-        handle,
-        answer: r.json(),
-    };
+    let flow = s.redeem_for(&b, &handle).await;
     // Reloaded during the reading: the reading is not broken and its link is not offered again
     // (a second redeem would end the session).
     let html = s.get(&page, Some(&b.cookie)).await.text();
@@ -130,13 +91,7 @@ async fn the_reader_page_is_a_get_that_shows_the_session_as_it_is() {
     assert!(text.contains("暗証番号が違いました") && !text.contains("{n}"), "{text}");
     assert_eq!(s.state(&b.id).await.state, State::HandleRedeemed);
     // The card read: the page asks for the code (in either language), never "verified".
-    let submitted = s
-        .submit(
-            &flow.handle,
-            flow.token(),
-            read_card("p01", Route::UserAuthentication, &flow.answer),
-        )
-        .await;
+    let submitted = s.submit_read(&flow, "p01", Route::UserAuthentication).await;
     assert_eq!(submitted.status, StatusCode::OK, "{}", submitted.text());
     for (query, asks) in [("", "確認コードの入力"), ("?lang=en", "Confirmation code")] {
         let r = s.get(&format!("{page}{query}"), Some(&b.cookie)).await;
@@ -213,13 +168,7 @@ async fn read_again_after_a_revoked_signature_certificate_starts_a_new_attempt()
     let s = Server::start().await;
     let flow = s.redeemed("link_card").await;
     let b = flow.browser.clone();
-    let r = s
-        .submit(
-            &flow.handle,
-            flow.token(),
-            read_card("p08", Route::Signature, &flow.answer),
-        )
-        .await;
+    let r = s.submit_read(&flow, "p08", Route::Signature).await;
     r.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "certificate_revoked");
     // The reader page goes to the result page, which says what happened and what to do.
     let r = s.get(&format!("/s/{}/pc", b.id), Some(&b.cookie)).await;
@@ -244,13 +193,7 @@ async fn read_again_after_a_revoked_signature_certificate_starts_a_new_attempt()
     s.redeem(&flow.handle)
         .await
         .assert_error(StatusCode::NOT_FOUND, "handle_unknown");
-    let r = s.redeem(&handle).await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    let again = Flow {
-        browser: b.clone(),
-        handle,
-        answer: r.json(),
-    };
+    let again = s.redeem_for(&b, &handle).await;
     s.submit_and_return(&again, read_card("p08", Route::UserAuthentication, &again.answer))
         .await;
     let result = s.result(API_KEY, &b).await;
@@ -261,13 +204,9 @@ async fn read_again_after_a_revoked_signature_certificate_starts_a_new_attempt()
     let s = Server::with(|c| c.relying_parties[0].accepted_routes = vec![Route::Signature]).await;
     let flow = s.redeemed("verify_identity").await;
     let b = flow.browser.clone();
-    s.submit(
-        &flow.handle,
-        flow.token(),
-        read_card("p08", Route::Signature, &flow.answer),
-    )
-    .await
-    .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "certificate_revoked");
+    s.submit_read(&flow, "p08", Route::Signature)
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "certificate_revoked");
     let html = s
         .get(&format!("/s/{}/done?lang=en", b.id), Some(&b.cookie))
         .await
@@ -303,7 +242,7 @@ async fn the_time_limit_can_be_extended_ten_times() {
         issued.html
     );
     s.advance(200);
-    let r = post_json(&s, &b, "extend", "").await;
+    let r = post_form_for_json(&s, &b, "extend", "").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(r.json(), json!({ "expires_at": NOW + 600, "extensions_left": 9 }));
     let html = s.get(&format!("/s/{}/pc", b.id), Some(&b.cookie)).await.text();
@@ -315,13 +254,13 @@ async fn the_time_limit_can_be_extended_ten_times() {
     assert_eq!(see_other(&r), format!("/s/{}/pc", b.id));
     assert_eq!(s.state(&b.id).await.expires_at, NOW + 900);
     for left in (0..8).rev() {
-        let r = post_json(&s, &b, "extend", "").await;
+        let r = post_form_for_json(&s, &b, "extend", "").await;
         let until = NOW + 300 * (11 - left);
         assert_eq!(r.json(), json!({ "expires_at": until, "extensions_left": left }));
     }
     // 55 minutes in all, within the session's longest life (an hour).
     assert_eq!(s.state(&b.id).await.expires_at, NOW + 3300);
-    post_json(&s, &b, "extend", "")
+    post_form_for_json(&s, &b, "extend", "")
         .await
         .assert_error(StatusCode::CONFLICT, "no_more_time");
     let html = s.get(&format!("/s/{}/pc?lang=en", b.id), Some(&b.cookie)).await.text();
@@ -337,7 +276,7 @@ async fn the_time_limit_can_be_extended_ten_times() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     // Past the extended limit: refused, and the form goes to the result page.
     s.advance(2500);
-    post_json(&s, &b, "extend", "")
+    post_form_for_json(&s, &b, "extend", "")
         .await
         .assert_error(StatusCode::GONE, "session_expired");
     let r = post_form(&s, &b, "extend", "").await;
@@ -346,13 +285,7 @@ async fn the_time_limit_can_be_extended_ten_times() {
     // While the confirmation code waits, its own limit is extended; once the result was
     // released, nothing is.
     let flow = s.redeemed("verify_identity").await;
-    let submitted = s
-        .submit(
-            &flow.handle,
-            flow.token(),
-            read_card("p01", Route::UserAuthentication, &flow.answer),
-        )
-        .await;
+    let submitted = s.submit_read(&flow, "p01", Route::UserAuthentication).await;
     assert_eq!(submitted.status, StatusCode::OK);
     let confirm_until = s.state(flow.id()).await.confirm_expires_at.unwrap();
     let html = s
@@ -360,7 +293,7 @@ async fn the_time_limit_can_be_extended_ten_times() {
         .await
         .text();
     assert!(html.contains(&format!("data-expires=\"{confirm_until}\"")), "{html}");
-    let r = post_json(&s, &flow.browser, "extend", "").await;
+    let r = post_form_for_json(&s, &flow.browser, "extend", "").await;
     assert_eq!(
         r.json(),
         json!({ "expires_at": confirm_until + 300, "extensions_left": 9 })
@@ -369,7 +302,7 @@ async fn the_time_limit_can_be_extended_ten_times() {
         s.come_back(&submitted, Some(&flow.browser.cookie)).await.status,
         StatusCode::OK
     );
-    post_json(&s, &flow.browser, "extend", "")
+    post_form_for_json(&s, &flow.browser, "extend", "")
         .await
         .assert_error(StatusCode::CONFLICT, "session_finished");
 }
@@ -383,7 +316,7 @@ async fn the_live_events_follow_an_extended_limit() {
     let _issued = s.issue(&b).await;
     let mut sse = Sse::open(&s, &b).await;
     assert_eq!(sse.next_state().await, "waiting");
-    let r = post_json(&s, &b, "extend", "").await;
+    let r = post_form_for_json(&s, &b, "extend", "").await;
     assert_eq!(r.json()["expires_at"], NOW + 4);
     // The old limit passes in real time; the test's clock, which the session sees, is moved
     // past it but not past the new one: nothing is said.

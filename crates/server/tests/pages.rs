@@ -173,26 +173,14 @@ async fn the_live_status_goes_waiting_reading_verified() {
     let issued = s.issue(&b).await;
     let mut sse = Sse::open(&s, &b).await;
     assert_eq!(sse.next_state().await, "waiting");
-    let r = s.redeem(&issued.handle).await;
-    assert_eq!(r.status, StatusCode::OK);
-    let flow = Flow {
-        browser: b.clone(),
-        handle: issued.handle.clone(),
-        answer: r.json(),
-    };
+    let flow = s.redeem_for(&b, &issued.handle).await;
     assert_eq!(sse.next_state().await, "reading");
     assert_eq!(s.status(&flow, "reading", None).await.status, StatusCode::NO_CONTENT);
     assert_eq!(
         sse.next(SSE_WAIT).await.unwrap(),
         json!({ "state": "reader", "status": "reading" })
     );
-    let r = s
-        .submit(
-            &flow.handle,
-            flow.token(),
-            read_card("p01", Route::UserAuthentication, &flow.answer),
-        )
-        .await;
+    let r = s.submit_read(&flow, "p01", Route::UserAuthentication).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     // Held until the reader app brings the person back to this browser.
     // With the time the code (or the way back) has: the page counts down to it.
@@ -223,8 +211,7 @@ async fn the_live_status_goes_waiting_reading_verified() {
     assert!(!html.contains(&p.name), "the result page shows no personal data");
     // The procedure page now goes to the result page.
     let r = s.get(&format!("/s/{}", b.id), Some(&b.cookie)).await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER);
-    assert_eq!(r.header(header::LOCATION).unwrap(), format!("/s/{}/done", b.id));
+    assert_eq!(see_other(&r), format!("/s/{}/done", b.id));
 }
 
 #[tokio::test]
@@ -264,13 +251,7 @@ async fn status_reports_reach_the_page() {
     r.assert_error(StatusCode::UNAUTHORIZED, "unauthorized");
     // Status reports are shown, never acted on: the session still takes evidence.
     assert_eq!(s.state(flow.id()).await.state, State::HandleRedeemed);
-    let r = s
-        .submit(
-            &flow.handle,
-            flow.token(),
-            read_card("p02", Route::Signature, &flow.answer),
-        )
-        .await;
+    let r = s.submit_read(&flow, "p02", Route::Signature).await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(sse.next_state().await, "confirm_needed");
 }
@@ -306,19 +287,9 @@ async fn a_second_device_using_the_link_ends_the_session_and_the_page_says_why()
     assert!(!html.contains("QR"), "{html}");
     // The reader page itself goes to the result, and "read again" changes nothing.
     let r = s.get(&format!("/s/{}/pc", b.id), Some(&b.cookie)).await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER);
-    assert_eq!(r.header(header::LOCATION).unwrap(), format!("/s/{}/done", b.id));
-    let r = s
-        .call(
-            Method::POST,
-            &format!("/s/{}/pc", b.id),
-            None,
-            Some(&b.cookie),
-            b.form(""),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER);
-    assert_eq!(r.header(header::LOCATION).unwrap(), format!("/s/{}/done", b.id));
+    assert_eq!(see_other(&r), format!("/s/{}/done", b.id));
+    let r = post_form(&s, &b, "pc", "").await;
+    assert_eq!(see_other(&r), format!("/s/{}/done", b.id));
     assert_eq!(s.state(&b.id).await.state, State::Failed);
 }
 
@@ -328,13 +299,7 @@ async fn a_refused_card_fails_the_page_with_its_reason() {
     let flow = s.redeemed("verify_identity").await;
     let mut sse = Sse::open(&s, &flow.browser).await;
     assert_eq!(sse.next_state().await, "reading");
-    let r = s
-        .submit(
-            &flow.handle,
-            flow.token(),
-            read_card("p08", Route::Signature, &flow.answer),
-        )
-        .await;
+    let r = s.submit_read(&flow, "p08", Route::Signature).await;
     r.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "certificate_revoked");
     assert_eq!(
         sse.next(SSE_WAIT).await.unwrap(),
@@ -371,8 +336,7 @@ async fn an_expired_session_says_so_on_the_live_status_and_the_result_page() {
     assert!(html.contains("id=\"read-again\""), "{html}");
     // The reader page, reloaded, goes to the result page.
     let r = s.get(&format!("/s/{}/pc?lang=en", b.id), Some(&b.cookie)).await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER);
-    assert_eq!(r.header(header::LOCATION).unwrap(), format!("/s/{}/done?lang=en", b.id));
+    assert_eq!(see_other(&r), format!("/s/{}/done?lang=en", b.id));
     let html = s
         .get(&format!("/s/{}/done?lang=en", b.id), Some(&b.cookie))
         .await
@@ -382,17 +346,8 @@ async fn an_expired_session_says_so_on_the_live_status_and_the_result_page() {
     // Past the session's longest life (an hour) not even "read again" revives it: the
     // result page says to start again from the service, and shows the way back.
     s.advance(3600 - 300); // one second past the hour
-    let r = s
-        .call(
-            Method::POST,
-            &format!("/s/{}/pc", b.id),
-            None,
-            Some(&b.cookie),
-            b.form(""),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER);
-    assert_eq!(r.header(header::LOCATION).unwrap(), format!("/s/{}/done", b.id));
+    let r = post_form(&s, &b, "pc", "").await;
+    assert_eq!(see_other(&r), format!("/s/{}/done", b.id));
     let html = s.get(&format!("/s/{}/done", b.id), Some(&b.cookie)).await.text();
     assert!(html.contains("有効期限"), "{html}");
     assert!(html.contains("サービスからやり直してください"), "{html}");
@@ -543,15 +498,7 @@ async fn a_whole_session_against_a_real_server_over_http() {
         ]
     );
     // The relying party takes the result, once, with the code this browser brings back.
-    let done = http
-        .get(format!("{base}/s/{id}/done"))
-        .header(header::COOKIE, &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let done = page_text(http.get(format!("{base}/s/{id}/done")).header(header::COOKIE, &cookie)).await;
     let back = html_unescape(&between(&done, "id=\"back\"", "href=\"", "\""));
     let code = back.split("code=").nth(1).unwrap().to_string();
     let r = http

@@ -9,7 +9,7 @@ mod common;
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use common::{Route, Server, Sse, choose, confirm, phone_reads, read_card, return_with};
+use common::{Route, Server, Sse, choose, confirm, phone_reads, post_form, read_card, return_with, see_other};
 use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -276,24 +276,6 @@ async fn the_app_link_opened_in_a_browser_explains_how_to_get_the_app() {
     assert!(r.text().contains("The mynaid app is needed"));
 }
 
-/// A form post of the session's page without its script (`way`: `phone`, `same`,
-/// `confirm`…), with `fields` after the form's token.
-async fn post_form(s: &Server, b: &common::BrowserSession, way: &str, fields: &str) -> common::Resp {
-    let req = axum::http::Request::builder()
-        .method(axum::http::Method::POST)
-        .uri(format!("/s/{}/{way}", b.id))
-        .header("cookie", &b.cookie)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(axum::body::Body::from(b.form(fields)))
-        .unwrap();
-    s.send(req).await
-}
-
-fn location(r: &common::Resp) -> String {
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
-    r.header(axum::http::header::LOCATION).expect("a Location")
-}
-
 /// Reload, back and the language switch on the QR page and the phone-only page: `GET` pages
 /// that show the same QR code (and PC code) or app button while the session waits, the
 /// reading under way without them, and the code field while the code waits, in either
@@ -361,7 +343,7 @@ async fn the_qr_and_phone_pages_are_gets_that_keep_their_state() {
         assert_eq!(confirm(&s, &b, &code, Some(&b.cookie)).await.status, StatusCode::OK);
         // Released: the page goes on to the result.
         let r = s.get(&url, Some(&b.cookie)).await;
-        assert_eq!(location(&r), format!("/s/{}/done", b.id));
+        assert_eq!(see_other(&r), format!("/s/{}/done", b.id));
     }
 }
 
@@ -376,7 +358,7 @@ async fn the_code_form_without_the_script_answers_303() {
     let code = submitted.json()["confirmation_code"].as_str().unwrap().to_string();
     let wrong = if code == "000000" { "000001" } else { "000000" };
     let r = post_form(&s, &b, "confirm", &format!("code={wrong}")).await;
-    let back = location(&r);
+    let back = see_other(&r);
     assert_eq!(back, format!("/s/{}/phone?confirm=wrong", b.id));
     let html = s.get(&back, Some(&b.cookie)).await.text();
     assert!(html.contains("id=\"confirm-problem\""), "{html}");
@@ -385,7 +367,7 @@ async fn the_code_form_without_the_script_answers_303() {
         "{html}"
     );
     let r = post_form(&s, &b, "confirm", "code=12ab").await;
-    let back = location(&r);
+    let back = see_other(&r);
     assert_eq!(back, format!("/s/{}/phone?confirm=format", b.id));
     assert!(
         s.get(&back, Some(&b.cookie))
@@ -396,12 +378,12 @@ async fn the_code_form_without_the_script_answers_303() {
     // Reloading the page the wrong code led to posts nothing: still 4 attempts left.
     assert_eq!(s.state(&b.id).await.confirm_attempts, 1);
     let r = post_form(&s, &b, "confirm", &format!("code={code}")).await;
-    assert_eq!(location(&r), format!("/s/{}/done", b.id));
+    assert_eq!(see_other(&r), format!("/s/{}/done", b.id));
     let html = s.get(&format!("/s/{}/done", b.id), Some(&b.cookie)).await.text();
     assert!(html.contains("マイナンバーカードを確認できました"), "{html}");
     // Once more (a reload of the form's answer, a back): the result page, not an error.
     let r = post_form(&s, &b, "confirm", &format!("code={code}")).await;
-    assert_eq!(location(&r), format!("/s/{}/done", b.id));
+    assert_eq!(see_other(&r), format!("/s/{}/done", b.id));
 }
 
 /// The "app needed" page links to where the app is got (a real link: the configured address,

@@ -17,6 +17,46 @@ fn again(lang: Lang, pattern: Pattern) -> &'static str {
     }
 }
 
+/// What a person whose `pin` is locked can do: where to unlock that PIN, and whether the
+/// other route (the 4-digit PINs, or the signature password) finishes this procedure now.
+/// `None`: the reading device did not say which PIN.
+fn unlock(lang: Lang, pattern: Pattern, accepted: &[Route], pin: Option<PinName>) -> String {
+    let Some(pin) = pin else {
+        return lang
+            .pick(
+                "利用者証明用電子証明書の暗証番号と署名用電子証明書のパスワードは、もう一方を使ってコンビニのキオスク端末（マルチコピー機）か住民票のある市区町村の窓口で、券面事項入力補助用暗証番号は市区町村の窓口でだけ解除できます。もう一方の読み取り方法（数字4桁の暗証番号か、署名用電子証明書のパスワード）は、この手続きが受け付けていれば使えます。",
+                "The user-authentication PIN and the signature password can each be reset with the other at a convenience-store kiosk (multi-copy machine) or at your city office; the card-info input-support PIN only at your city office. The other way of reading (the 4-digit PINs or the signature password) still works if this procedure accepts it.",
+            )
+            .to_string();
+    };
+    let other = match pin.route() {
+        Route::Signature => Route::UserAuthentication,
+        Route::UserAuthentication => Route::Signature,
+    };
+    let (other_ja, other_en) = match other {
+        Route::UserAuthentication => ("数字4桁の暗証番号", "the 4-digit PINs"),
+        Route::Signature => ("署名用電子証明書のパスワード", "the signature password"),
+    };
+    let next = if accepted.contains(&other) {
+        lang.pick(
+            format!(
+                "{other_ja}なら、いまこの手続きを続けられます。{}、アプリで{other_ja}を選んでください。",
+                again(lang, pattern)
+            ),
+            format!(
+                "You can finish this procedure now with {other_en}: {}, and choose {other_en} in the app.",
+                again(lang, pattern)
+            ),
+        )
+    } else {
+        lang.pick(
+            "この手続きはほかの読み取り方法を受け付けていないため、解除してから、サービスの画面で最初からやり直してください。".to_string(),
+            "This procedure accepts no other way of reading: once it is unlocked, start again from the service.".to_string(),
+        )
+    };
+    format!("{}{}{next}", pin.where_to_unlock().get(lang), lang.pick("", " "))
+}
+
 /// The label of the page's button that starts a new reading.
 pub(super) fn again_label(lang: Lang, pattern: Pattern) -> &'static str {
     match pattern {
@@ -44,9 +84,11 @@ fn reader_text(lang: Lang, pattern: Pattern, accepted: &[Route], status: ReaderS
             format!("{{pin}}が違います。残り{{n}}回です。{}、もう一度読み取ってください。", again(lang, pattern)),
             format!("Wrong {{pin}}. {{n}} tries left. To try once more, {}.", again(lang, pattern)),
         ),
+        // `{unlock}`: where that PIN is unlocked and which way of reading still works
+        // ([`unlock`]).
         ReaderStatus::PinBlocked => m(
-            "{pin}はロックされています（入力できる回数を使い切りました）。利用者証明用電子証明書の暗証番号と署名用電子証明書のパスワードは、もう一方を使ってコンビニのマルチコピー機（暗証番号の初期化・再設定サービス）か住民票のある市区町村の窓口で、券面事項入力補助用暗証番号は市区町村の窓口でだけ解除できます。もう一方の読み取り方法（数字4桁の暗証番号か、署名用電子証明書のパスワード）は、この手続きが受け付けていれば使えます。",
-            "Your {pin} is locked (no tries left). The user-authentication PIN and the signature password can each be reset with the other at a convenience store's multi-copy machine (PIN reset service) or at your city office; the card-info input-support PIN only at your city office. The other way of reading (the 4-digit PINs or the signature password) still works if this procedure accepts it.",
+            "{pin}はロックされています（入力できる回数を使い切りました）。{unlock}",
+            "Your {pin} is locked (no tries left). {unlock}",
         ),
         ReaderStatus::CardRemoved if phone => m(
             "カードがスマートフォンから離れました。入力できる回数は減っていません。もう一度読み取ってください。",
@@ -85,6 +127,16 @@ fn reader_text(lang: Lang, pattern: Pattern, accepted: &[Route], status: ReaderS
         ReaderStatus::NoSignatureCertificate => m(
             "このカードには署名用電子証明書がありません（15歳未満の方のカードなど）。この手続きは署名用電子証明書のパスワードでしか行えないため、このカードでは手続きできません。サービスの画面に戻ってください。",
             "This card has no signature certificate (for example, a card of a child under 15). This procedure takes the signature password only, so it cannot be done with this card. Go back to the service.",
+        ),
+        ReaderStatus::CardUnreadable => lang.pick(
+            format!(
+                "カードのデータを正しく読み取れませんでした。カードが傷んでいるか、有効なマイナンバーカードではない可能性があります。{}、もう一度読み取ってください。続けて起きるときは、別の読み取り方法（別のカードリーダーやスマートフォン）を使うか、住民票のある市区町村の窓口にご相談ください。",
+                again(lang, pattern)
+            ),
+            format!(
+                "The card's data could not be read correctly. The card may be damaged, or not a valid My Number Card. To read it once more, {}. If it happens again, use another way of reading (another card reader or a smartphone), or ask your city office.",
+                again(lang, pattern)
+            ),
         ),
         ReaderStatus::ReaderError => lang.pick(
             format!(
@@ -231,6 +283,13 @@ pub(super) fn messages(lang: Lang, pattern: Pattern, accepted: &[Route]) -> Valu
         v.insert(format!("pin_{}", name.as_str()), name.text().get(lang).into());
     }
     v.insert("pin_".into(), m("暗証番号", "PIN"));
+    for name in PinName::ALL {
+        v.insert(
+            format!("unlock_{}", name.as_str()),
+            unlock(lang, pattern, accepted, Some(*name)).into(),
+        );
+    }
+    v.insert("unlock_".into(), unlock(lang, pattern, accepted, None).into());
     v.insert(
         "confirm_needed".into(),
         match pattern {
@@ -340,11 +399,12 @@ pub(super) fn status_line(lang: Lang, pattern: Pattern, accepted: &[Route], even
         Event::Expired => ("expired".to_string(), None, None),
     };
     let text = v[key.as_str()].as_str().or(v["unknown"].as_str()).unwrap_or_default();
-    let pin = pin
-        .and_then(|p| v[format!("pin_{}", p.as_str()).as_str()].as_str())
-        .or(v["pin_"].as_str())
-        .unwrap_or_default();
-    let text = text.replace("{pin}", pin);
+    let named = |prefix: &str| {
+        pin.and_then(|p| v[format!("{prefix}_{}", p.as_str()).as_str()].as_str())
+            .or(v[format!("{prefix}_").as_str()].as_str())
+            .unwrap_or_default()
+    };
+    let text = text.replace("{pin}", named("pin")).replace("{unlock}", named("unlock"));
     let text = match n {
         Some(n) => text.replace("{n}", &n.to_string()),
         None => text,
@@ -400,6 +460,67 @@ mod tests {
                     "サービスの画面"
                 };
                 assert!(text.contains(next), "{pattern} {failure}: {text}");
+            }
+        }
+    }
+
+    /// A locked PIN is named, with where *that* PIN is unlocked and whether the other route
+    /// finishes this procedure now (issue 22).
+    #[test]
+    fn a_locked_pin_says_where_it_is_unlocked_and_which_route_still_works() {
+        let blocked = |lang, accepted: &[Route], pin| {
+            status_line(
+                lang,
+                Pattern::PcReader,
+                accepted,
+                &Event::Reader {
+                    status: ReaderStatus::PinBlocked,
+                    tries_left: Some(0),
+                    pin: Some(pin),
+                },
+            )
+            .1
+        };
+        let both = Route::ALL;
+        let t = blocked(Lang::Ja, both, PinName::InputSupportPin);
+        assert!(
+            t.starts_with("券面事項入力補助用暗証番号（数字4桁）はロックされています"),
+            "{t}"
+        );
+        assert!(t.contains("コンビニでは初期化できません"), "{t}");
+        assert!(
+            t.contains("署名用電子証明書のパスワードなら、いまこの手続きを続けられます"),
+            "{t}"
+        );
+        let t = blocked(Lang::Ja, both, PinName::UserAuthenticationPin);
+        assert!(
+            t.contains("署名用電子証明書のパスワードが分かれば、コンビニのキオスク端末"),
+            "{t}"
+        );
+        let t = blocked(Lang::Ja, both, PinName::SignaturePassword);
+        assert!(
+            t.contains("利用者証明用電子証明書の暗証番号（数字4桁）が分かれば、コンビニ"),
+            "{t}"
+        );
+        assert!(t.contains("数字4桁の暗証番号なら、いまこの手続きを続けられます"), "{t}");
+        assert!(t.contains("「もう一度読み取る」を押して"), "{t}");
+        // A procedure that takes the signature password only: unlock, then start again.
+        let t = blocked(Lang::Ja, &[Route::Signature], PinName::SignaturePassword);
+        assert!(
+            !t.contains("続けられます") && t.contains("最初からやり直してください"),
+            "{t}"
+        );
+        let t = blocked(Lang::En, both, PinName::InputSupportPin);
+        assert!(
+            t.starts_with("Your card-info input-support PIN (4 digits) is locked")
+                && t.contains("cannot be reset at a convenience store")
+                && t.contains("You can finish this procedure now with the signature password"),
+            "{t}"
+        );
+        // Every placeholder is filled, for every PIN and none.
+        for pin in PinName::ALL {
+            for lang in Lang::ALL {
+                assert!(!blocked(*lang, both, *pin).contains('{'));
             }
         }
     }

@@ -228,18 +228,9 @@ impl Server {
     /// The browser chooses a way to read the card (`pc`, `phone`, `same`): the form is
     /// answered `303` to the way's page, which the browser then gets; answers that page.
     pub async fn choose_way(&self, b: &BrowserSession, way: &str) -> String {
-        let r = self
-            .call(
-                Method::POST,
-                &format!("/s/{}/{way}", b.id),
-                None,
-                Some(&b.cookie),
-                b.form(""),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        let r = post_form(self, b, way, "").await;
         let page = format!("/s/{}/{way}", b.id);
-        assert_eq!(r.header(header::LOCATION).as_deref(), Some(page.as_str()));
+        assert_eq!(see_other(&r), page);
         let r = self.get(&page, Some(&b.cookie)).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text());
         r.text()
@@ -294,11 +285,16 @@ impl Server {
     pub async fn redeemed(&self, purpose: &str) -> Flow {
         let browser = self.browser(purpose).await;
         let issued = self.issue(&browser).await;
-        let r = self.redeem(&issued.handle).await;
+        self.redeem_for(&browser, &issued.handle).await
+    }
+
+    /// A reading device redeems `handle`, shown to `browser`: the session as it reads.
+    pub async fn redeem_for(&self, browser: &BrowserSession, handle: &str) -> Flow {
+        let r = self.redeem(handle).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text());
         Flow {
-            browser,
-            handle: issued.handle,
+            browser: browser.clone(),
+            handle: handle.to_string(),
             answer: r.json(),
         }
     }
@@ -313,6 +309,13 @@ impl Server {
             body,
         )
         .await
+    }
+
+    /// The reading device of `flow` submits `person`'s card read by `route`, signing what
+    /// its redeem answer asked for.
+    pub async fn submit_read(&self, flow: &Flow, person: &str, route: Route) -> Resp {
+        self.submit(&flow.handle, flow.token(), read_card(person, route, &flow.answer))
+            .await
     }
 
     /// The reading device reports what it is doing.
@@ -746,6 +749,44 @@ pub async fn choose(s: &Server, b: &BrowserSession, pattern: &str) -> PhonePage 
     }
 }
 
+/// A post of one of the session's forms without the page's script (`way`: `pc`, `phone`,
+/// `confirm`, `extend`…; `fields` after the form's token).
+pub async fn post_form(s: &Server, b: &BrowserSession, way: &str, fields: &str) -> Resp {
+    s.send(form_request(b, way, fields, false)).await
+}
+
+/// The same form posted by the page's script, which wants JSON back.
+pub async fn post_form_for_json(s: &Server, b: &BrowserSession, way: &str, fields: &str) -> Resp {
+    s.send(form_request(b, way, fields, true)).await
+}
+
+/// The post of the session's form `way` with `fields` after the form's token (`json`: as the
+/// page's script sends it, asking for JSON back).
+fn form_request(b: &BrowserSession, way: &str, fields: &str, json: bool) -> Request<Body> {
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri(format!("/s/{}/{way}", b.id))
+        .header(header::COOKIE, &b.cookie)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    let req = if json {
+        req.header(header::ACCEPT, "application/json")
+    } else {
+        req
+    };
+    req.body(Body::from(b.form(fields))).unwrap()
+}
+
+/// A form's answer as the browser follows it: the `303` and where it goes.
+pub fn see_other(r: &Resp) -> String {
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    r.header(header::LOCATION).expect("a Location")
+}
+
+/// Sends `request` over HTTP and reads the whole answer as text (a page), whatever its status.
+pub async fn page_text(request: reqwest::RequestBuilder) -> String {
+    request.send().await.unwrap().text().await.unwrap()
+}
+
 /// The confirmation code typed on the page (by its script), with `cookie` or none.
 pub async fn confirm(s: &Server, b: &BrowserSession, code: &str, cookie: Option<&str>) -> Resp {
     let req = Request::builder()
@@ -832,9 +873,7 @@ impl Server {
     /// `verified`.
     pub async fn reading(&self, person: &str, route: Route) -> String {
         let flow = self.redeemed("link_card").await;
-        let r = self
-            .submit(&flow.handle, flow.token(), read_card(person, route, &flow.answer))
-            .await;
+        let r = self.submit_read(&flow, person, route).await;
         if r.status == StatusCode::OK {
             "verified".into()
         } else {

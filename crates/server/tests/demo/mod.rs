@@ -5,15 +5,18 @@
 #![allow(dead_code)]
 
 use std::path::Path;
+use std::process::{Command, Output};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mynaid_harness::browser::Browser;
+use mynaid_harness::bins::run_typed;
+use mynaid_harness::browser::{Browser, DefaultBrowser};
 use mynaid_oidc::config::{AuthMethod, OidcClientConfig, OidcConfig};
 use mynaid_protocol::Purpose;
 use mynaid_server::config::{Config, DemoConfig, TrustConfig};
 use mynaid_sessions::RelyingParty;
 use mynaid_sessions::Service;
+use mynaid_testkit::{PersonCard, PersonRecord, person};
 use serde_json::{Value, json};
 
 /// The relying party's API key in these tests.
@@ -202,6 +205,25 @@ impl Demo {
         })
     }
 
+    /// A reading device of kind `device` (`pc_reader_app`, `phone_app`) redeems `handle`,
+    /// as an app does before it reads: the HTTP status.
+    pub(crate) fn redeem(&self, handle: &str, device: &str) -> u16 {
+        let rt = self.rt.as_ref().unwrap();
+        rt.block_on(async {
+            reqwest_client()
+                .post(format!("{}/api/v1/handles/{handle}/redeem", self.base))
+                .json(&json!({
+                    "reader": { "name": "mynaid-test-device", "version": env!("CARGO_PKG_VERSION") },
+                    "device": device,
+                }))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        })
+    }
+
     /// Waits until a page listens to a session's live status.
     pub(crate) fn wait_for_listening_page(&self) {
         let deadline = Instant::now() + WAIT;
@@ -210,6 +232,129 @@ impl Demo {
             std::thread::sleep(Duration::from_millis(50));
         }
     }
+}
+
+/// A session for `purpose` on a fresh demo server, opened in a new `browser`
+/// (`Browser::start` or `Browser::mobile`), where the person chose `method` and the way's
+/// page shows `shown`: the server, the session's id and the browser.
+pub(crate) fn on_way_page(
+    browser: fn() -> Browser,
+    purpose: &str,
+    method: &str,
+    shown: &str,
+) -> (Demo, String, Browser) {
+    let demo = Demo::start(300);
+    let (id, url) = demo.create_session(purpose);
+    let b = browser();
+    b.goto(&url);
+    b.wait_for_id(method, WAIT);
+    b.click(method);
+    b.wait_for_id(shown, WAIT);
+    (demo, id, b)
+}
+
+/// The relying party takes the session's result with the code browser `b` carries back:
+/// released (200), the result.
+pub(crate) fn released(demo: &Demo, b: &Browser, id: &str) -> Value {
+    let (status, result) = demo.take_result(b, id);
+    assert_eq!(status, 200, "{result}");
+    result
+}
+
+/// The built `mynaid-server`, whose `phone` plays the smartphone app.
+pub(crate) const MYNAID_SERVER: &str = env!("CARGO_BIN_EXE_mynaid-server");
+
+/// `mynaid-server phone ARGS --emulator CARD`: the smartphone app against an emulated card
+/// over simulated NFC, with `stdin` typed in; JSON on its standard output.
+pub(crate) fn phone(args: &[&str], card: &Path, stdin: &str) -> Output {
+    phone_with_browser(args, card, stdin, None)
+}
+
+/// [`phone`] on a phone whose default browser is `default`: pattern 3's way back opens
+/// there (without one, `--no-browser`: printed only).
+pub(crate) fn phone_with_browser(args: &[&str], card: &Path, stdin: &str, default: Option<&DefaultBrowser>) -> Output {
+    let mut command = Command::new(MYNAID_SERVER);
+    command
+        .arg("phone")
+        .args(args)
+        .arg("--emulator")
+        .arg(card)
+        .args(["--pin-stdin", "--json", "--nfc-delay-ms", "2"]);
+    match default {
+        Some(d) => command.env("BROWSER", d.command()),
+        None => command.arg("--no-browser"),
+    };
+    run_typed(&mut command, stdin)
+}
+
+/// A page's command run as a person pastes it (in a shell, `extra` arguments added), with
+/// `typed` on its standard input and `default` as the device's browser; it must succeed.
+pub(crate) fn run_as_shown(command: &str, extra: &str, typed: &str, default: &DefaultBrowser) -> Output {
+    let out = run_typed(
+        Command::new("sh")
+            .arg("-c")
+            .arg(format!("{command} {extra}"))
+            .env("BROWSER", default.command()),
+        typed,
+    );
+    assert!(
+        out.status.success(),
+        "the page's command failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// The JSON of the last line a command wrote (panics with its output when it is not JSON).
+pub(crate) fn last_json(out: &Output) -> Value {
+    let text = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(text.lines().last().unwrap_or("null")).unwrap_or_else(|e| {
+        panic!(
+            "phone output is not JSON ({e}): {text}\nstderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+/// [`phone`], which must succeed: what it said last.
+pub(crate) fn phone_ok(args: &[&str], card: &Path, stdin: &str) -> Value {
+    let out = phone(args, card, stdin);
+    assert!(out.status.success(), "phone: {}", String::from_utf8_lossy(&out.stderr));
+    last_json(&out)
+}
+
+/// What a person types for the 4-digit route: the user-authentication PIN, then the
+/// input-support PIN.
+pub(crate) fn four_digit(p: &PersonRecord) -> String {
+    format!("{}\n{}\n", p.auth_pin, p.pin)
+}
+
+/// `mynaid-server phone` reading `who`'s card (4-digit route) for the app link `link`; the
+/// confirmation code it shows.
+pub(crate) fn phone_reads(link: &str, who: &str) -> String {
+    let p = person(who);
+    let card = p.card();
+    let v = phone_ok(&["--link", link, "--route", "pin"], &card.path, &four_digit(&p));
+    v["confirmation_code"]
+        .as_str()
+        .expect("a confirmation code")
+        .to_string()
+}
+
+/// How the document now shown was loaded: `navigate`, `reload` or `back_forward`.
+pub(crate) fn navigation_type(b: &Browser) -> String {
+    b.execute("return performance.getEntriesByType('navigation')[0].type;")
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The app link of the QR page (inside a closed `<details>`: read from the DOM).
+pub(crate) fn qr_link(b: &Browser) -> String {
+    b.execute("return document.getElementById('app-link').textContent;")
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 fn reqwest_client() -> reqwest::Client {

@@ -343,7 +343,7 @@ pub(crate) async fn to_consent(op: &impl Site, b: &reqwest::Client, auth_url: &s
 
 /// The hidden form token of the consent page at `url` (for this browser).
 pub(crate) async fn consent_token(b: &reqwest::Client, url: &str) -> String {
-    crate::common::form_token_of(&b.get(url).send().await.unwrap().text().await.unwrap())
+    crate::common::form_token_of(&crate::common::page_text(b.get(url)).await)
 }
 
 /// Agrees on the consent page in browser `b`: the session's id (its cookie came with the
