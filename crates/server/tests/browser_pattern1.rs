@@ -23,7 +23,8 @@ use mynaid_harness::pcsc::{PcscStack, READER};
 use mynaid_testkit::PersonCard;
 use mynaid_testkit::person;
 use reader_app::{
-    consent, four_digit, json, read, read_again_to_the_portal, read_emulated, read_in, serve, to_reader_page,
+    consent, four_digit, json, read, read_again_to_the_portal, read_emulated, read_in, serve, session_id,
+    to_reader_page,
 };
 
 /// The person's way through the portal to the reader page of pattern 1; returns the
@@ -213,6 +214,9 @@ fn a_wrong_pin_shows_the_tries_left_on_the_page() {
     );
     assert_eq!(b.attr("status", "data-state").as_deref(), Some("pin_wrong"));
     assert!(!b.html().contains("0000"), "the page never shows the PIN");
+    // The next step it names works: read again with the right PINs, on to the portal.
+    let id = session_id(&b);
+    read_again_to_the_portal(&b, &demo, &id, &link, (&card, "pin", &four_digit(&p)), &p.name);
 }
 
 #[test]
@@ -309,6 +313,9 @@ fn a_card_removed_during_the_read_is_reported_on_the_page() {
     let status = b.wait_for_text("status", "カードが取り外されました", WAIT);
     assert!(status.contains("置き直して"), "{status}");
     assert_eq!(b.attr("status", "data-state").as_deref(), Some("card_removed"));
+    // The next step it names works: read again, the card whole, on to the portal.
+    let id = session_id(&b);
+    read_again_to_the_portal(&b, &demo, &id, &link, (&card, "pin", &four_digit(&p)), &p.name);
 }
 
 /// In English, with another browser as the PC's default: the way back opens there and

@@ -17,6 +17,7 @@ mod error;
 pub mod events;
 pub mod links;
 mod redeemed;
+mod release;
 pub mod secrets;
 mod service;
 pub mod store;
@@ -24,8 +25,9 @@ mod time_limit;
 
 pub use config::{RelyingParty, Settings};
 pub use error::{Failure, SessionError};
+pub use release::MAX_CONFIRMATION_ATTEMPTS;
 pub use service::{
-    BrowserSession, Clock, CreatedSession, IssuedHandle, MAX_CONFIRMATION_ATTEMPTS, MAX_LIFETIME_SECS, Parts, Presence,
-    Service, Started, VerifiedResult, system_clock, version_at_least,
+    BrowserSession, Clock, CreatedSession, IssuedHandle, MAX_LIFETIME_SECS, Parts, Presence, Service, Started,
+    VerifiedResult, system_clock, version_at_least,
 };
 pub use time_limit::{Extended, MAX_EXTENSIONS};

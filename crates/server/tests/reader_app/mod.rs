@@ -33,17 +33,21 @@ pub(crate) fn to_reader_page(b: &Browser, demo: &Demo) -> (String, String) {
     b.click("verify-identity");
     consent(b, "本人確認");
     b.wait_for_id("method-pc", WAIT);
-    let id = b
-        .url()
-        .split("/s/")
-        .nth(1)
-        .and_then(|r| r.split(['/', '?']).next())
-        .expect("the session's page")
-        .to_string();
+    let id = session_id(b);
     b.click("method-pc");
     b.wait_for_id("launch", WAIT);
     demo.wait_for_listening_page();
     (id, b.attr("launch", "href").expect("#launch has a link"))
+}
+
+/// The id of the session whose page `b` shows (`/s/{id}…`).
+pub(crate) fn session_id(b: &Browser) -> String {
+    b.url()
+        .split("/s/")
+        .nth(1)
+        .and_then(|r| r.split(['/', '?']).next())
+        .expect("the session's page")
+        .to_string()
 }
 
 /// `mynaid read --link LINK --route ROUTE --pin-stdin --json --reader "Virtual PCD 00 00"`,
