@@ -37,6 +37,18 @@ use super::layout::who;
 use super::pc::encode_component;
 use crate::Server;
 use crate::api::well_formed_token;
+use crate::config::DemoConfig;
+
+/// The demo's stand-in for the phone app, reading the emulated card p01 for `link`, in the
+/// page's language.
+fn phone_command(d: &DemoConfig, link: &str, lang: Lang) -> String {
+    format!(
+        "{} phone --link '{link}' --emulator {}/p01.json{}",
+        d.command("mynaid-server"),
+        d.cards_dir.display(),
+        lang.pick("", " --lang en")
+    )
+}
 
 /// The app link for a handle.
 pub(crate) fn app_link(s: &Server, handle: &str, origin: &str) -> String {
@@ -149,7 +161,7 @@ pub(super) async fn cross_device_now(
                 pre id="app-link" { (link) }
                 @if let Some(d) = &svc.demo {
                     p class="muted" { (lang.pick("デモ: スマートフォンアプリの代わりに次のコマンドを使えます:", "Demo: instead of the phone app you can run:")) }
-                    pre id="demo-command" { (format!("{} phone --link '{link}' --emulator {}/p01.json{}", d.command("mynaid-server"), d.cards_dir.display(), lang.pick("", " --lang en"))) }
+                    pre id="demo-command" { (phone_command(d, link, lang)) }
                 }
             } }
             script src="/static/session.js" defer {}
@@ -201,7 +213,7 @@ pub(super) async fn same_device_now(
             (confirm_form(id, token, lang, Pattern::SameDevice, !confirming))
             @if let (Some(d), Some(link)) = (&svc.demo, &link) {
                 p class="muted" { (lang.pick("デモ: スマートフォンアプリの代わりに次のコマンドを使えます:", "Demo: instead of the phone app you can run:")) }
-                pre id="demo-command" { (format!("{} phone --link '{link}' --emulator {}/p01.json{}", d.command("mynaid-server"), d.cards_dir.display(), lang.pick("", " --lang en"))) }
+                pre id="demo-command" { (phone_command(d, link, lang)) }
             }
             script src="/static/session.js" defer {}
         },
