@@ -360,3 +360,40 @@ async fn a_handle_for_another_kind_of_device_is_refused_and_kept() {
         .assert_error(Status::CONFLICT, "wrong_device");
     assert_eq!(s.redeem_phone(&page.handle).await.status, Status::OK);
 }
+
+/// More time is the starting browser's alone: a session kept alive for up to an hour is a
+/// longer window for a relayed QR code only if somebody else could extend it. The attacker's
+/// own browser (its cookie, its form token) and a forged cookie under the victim's session
+/// name both fail and change nothing; the victim's browser extends, within the hour.
+#[tokio::test]
+async fn only_the_starting_browser_can_extend_the_time() {
+    let s = Server::start().await;
+    let victim = s.browser("verify_identity").await;
+    s.issue(&victim).await;
+    let attacker = s.browser("verify_identity").await;
+    let before = s.state(&victim.id).await.expires_at;
+
+    // The attacker's own cookie and form token, posted to the victim's session.
+    let own = common::BrowserSession {
+        id: victim.id.clone(),
+        cookie: attacker.cookie.clone(),
+    };
+    common::post_form_for_json(&s, &own, "extend", "")
+        .await
+        .assert_error(Status::FORBIDDEN, "other_browser");
+    // A cookie under the victim's session name with a value the attacker made up.
+    let (name, _) = victim.cookie.split_once('=').unwrap();
+    let forged = common::BrowserSession {
+        id: victim.id.clone(),
+        cookie: format!("{name}={}", "A".repeat(32)),
+    };
+    let r = common::post_form_for_json(&s, &forged, "extend", "").await;
+    assert!(r.status == Status::FORBIDDEN, "{}", r.text());
+    assert_eq!(s.state(&victim.id).await.expires_at, before, "nothing changed");
+    assert_eq!(s.state(&victim.id).await.extensions, 0);
+
+    // The legitimate browser, beside it: extended by the lifetime.
+    let r = common::post_form_for_json(&s, &victim, "extend", "").await;
+    assert_eq!(r.status, Status::OK, "{}", r.text());
+    assert_eq!(s.state(&victim.id).await.expires_at, before + 300);
+}
